@@ -1,0 +1,116 @@
+// Tokens are ES256 JWTs signed by the control plane. The key pair lives in the store so tokens
+// outlive restarts; routers verify them against the published JWKS without calling back.
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
+import {
+  calculateJwkThumbprint,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+} from "jose";
+import { appgwError } from "../../sdk/errors";
+import type { Store } from "../store";
+
+export const TOKEN_ISSUER = "appgw";
+export const TOKEN_AUDIENCE = "appgw";
+const ALG = "ES256";
+
+export interface TokenClaims {
+  sub: string;
+  name: string;
+  admin: boolean;
+  /** Group ids, built-in ones included: what routers check route access against. */
+  groups: string[];
+}
+
+export class TokenService {
+  private constructor(
+    private readonly privateKey: CryptoKey,
+    private readonly publicKey: CryptoKey,
+    private readonly publicJwk: JWK,
+  ) {}
+
+  /** Loads the signing key from the store, creating it on first start. */
+  static async load(store: Store): Promise<TokenService> {
+    let stored = store.getMeta("signing_key");
+    if (!stored) {
+      const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+      const jwk = await exportJWK(privateKey);
+      jwk.kid = await calculateJwkThumbprint(jwk);
+      stored = JSON.stringify(jwk);
+      store.setMeta("signing_key", stored);
+    }
+    const jwk = JSON.parse(stored) as JWK;
+    const { d: _d, ...publicJwk } = jwk;
+    const privateKey = (await importJWK(jwk, ALG)) as CryptoKey;
+    const publicKey = (await importJWK(publicJwk, ALG)) as CryptoKey;
+    return new TokenService(privateKey, publicKey, { ...publicJwk, alg: ALG, use: "sig" });
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
+
+  sign(claims: TokenClaims, ttlSec: number): Promise<string> {
+    return new SignJWT({ name: claims.name, admin: claims.admin, groups: claims.groups })
+      .setProtectedHeader({ alg: ALG, kid: this.publicJwk.kid })
+      .setSubject(claims.sub)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSec}s`)
+      .sign(this.privateKey);
+  }
+
+  /** Verifies signature, algorithm, issuer, audience and expiry (30 s skew). */
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: [ALG],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        clockTolerance: 30,
+      });
+      if (typeof payload.sub !== "string") throw new Error("no subject");
+      return {
+        sub: payload.sub,
+        name: String(payload.name ?? ""),
+        admin: payload.admin === true,
+        groups: Array.isArray(payload.groups) ? payload.groups.map(String) : [],
+      };
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw appgwError("APPGW_TOKEN_EXPIRED", "token expired: log in again");
+      throw appgwError("APPGW_UNAUTHORIZED", "invalid token");
+    }
+  }
+}
+
+const scryptAsync = promisify(scrypt) as (pw: string, salt: Buffer, len: number) => Promise<Buffer>;
+
+/** `scrypt$<salt>$<hash>`, both base64url. */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(16);
+  const hash = await scryptAsync(secret, salt, 32);
+  return `scrypt$${salt.toString("base64url")}$${hash.toString("base64url")}`;
+}
+
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const [scheme, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !salt || !hash) return false;
+  const expected = Buffer.from(hash, "base64url");
+  const actual = await scryptAsync(secret, Buffer.from(salt, "base64url"), expected.length);
+  return timingSafeEqual(actual, expected);
+}
+
+/** Random credentials in ClearML's shape: a short access key and a long secret. */
+export function generateCredentials(): { accessKey: string; secretKey: string } {
+  return {
+    accessKey: randomBytes(15).toString("base64url").replace(/[-_]/g, "X").toUpperCase().slice(0, 20),
+    secretKey: randomBytes(36).toString("base64url"),
+  };
+}

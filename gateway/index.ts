@@ -1,0 +1,131 @@
+// The embedded gateway: control API, one router and one agent in one process, on loopback.
+// Each part can also run alone (gateway/main.ts --role); this module is what `npm start`,
+// the demo and the tests start.
+import type { AddressInfo } from "node:net";
+import pino, { type Logger } from "pino";
+import { AppGatewayClient } from "../sdk";
+import { agentConfigFromEnv, startAgent, type RunningAgent } from "./agent";
+import { buildApp, type ApiApp } from "./api/app";
+import { generateCredentials, hashSecret } from "./api/tokens";
+import { routerConfigFromEnv, startRouter, type RunningRouter } from "./router";
+import type { Store } from "./store";
+
+export { buildApp } from "./api/app";
+
+export interface Credentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+export interface GatewayOptions {
+  dataDir: string;
+  /** Control API listen port; 0 picks a free one. Default 8008. */
+  apiPort?: number;
+  /** Listen address of the API. Default 127.0.0.1. */
+  host?: string;
+  /** The first administrator's credentials (`APPGW_ADMIN_ACCESS_KEY` / `APPGW_ADMIN_SECRET_KEY`). */
+  admin?: Credentials;
+  /** Router settings in its env contract (`ROUTER__WEBSERVER__SERVER_PORT`, ...); false: no router. */
+  router?: NodeJS.ProcessEnv | false;
+  /** Agent settings (`APPGW_AGENT_QUEUES`, `APPGW_WORKER_NAME`, ...); false: no agent. */
+  agent?: NodeJS.ProcessEnv | false;
+  allowInsecureTests?: boolean;
+  tokenTtlSec?: number;
+  logger?: Logger;
+}
+
+export interface RunningGateway {
+  apiUrl: string;
+  api: ApiApp;
+  router?: RunningRouter;
+  agent?: RunningAgent;
+  /** Set when the administrator was created now with generated credentials: show them once. */
+  generatedAdmin?: Credentials;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the administrator on first start (from `admin`, or generated), and keeps an existing
+ * one in step with `admin` when given, so rotating the env rotates the credentials.
+ */
+export async function bootstrapAdmin(store: Store, admin?: Credentials): Promise<Credentials | undefined> {
+  if (admin) {
+    store.upsertUserCredentials({
+      name: "admin",
+      admin: true,
+      accessKey: admin.accessKey,
+      secretHash: await hashSecret(admin.secretKey),
+    });
+    return undefined;
+  }
+  if (store.countUsers() > 0) return undefined;
+  const generated = generateCredentials();
+  store.createUser({ name: "admin", admin: true, accessKey: generated.accessKey, secretHash: await hashSecret(generated.secretKey) });
+  return generated;
+}
+
+/**
+ * The embedded router and agent log in as `appgw-system`, whose secret is renewed at every
+ * start and never leaves this process.
+ */
+async function systemCredentials(store: Store): Promise<Credentials> {
+  const creds = generateCredentials();
+  store.upsertUserCredentials({
+    name: "appgw-system",
+    admin: true,
+    accessKey: creds.accessKey,
+    secretHash: await hashSecret(creds.secretKey),
+  });
+  return creds;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
+  const api = await buildApp({
+    dataDir: opts.dataDir,
+    allowInsecureTests: opts.allowInsecureTests,
+    tokenTtlSec: opts.tokenTtlSec,
+    logger: logger.child({ role: "api" }),
+  });
+  const generatedAdmin = await bootstrapAdmin(api.store, opts.admin);
+  const host = opts.host ?? "127.0.0.1";
+  await api.app.listen({ port: opts.apiPort ?? 8008, host });
+  const { port } = api.app.server.address() as AddressInfo;
+  const apiUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  const parts: { router?: RunningRouter; agent?: RunningAgent } = {};
+  try {
+    if (opts.router !== false || opts.agent !== false) {
+      const system = await systemCredentials(api.store);
+      const client = () => new AppGatewayClient({ apiHost: apiUrl, ...system });
+      if (opts.router !== false) {
+        const config = routerConfigFromEnv({
+          ...opts.router,
+          CLEARML_API_HOST: apiUrl,
+          CLEARML_API_ACCESS_KEY: system.accessKey,
+          CLEARML_API_SECRET_KEY: system.secretKey,
+        });
+        parts.router = await startRouter(config, { client: client(), logger: logger.child({ role: "router" }) });
+      }
+      if (opts.agent !== false) {
+        parts.agent = await startAgent(agentConfigFromEnv(opts.agent ?? {}), client(), logger);
+      }
+    }
+  } catch (err) {
+    await parts.router?.close();
+    await api.app.close();
+    throw err;
+  }
+
+  return {
+    apiUrl,
+    api,
+    ...parts,
+    generatedAdmin,
+    close: async () => {
+      await parts.agent?.close();
+      await parts.router?.close();
+      await api.app.close();
+    },
+  };
+}

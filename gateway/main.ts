@@ -1,0 +1,125 @@
+// `npm start`: the all-in-one gateway on loopback, or one part of it with --role.
+//   npm start                                 API + router + agent
+//   npm start -- --role api                   control API only
+//   npm start -- --role router                a router (ClearML's router env contract)
+//   npm start -- --role agent --queue gpu     an agent serving queue "gpu"
+import path from "node:path";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { AppGatewayClient } from "../sdk";
+import { agentConfigFromEnv, startAgent } from "./agent";
+import { buildApp } from "./api/app";
+import { bootstrapAdmin, startGateway, type Credentials } from "./index";
+import { routerConfigFromEnv, startRouter } from "./router";
+
+const HELP = `Usage: npm start -- [--role all|api|router|agent] [--queue NAME]... [--data-dir DIR] [--api-port N]
+
+Settings also come from the environment:
+  APPGW_DATA_DIR, APPGW_API_PORT, APPGW_API_HOST (listen address), APPGW_ADMIN_ACCESS_KEY,
+  APPGW_ADMIN_SECRET_KEY, APPGW_ALLOW_INSECURE_TESTS, APPGW_AGENT_QUEUES, APPGW_WORKER_NAME,
+  and the router's: ROUTER_NAME, ROUTER_URL, ROUTER__WEBSERVER__SERVER_PORT, ROUTER_DOMAIN,
+  CLEARML_API_HOST, CLEARML_API_ACCESS_KEY, CLEARML_API_SECRET_KEY, AUTH_COOKIE_NAME,
+  AUTH_SECURE_ENABLED, LISTEN_QUEUE_NAME, TCP_ROUTER_ADDRESS, TCP_PORT_START, TCP_PORT_END.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      role: { type: "string", default: "all" },
+      queue: { type: "string", multiple: true },
+      "data-dir": { type: "string" },
+      "api-port": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const env = process.env;
+  const logger = pino({ level: env.LOG_LEVEL ?? "info" });
+  const dataDir = path.resolve(values["data-dir"] ?? env.APPGW_DATA_DIR ?? path.join(__dirname, "..", ".appgw", "data"));
+  const apiPort = Number(values["api-port"] ?? env.APPGW_API_PORT ?? 8008);
+  const host = env.APPGW_API_HOST ?? "127.0.0.1";
+  const admin: Credentials | undefined =
+    env.APPGW_ADMIN_ACCESS_KEY && env.APPGW_ADMIN_SECRET_KEY
+      ? { accessKey: env.APPGW_ADMIN_ACCESS_KEY, secretKey: env.APPGW_ADMIN_SECRET_KEY }
+      : undefined;
+  const agentEnv = values.queue ? { ...env, APPGW_AGENT_QUEUES: values.queue.join(" ") } : env;
+  let close: () => Promise<void>;
+
+  switch (values.role) {
+    case "all": {
+      const gw = await startGateway({
+        dataDir,
+        apiPort,
+        host,
+        admin,
+        router: env,
+        agent: agentEnv,
+        allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true",
+        logger,
+      });
+      console.log(`\nApp gateway ready (data in ${dataDir})`);
+      console.log(`  API:    ${gw.apiUrl}    (CLEARML_API_HOST)`);
+      console.log(`  Router: ${gw.router?.url}`);
+      console.log(`  Agent:  ${gw.agent?.worker} on queue(s) ${agentConfigFromEnv(agentEnv).queues.join(", ")}`);
+      printAdmin(gw.generatedAdmin, admin);
+      close = gw.close;
+      break;
+    }
+    case "api": {
+      const api = await buildApp({ dataDir, logger, allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true" });
+      const generated = await bootstrapAdmin(api.store, admin);
+      const address = await api.app.listen({ port: apiPort, host });
+      console.log(`\nControl API ready at ${address} (data in ${dataDir})`);
+      printAdmin(generated, admin);
+      close = () => api.app.close();
+      break;
+    }
+    case "router": {
+      const router = await startRouter(routerConfigFromEnv(env), { logger });
+      console.log(`\nRouter ready at ${router.url}`);
+      close = router.close;
+      break;
+    }
+    case "agent": {
+      const agent = await startAgent(agentConfigFromEnv(agentEnv), AppGatewayClient.fromEnv(), logger);
+      console.log(`\nAgent ${agent.worker} ready`);
+      close = agent.close;
+      break;
+    }
+    default:
+      throw new Error(`--role must be all, api, router or agent (got '${values.role}')`);
+  }
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+function printAdmin(generated: Credentials | undefined, given: Credentials | undefined): void {
+  if (generated) {
+    console.log("  Admin credentials (generated now, shown once; keep them):");
+    console.log(`    access key: ${generated.accessKey}`);
+    console.log(`    secret key: ${generated.secretKey}`);
+  } else if (given) {
+    console.log(`  Admin: access key ${given.accessKey} (from APPGW_ADMIN_ACCESS_KEY)`);
+  } else {
+    console.log("  Admin: as created on first start (set APPGW_ADMIN_ACCESS_KEY/APPGW_ADMIN_SECRET_KEY to reset)");
+  }
+  console.log("");
+}
+
+main().catch((err: unknown) => {
+  const e = err as { code?: string; message?: string; field?: string };
+  console.error(`appgw: ${e.message ?? String(err)}${e.code ? ` [${e.code}]` : ""}`);
+  process.exit(1);
+});
