@@ -1,0 +1,90 @@
+// Helpers shared by the resource implementations. This module runs in the provider process
+// (loaded from disk by the shim), so module-level state such as the client cache is fine here.
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { AppGatewayClient, hasCode } from "../sdk";
+import type { ConnectionConfig } from "./shim";
+
+/** The value Pulumi sends for inputs not known yet during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+const clients = new Map<string, AppGatewayClient>();
+
+/**
+ * The client for the connection settings: stack config (`appgw:apiHost`, `appgw:accessKey`,
+ * `appgw:secretKey`) first, then `CLEARML_API_HOST`, `CLEARML_API_ACCESS_KEY`,
+ * `CLEARML_API_SECRET_KEY`. One client (one login) per settings.
+ */
+export function clientFor(conn: ConnectionConfig): AppGatewayClient {
+  const apiHost = conn.apiHost || process.env.CLEARML_API_HOST;
+  const accessKey = conn.accessKey || process.env.CLEARML_API_ACCESS_KEY;
+  const secretKey = conn.secretKey || process.env.CLEARML_API_SECRET_KEY;
+  if (!apiHost || !accessKey || !secretKey) {
+    throw new Error(
+      "appgw: no gateway connection settings. Set stack config appgw:apiHost, appgw:accessKey and " +
+        "appgw:secretKey (pulumi config set --secret appgw:secretKey ...), or the environment variables " +
+        "CLEARML_API_HOST, CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY",
+    );
+  }
+  const key = `${apiHost}\n${accessKey}\n${secretKey}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new AppGatewayClient({ apiHost, accessKey, secretKey });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/**
+ * Validates inputs with a zod schema, skipping fields whose value is not known yet, and returns
+ * every failure at once with the property that caused it.
+ */
+export function checkInputs<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, unknown>,
+): pulumi.dynamic.CheckResult<z.output<S>> {
+  const known: Record<string, unknown> = {};
+  const unknown: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(news)) {
+    if (k === "__provider") continue;
+    if (containsUnknown(v)) unknown[k] = v;
+    else known[k] = v;
+  }
+  // Unknown fields are validated for real at `up`, once their values exist.
+  const result = schema.safeParse(known);
+  if (result.success) {
+    return { inputs: { ...(result.data as object), ...unknown } as z.output<S> };
+  }
+  // One failure per property, with every reason it failed for.
+  const reasons = new Map<string, string[]>();
+  for (const issue of result.error.issues) {
+    if (String(issue.path[0]) in unknown) continue;
+    const property = issue.path.length ? issue.path.join(".") : "inputs";
+    reasons.set(property, [...(reasons.get(property) ?? []), issue.message]);
+  }
+  const failures = [...reasons].map(([property, r]) => ({ property, reason: r.join("; ") }));
+  return failures.length ? { failures } : { inputs: { ...known, ...unknown } as z.output<S> };
+}
+
+function containsUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  return false;
+}
+
+export const isNotFound = (err: unknown): boolean =>
+  hasCode(err, "APPGW_ROUTE_NOT_FOUND") ||
+  hasCode(err, "APPGW_GROUP_NOT_FOUND") ||
+  hasCode(err, "APPGW_ROUTER_NOT_FOUND") ||
+  hasCode(err, "APPGW_QUEUE_NOT_FOUND");
+
+/** Equal as sets of strings (order and duplicates ignored). */
+export function sameSet(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = new Set(a ?? []);
+  const y = new Set(b ?? []);
+  return x.size === y.size && [...x].every((v) => y.has(v));
+}
+
+export function sorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
