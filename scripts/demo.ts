@@ -1,0 +1,156 @@
+// `npm run demo`: the whole product on this machine, nothing else installed.
+//   1. finds (or builds) the Pulumi CLI,
+//   2. starts the embedded gateway on loopback (API, router, agent),
+//   3. runs `pulumi up` of the root project (examples/local) against it,
+//   4. prints the routes and the router test, starts an app on the `llm` route and sends a
+//      request through it with a user's token,
+//   5. keeps the gateway running until Ctrl-C.
+// `npm run demo -- --destroy` destroys the stack (gateway started for the purpose) and stops.
+// Everything lives in .appgw/ (git-ignored): gateway data, Pulumi state, demo credentials.
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { request } from "undici";
+import { startGateway, type RunningGateway } from "../gateway";
+import { AppGatewayClient } from "../sdk";
+import { PulumiProject, pulumiBinDir, REPO } from "./pulumi";
+
+const WORK = path.join(REPO, ".appgw");
+const STACK = "dev";
+
+interface DemoSecrets {
+  admin: { accessKey: string; secretKey: string };
+  passphrase: string;
+}
+
+function step(n: number, text: string): void {
+  console.log(`\n\x1b[1m[${n}] ${text}\x1b[0m`);
+}
+
+/** Credentials made on the first run and reused after, so the stack keeps working. */
+function demoSecrets(): DemoSecrets {
+  const file = path.join(WORK, "demo-secrets.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as DemoSecrets;
+  const secrets: DemoSecrets = {
+    admin: { accessKey: `DEMO${randomBytes(8).toString("hex").toUpperCase()}`, secretKey: randomBytes(24).toString("base64url") },
+    passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? randomBytes(16).toString("base64url"),
+  };
+  fs.mkdirSync(WORK, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function main(): Promise<void> {
+  const destroy = process.argv.includes("--destroy");
+  const apiPort = Number(process.env.APPGW_API_PORT ?? 8008);
+  const routerPort = process.env.ROUTER__WEBSERVER__SERVER_PORT ?? "8080";
+
+  step(1, "Pulumi CLI");
+  const binDir = pulumiBinDir(true);
+  console.log(`using ${binDir}/pulumi`);
+
+  step(2, "Embedded gateway");
+  const secrets = demoSecrets();
+  let gw: RunningGateway;
+  try {
+    gw = await startGateway({
+      dataDir: path.join(WORK, "data"),
+      apiPort,
+      admin: secrets.admin,
+      router: { ...process.env, ROUTER__WEBSERVER__SERVER_PORT: routerPort },
+      agent: { APPGW_WORKER_NAME: "demo-agent", APPGW_AGENT_QUEUES: "default" },
+      logger: pino({ level: process.env.LOG_LEVEL ?? "warn" }),
+    });
+  } catch (err) {
+    throw new Error(
+      `could not start the gateway on ports ${apiPort} (API) and ${routerPort} (router): ${(err as Error).message}. ` +
+        "Stop what uses them, or set APPGW_API_PORT and ROUTER__WEBSERVER__SERVER_PORT",
+    );
+  }
+  console.log(`API ${gw.apiUrl}, router ${gw.router?.url}, agent ${gw.agent?.worker}`);
+  const admin = new AppGatewayClient({ apiHost: gw.apiUrl, ...secrets.admin });
+
+  const project = new PulumiProject(REPO, { binDir, workDir: path.join(WORK, "pulumi"), passphrase: secrets.passphrase });
+  await project.stack(STACK);
+  await project.config(
+    { "appgw:apiHost": gw.apiUrl, "appgw:accessKey": secrets.admin.accessKey },
+    { "appgw:secretKey": secrets.admin.secretKey },
+  );
+
+  if (destroy) {
+    step(3, "pulumi destroy");
+    await project.ok(["destroy", "--yes"], { echo: true });
+    await gw.close();
+    console.log("\nStack destroyed and gateway stopped. Gateway data stays in .appgw/data (delete the folder to start afresh).");
+    return;
+  }
+
+  // A user of the ML team, so the demo can call the authenticated `llm` route as them.
+  const user = (await admin.users.findByName("demo-user")) ?? undefined;
+  const userKeys = user ? readUserKeys() : await createDemoUser(admin);
+  await project.config({ teamMembers: JSON.stringify(["demo-user"]) });
+
+  step(3, "pulumi up (examples/local: routes, a group, group access, a router test)");
+  await project.ok(["up", "--yes", "--skip-preview"], { echo: true });
+
+  step(4, "What the stack made");
+  const outputs = await project.outputs();
+  console.log(JSON.stringify(outputs, null, 2));
+
+  step(5, "An app on the `llm` route, called with demo-user's token");
+  const queue = await admin.queues.ensure("default");
+  const { id: task } = await admin.tasks.create({ name: "demo-llm-server", entry_point: "appgw:echo", params: { static_route: "llm", nonce: "demo" } });
+  await admin.tasks.enqueue(task, queue);
+  const route = await waitForRouting(admin, "llm");
+  console.log(`route 'llm' is ${route.status}: ${route.route_url} -> ${route.targets.join(", ")}`);
+  const userClient = new AppGatewayClient({ apiHost: gw.apiUrl, ...userKeys });
+  const token = await userClient.token();
+  const url = `${route.route_url}/v1/models`;
+  const res = await request(url, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await res.body.json()) as { url?: string; task?: string; headers?: Record<string, string> };
+  console.log(`GET ${url} as demo-user -> HTTP ${res.statusCode}`);
+  console.log(`  the app saw: path ${body.url}, user ${body.headers?.["x-appgw-user"]}, task ${body.task}`);
+  const anon = await request(url);
+  await anon.body.dump();
+  console.log(`GET ${url} without a token -> HTTP ${anon.statusCode}`);
+  if (res.statusCode !== 200 || body.task !== task) throw new Error(`the request through the router did not reach the app (HTTP ${res.statusCode})`);
+
+  step(6, "Running");
+  console.log(`The gateway keeps running until Ctrl-C. Meanwhile:
+  - browse ${gw.router?.url}/_appgw/login (demo-user: access key ${userKeys.accessKey}, secret in .appgw/demo-user.json), then ${route.route_url}/
+  - run pulumi yourself: export PATH="${binDir}:$PATH" PULUMI_BACKEND_URL=file://${path.join(WORK, "pulumi", "state")} PULUMI_HOME=${path.join(WORK, "pulumi", "home")} PULUMI_CONFIG_PASSPHRASE='${secrets.passphrase}'
+    then: pulumi preview --refresh --expect-no-changes
+  - clean up: npm run demo -- --destroy`);
+  const stop = () => {
+    void admin.tasks.stop(task).catch(() => undefined).finally(() => gw.close().then(() => process.exit(0)));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+function readUserKeys(): { accessKey: string; secretKey: string } {
+  return JSON.parse(fs.readFileSync(path.join(WORK, "demo-user.json"), "utf8")) as { accessKey: string; secretKey: string };
+}
+
+async function createDemoUser(admin: AppGatewayClient): Promise<{ accessKey: string; secretKey: string }> {
+  const { credentials } = await admin.users.create({ name: "demo-user" });
+  const keys = { accessKey: credentials.access_key, secretKey: credentials.secret_key };
+  fs.writeFileSync(path.join(WORK, "demo-user.json"), JSON.stringify(keys, null, 2), { mode: 0o600 });
+  return keys;
+}
+
+async function waitForRouting(admin: AppGatewayClient, name: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const route = await admin.routes.findByName(name);
+    if (route?.status === "active") return route;
+    if (Date.now() > deadline) throw new Error(`route '${name}' is not routing after 30 s (status ${route?.status ?? "missing"})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`\n\x1b[31mdemo failed: ${(err as Error).message}\x1b[0m`);
+  process.exit(1);
+});
