@@ -190,7 +190,10 @@ function createError(err: unknown, inputs: StaticRouteInputs): Error {
 
 export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState> = {
   async check(_olds, news) {
-    return checkInputs(inputsSchema, news);
+    const result = checkInputs(inputsSchema, news);
+    // Access is a set: keep it sorted so state, refresh and the program always agree.
+    const groups = result.inputs?.accessGroups;
+    return groups ? { inputs: { ...result.inputs, accessGroups: sorted(groups) } as StaticRouteInputs } : result;
   },
 
   async diff(_id, olds, news) {
