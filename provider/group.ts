@@ -137,11 +137,11 @@ export const groupProvider = providerShim(__filename, "groupImpl");
  * them by id: `users`, `admins`, `queue-admins`.
  */
 export class Group extends pulumi.dynamic.Resource {
-  public readonly name!: pulumi.Output<string>;
-  public readonly description!: pulumi.Output<string>;
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly description: pulumi.Output<string>;
   /** Member user names, sorted. */
-  public readonly members!: pulumi.Output<string[]>;
-  public readonly memberIds!: pulumi.Output<string[]>;
+  declare public readonly members: pulumi.Output<string[]>;
+  declare public readonly memberIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: GroupArgs, opts?: pulumi.CustomResourceOptions) {
     super(groupProvider, name, { ...args, memberIds: undefined }, opts, "appgw", "Group");

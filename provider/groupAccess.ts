@@ -96,8 +96,8 @@ export const groupAccessProvider = providerShim(__filename, "groupAccessImpl");
  * treats any other group as drift.
  */
 export class GroupAccess extends pulumi.dynamic.Resource {
-  public readonly group!: pulumi.Output<string>;
-  public readonly routes!: pulumi.Output<string[]>;
+  declare public readonly group: pulumi.Output<string>;
+  declare public readonly routes: pulumi.Output<string[]>;
 
   constructor(name: string, args: GroupAccessArgs, opts?: pulumi.CustomResourceOptions) {
     super(groupAccessProvider, name, args, opts, "appgw", "GroupAccess");

@@ -4,3 +4,5 @@ export * from "./group";
 export * from "./groupAccess";
 export * from "./routerTest";
 export type { ConnectionConfig } from "./shim";
+export * from "./routerDeployment";
+export * from "./routerRegistration";

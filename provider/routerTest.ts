@@ -155,22 +155,22 @@ export const routerTestProvider = providerShim(__filename, "routerTestImpl");
  * image, or version) in `triggers` so a rollout re-runs the test.
  */
 export class RouterTest extends pulumi.dynamic.Resource {
-  public readonly router!: pulumi.Output<string>;
-  public readonly queue!: pulumi.Output<string>;
-  public readonly routerId!: pulumi.Output<string>;
+  declare public readonly router: pulumi.Output<string>;
+  declare public readonly queue: pulumi.Output<string>;
+  declare public readonly routerId: pulumi.Output<string>;
   /** `passed` (a failed test fails the update instead). */
-  public readonly status!: pulumi.Output<string>;
-  public readonly statusMessage!: pulumi.Output<string>;
-  public readonly statusReason!: pulumi.Output<string>;
-  public readonly started!: pulumi.Output<string>;
-  public readonly completed!: pulumi.Output<string>;
-  public readonly runTimeSec!: pulumi.Output<number>;
-  public readonly worker!: pulumi.Output<string>;
-  public readonly taskName!: pulumi.Output<string>;
-  public readonly taskId!: pulumi.Output<string>;
-  public readonly browserEndpoint!: pulumi.Output<string>;
-  public readonly endpoint!: pulumi.Output<string>;
-  public readonly logTail!: pulumi.Output<string[]>;
+  declare public readonly status: pulumi.Output<string>;
+  declare public readonly statusMessage: pulumi.Output<string>;
+  declare public readonly statusReason: pulumi.Output<string>;
+  declare public readonly started: pulumi.Output<string>;
+  declare public readonly completed: pulumi.Output<string>;
+  declare public readonly runTimeSec: pulumi.Output<number>;
+  declare public readonly worker: pulumi.Output<string>;
+  declare public readonly taskName: pulumi.Output<string>;
+  declare public readonly taskId: pulumi.Output<string>;
+  declare public readonly browserEndpoint: pulumi.Output<string>;
+  declare public readonly endpoint: pulumi.Output<string>;
+  declare public readonly logTail: pulumi.Output<string[]>;
 
   constructor(name: string, args: RouterTestArgs, opts?: pulumi.CustomResourceOptions) {
     const computed = [

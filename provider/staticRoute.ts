@@ -296,26 +296,26 @@ export const staticRouteProvider = providerShim(__filename, "staticRouteImpl");
  * replaces the route (delete, then create), since tasks find routes by name.
  */
 export class StaticRoute extends pulumi.dynamic.Resource {
-  public readonly name!: pulumi.Output<string>;
-  public readonly path!: pulumi.Output<string | undefined>;
-  public readonly subdomain!: pulumi.Output<string | undefined>;
-  public readonly loadBalanced!: pulumi.Output<boolean>;
-  public readonly authenticated!: pulumi.Output<boolean>;
-  public readonly accessGroups!: pulumi.Output<string[] | undefined>;
-  public readonly enabled!: pulumi.Output<boolean>;
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly path: pulumi.Output<string | undefined>;
+  declare public readonly subdomain: pulumi.Output<string | undefined>;
+  declare public readonly loadBalanced: pulumi.Output<boolean>;
+  declare public readonly authenticated: pulumi.Output<boolean>;
+  declare public readonly accessGroups: pulumi.Output<string[] | undefined>;
+  declare public readonly enabled: pulumi.Output<boolean>;
   /** `URL` or `Subdomain`. */
-  public readonly type!: pulumi.Output<string>;
+  declare public readonly type: pulumi.Output<string>;
   /** `Not In Use`, `Pending` or `Routing`. */
-  public readonly status!: pulumi.Output<string>;
+  declare public readonly status: pulumi.Output<string>;
   /** The URL while routing; the template (`<router url>/llm`) otherwise. */
-  public readonly routeUrl!: pulumi.Output<string>;
+  declare public readonly routeUrl: pulumi.Output<string>;
   /** `ip:port` of the internal endpoints behind the route. */
-  public readonly targets!: pulumi.Output<string[]>;
+  declare public readonly targets: pulumi.Output<string[]>;
   /** Names of the tasks attached to the route. */
-  public readonly tasks!: pulumi.Output<string[]>;
-  public readonly created!: pulumi.Output<string>;
-  public readonly lastUpdated!: pulumi.Output<string>;
-  public readonly updatedBy!: pulumi.Output<string>;
+  declare public readonly tasks: pulumi.Output<string[]>;
+  declare public readonly created: pulumi.Output<string>;
+  declare public readonly lastUpdated: pulumi.Output<string>;
+  declare public readonly updatedBy: pulumi.Output<string>;
 
   constructor(name: string, args: StaticRouteArgs, opts?: pulumi.CustomResourceOptions) {
     super(

@@ -3,7 +3,13 @@
 // run them, so a capture error fails here and not in a user's `pulumi up`.
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { groupProvider, groupAccessProvider, routerTestProvider, staticRouteProvider } from "../../provider";
+import {
+  groupAccessProvider,
+  groupProvider,
+  routerRegistrationProvider,
+  routerTestProvider,
+  staticRouteProvider,
+} from "../../provider";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 const requireFromString = require("require-from-string") as (code: string) => { handler: () => pulumi.dynamic.ResourceProvider };
@@ -20,7 +26,7 @@ describe("serialized providers", () => {
   });
   after(() => t.stop());
 
-  const providers = { staticRouteProvider, groupProvider, groupAccessProvider, routerTestProvider };
+  const providers = { staticRouteProvider, groupProvider, groupAccessProvider, routerTestProvider, routerRegistrationProvider };
   for (const [name, provider] of Object.entries(providers)) {
     it(`${name} serializes to a small closure that captures no credentials`, async () => {
       process.env.CLEARML_API_SECRET_KEY = "never-in-state-secret";
