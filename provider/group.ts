@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
 import { hasCode, SYSTEM_GROUPS } from "../sdk";
 import { checkInputs, clientFor, isNotFound, sameSet, sorted } from "./common";
-import { providerShim, type Implementation } from "./shim";
+import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
   /** Group name, unique on the gateway (case-insensitive). */
@@ -144,6 +144,6 @@ export class Group extends pulumi.dynamic.Resource {
   declare public readonly memberIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: GroupArgs, opts?: pulumi.CustomResourceOptions) {
-    super(groupProvider, name, { ...args, memberIds: undefined }, opts, "appgw", "Group");
+    super(groupProvider, name, registeredProps(args, ["description", "members", "memberIds"]), opts, "appgw", "Group");
   }
 }

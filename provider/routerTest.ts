@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { hasCode, type RouterTest as GatewayTest } from "../sdk";
 import { checkInputs, clientFor } from "./common";
-import { providerShim, type ConnectionConfig, type Implementation } from "./shim";
+import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
 
 export interface RouterTestArgs {
   /** Name of the router to test (routers register themselves under `ROUTER_NAME`). */
@@ -173,7 +173,9 @@ export class RouterTest extends pulumi.dynamic.Resource {
   declare public readonly logTail: pulumi.Output<string[]>;
 
   constructor(name: string, args: RouterTestArgs, opts?: pulumi.CustomResourceOptions) {
-    const computed = [
+    const outputs = [
+      "timeoutSec",
+      "triggers",
       "routerId",
       "status",
       "statusMessage",
@@ -188,6 +190,6 @@ export class RouterTest extends pulumi.dynamic.Resource {
       "endpoint",
       "logTail",
     ];
-    super(routerTestProvider, name, { ...args, ...Object.fromEntries(computed.map((k) => [k, undefined])) }, opts, "appgw", "RouterTest");
+    super(routerTestProvider, name, registeredProps(args, outputs), opts, "appgw", "RouterTest");
   }
 }

@@ -67,3 +67,11 @@ export function providerShim(file: string, exportName: string): pulumi.dynamic.R
     delete: (id, props) => impl().delete(id, props, conn),
   };
 }
+
+/**
+ * The props to register a dynamic resource with: Pulumi makes an output property only for keys
+ * present in the props, so every output the class declares is listed, unset unless given.
+ */
+export function registeredProps(args: object, outputs: readonly string[]): Record<string, unknown> {
+  return { ...Object.fromEntries(outputs.map((k) => [k, undefined])), ...args };
+}

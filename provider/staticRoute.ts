@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppGatewayClient, Route } from "../sdk";
 import { hasCode, routeName, routePath, subdomain } from "../sdk";
 import { checkInputs, clientFor, isNotFound, sameSet, sorted } from "./common";
-import { providerShim, type Implementation } from "./shim";
+import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface StaticRouteArgs {
   /** Route label. Tasks attach to the route by this name, so changing it replaces the route. */
@@ -321,17 +321,22 @@ export class StaticRoute extends pulumi.dynamic.Resource {
     super(
       staticRouteProvider,
       name,
-      {
-        ...args,
-        type: undefined,
-        status: undefined,
-        routeUrl: undefined,
-        targets: undefined,
-        tasks: undefined,
-        created: undefined,
-        lastUpdated: undefined,
-        updatedBy: undefined,
-      },
+      registeredProps(args, [
+        "path",
+        "subdomain",
+        "loadBalanced",
+        "authenticated",
+        "accessGroups",
+        "enabled",
+        "type",
+        "status",
+        "routeUrl",
+        "targets",
+        "tasks",
+        "created",
+        "lastUpdated",
+        "updatedBy",
+      ]),
       opts,
       "appgw",
       "StaticRoute",

@@ -1,0 +1,100 @@
+// The example programs under Pulumi's mocks: what each asks the engine for, exactly. The real
+// CLI runs examples/local and examples/environments end to end in tests/e2e.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { find, loadProgram, recordResources, resolveAll } from "../helpers/mocks";
+
+const EXAMPLES = path.resolve(__dirname, "..", "..", "examples");
+const T = (name: string) => `pulumi-nodejs:dynamic/appgw:${name}`;
+const routeOutputs = () => ({ status: "Not In Use", routeUrl: "<router url>/x" });
+
+/** The inputs a dynamic resource sent, without the serialized provider. */
+function args(r: { inputs: Record<string, any> }): Record<string, any> {
+  const { __provider, ...rest } = r.inputs;
+  assert.equal(typeof __provider, "string", "the provider was serialized");
+  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+}
+
+describe("example programs under mocks", () => {
+  it("examples/local declares its routes, group, group access and router test", async () => {
+    const recorded = recordResources("appgw-local", "dev", { "appgw-local:teamMembers": '["ann"]' }, (r) =>
+      r.type === T("StaticRoute") ? routeOutputs() : r.type === T("RouterTest") ? { status: "passed" } : {},
+    );
+    const program = loadProgram(path.join(EXAMPLES, "local", "index.ts"));
+    const outputs = (await resolveAll(program)) as any;
+    assert.deepEqual(args(find(recorded, T("Group"), "ml-team")), {
+      name: "ml-team",
+      description: "Data scientists using the shared model server",
+      members: ["ann"],
+    });
+    assert.deepEqual(args(find(recorded, T("StaticRoute"), "llm")), {
+      name: "llm",
+      path: "/llm",
+      loadBalanced: true,
+      accessGroups: ["ml-team-id", "admins"],
+    });
+    assert.deepEqual(args(find(recorded, T("StaticRoute"), "notebooks")), { name: "notebooks", subdomain: "notebooks" });
+    assert.deepEqual(args(find(recorded, T("StaticRoute"), "status")), { name: "status", path: "/status", authenticated: false });
+    assert.deepEqual(args(find(recorded, T("GroupAccess"), "ml-team-notebooks")), { group: "ml-team-id", routes: ["notebooks-id"] });
+    assert.deepEqual(args(find(recorded, T("RouterTest"), "router-test")), {
+      router: "router-1",
+      queue: "default",
+      timeoutSec: 60,
+      triggers: ["/llm"],
+    });
+    assert.equal(outputs.routes.llm.status, "Not In Use");
+    assert.equal(outputs.routerTest.status, "passed");
+  });
+
+  for (const stack of ["dev", "prod"]) {
+    it(`examples/environments names every object after the '${stack}' stack`, async () => {
+      const config: Record<string, string> =
+        stack === "prod"
+          ? { "appgw-environments:loadBalanced": "true", "appgw-environments:routerName": "router-1", "appgw-environments:testQueue": "default" }
+          : { "appgw-environments:notebooksPublic": "true" };
+      const recorded = recordResources("appgw-environments", stack, config);
+      loadProgram(path.join(EXAMPLES, "environments", "index.ts"));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(args(find(recorded, T("StaticRoute"), "llm")), {
+        name: `${stack}-llm`,
+        path: `/${stack}/llm`,
+        loadBalanced: stack === "prod",
+        accessGroups: ["team-id", "admins"],
+      });
+      assert.equal(args(find(recorded, T("StaticRoute"), "notebooks")).authenticated, stack === "prod");
+      assert.equal(args(find(recorded, T("Group"), "team")).name, `${stack}-ml-team`);
+      assert.equal(recorded.some((r) => r.type === T("RouterTest")), stack === "prod");
+    });
+  }
+
+  it("examples/kubernetes deploys a router, a route, and a test triggered by the rollout", async () => {
+    const recorded = recordResources(
+      "appgw-kubernetes",
+      "dev",
+      {
+        "appgw:apiHost": "https://api.example.com",
+        "appgw-kubernetes:host": "gw.example.com",
+        "appgw-kubernetes:routerAccessKey": "ROUTERKEY",
+        "appgw-kubernetes:routerSecretKey": "router-secret-value",
+      },
+      (r) =>
+        r.type === "kubernetes:apps/v1:Deployment"
+          ? { metadata: { ...r.inputs.metadata, generation: 1 } }
+          : r.type === T("RouterRegistration")
+            ? { routerId: "r1", url: "https://gw.example.com", version: "1", online: true }
+            : {},
+    );
+    loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts"));
+    await new Promise((r) => setTimeout(r, 200));
+    const deployment = find(recorded, "kubernetes:apps/v1:Deployment", "router-deployment");
+    const env = deployment.inputs.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    assert.equal(env.find((e) => e.name === "ROUTER_URL")?.value, "https://gw.example.com");
+    assert.equal(env.find((e) => e.name === "CLEARML_API_HOST")?.value, "https://api.example.com");
+    assert.ok(!JSON.stringify(deployment.inputs).includes("router-secret-value"), "the secret is not in the Deployment");
+    assert.equal(find(recorded, "kubernetes:networking.k8s.io/v1:Ingress", "router-ingress").inputs.spec.rules[0].host, "gw.example.com");
+    const test = args(find(recorded, T("RouterTest"), "router-test"));
+    assert.equal(test.router, "k8s-router");
+    assert.equal(test.queue, "gpu");
+    assert.equal(test.triggers[0], 1, "the deployment's generation triggers a new test");
+  });
+});
