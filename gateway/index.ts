@@ -48,7 +48,10 @@ export interface RunningGateway {
  * Creates the administrator on first start (from `admin`, or generated), and keeps an existing
  * one in step with `admin` when given, so rotating the env rotates the credentials.
  */
-export async function bootstrapAdmin(store: Store, admin?: Credentials): Promise<Credentials | undefined> {
+export async function bootstrapAdmin(
+  store: Store,
+  admin?: Credentials,
+): Promise<Credentials | undefined> {
   if (admin) {
     store.upsertUserCredentials({
       name: "admin",
@@ -60,7 +63,12 @@ export async function bootstrapAdmin(store: Store, admin?: Credentials): Promise
   }
   if (store.countUsers() > 0) return undefined;
   const generated = generateCredentials();
-  store.createUser({ name: "admin", admin: true, accessKey: generated.accessKey, secretHash: await hashSecret(generated.secretKey) });
+  store.createUser({
+    name: "admin",
+    admin: true,
+    accessKey: generated.accessKey,
+    secretHash: await hashSecret(generated.secretKey),
+  });
   return generated;
 }
 
@@ -105,7 +113,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           CLEARML_API_ACCESS_KEY: system.accessKey,
           CLEARML_API_SECRET_KEY: system.secretKey,
         });
-        parts.router = await startRouter(config, { client: client(), logger: logger.child({ role: "router" }) });
+        parts.router = await startRouter(config, {
+          client: client(),
+          logger: logger.child({ role: "router" }),
+        });
       }
       if (opts.agent !== false) {
         parts.agent = await startAgent(agentConfigFromEnv(opts.agent ?? {}), client(), logger);

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   const logger = pino({ level: env.LOG_LEVEL ?? "info" });
-  const dataDir = path.resolve(values["data-dir"] ?? env.APPGW_DATA_DIR ?? path.join(__dirname, "..", ".appgw", "data"));
+  const dataDir = path.resolve(
+    values["data-dir"] ?? env.APPGW_DATA_DIR ?? path.join(__dirname, "..", ".appgw", "data"),
+  );
   const apiPort = Number(values["api-port"] ?? env.APPGW_API_PORT ?? 8008);
   const host = env.APPGW_API_HOST ?? "127.0.0.1";
   const admin: Credentials | undefined =
@@ -62,13 +64,19 @@ async function main(): Promise<void> {
       console.log(`\nApp gateway ready (data in ${dataDir})`);
       console.log(`  API:    ${gw.apiUrl}    (CLEARML_API_HOST)`);
       console.log(`  Router: ${gw.router?.url}`);
-      console.log(`  Agent:  ${gw.agent?.worker} on queue(s) ${agentConfigFromEnv(agentEnv).queues.join(", ")}`);
+      console.log(
+        `  Agent:  ${gw.agent?.worker} on queue(s) ${agentConfigFromEnv(agentEnv).queues.join(", ")}`,
+      );
       printAdmin(gw.generatedAdmin, admin);
       close = gw.close;
       break;
     }
     case "api": {
-      const api = await buildApp({ dataDir, logger, allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true" });
+      const api = await buildApp({
+        dataDir,
+        logger,
+        allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true",
+      });
       const generated = await bootstrapAdmin(api.store, admin);
       const address = await api.app.listen({ port: apiPort, host });
       console.log(`\nControl API ready at ${address} (data in ${dataDir})`);
@@ -83,7 +91,11 @@ async function main(): Promise<void> {
       break;
     }
     case "agent": {
-      const agent = await startAgent(agentConfigFromEnv(agentEnv), AppGatewayClient.fromEnv(), logger);
+      const agent = await startAgent(
+        agentConfigFromEnv(agentEnv),
+        AppGatewayClient.fromEnv(),
+        logger,
+      );
       console.log(`\nAgent ${agent.worker} ready`);
       close = agent.close;
       break;
@@ -113,7 +125,9 @@ function printAdmin(generated: Credentials | undefined, given: Credentials | und
   } else if (given) {
     console.log(`  Admin: access key ${given.accessKey} (from APPGW_ADMIN_ACCESS_KEY)`);
   } else {
-    console.log("  Admin: as created on first start (set APPGW_ADMIN_ACCESS_KEY/APPGW_ADMIN_SECRET_KEY to reset)");
+    console.log(
+      "  Admin: as created on first start (set APPGW_ADMIN_ACCESS_KEY/APPGW_ADMIN_SECRET_KEY to reset)",
+    );
   }
   console.log("");
 }

@@ -10,7 +10,11 @@ export interface EchoService {
   close(): Promise<void>;
 }
 
-export async function startEcho(opts: { task: string; nonce: string; host?: string }): Promise<EchoService> {
+export async function startEcho(opts: {
+  task: string;
+  nonce: string;
+  host?: string;
+}): Promise<EchoService> {
   const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://echo");
@@ -41,7 +45,10 @@ export async function startEcho(opts: { task: string; nonce: string; host?: stri
         headers: req.headers,
         body: Buffer.concat(chunks).toString(),
       });
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+      });
       res.end(body);
     });
   });
@@ -51,7 +58,9 @@ export async function startEcho(opts: { task: string; nonce: string; host?: stri
   });
   const wss = new WebSocketServer({ server });
   wss.on("connection", (ws, req) => {
-    ws.send(JSON.stringify({ service: "appgw-echo", task: opts.task, nonce: opts.nonce, url: req.url }));
+    ws.send(
+      JSON.stringify({ service: "appgw-echo", task: opts.task, nonce: opts.nonce, url: req.url }),
+    );
     ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
   });
   await new Promise<void>((resolve) => server.listen(0, opts.host ?? "127.0.0.1", resolve));

@@ -45,7 +45,9 @@ export async function startAgent(
   const stop = new AbortController();
 
   const taskLog = (task: string, line: string) =>
-    client.tasks.log(task, [line]).catch((err: unknown) => log.warn({ err, task }, "could not send log"));
+    client.tasks
+      .log(task, [line])
+      .catch((err: unknown) => log.warn({ err, task }, "could not send log"));
 
   const endTask = async (taskId: string) => {
     const service = running.get(taskId);
@@ -59,10 +61,17 @@ export async function startAgent(
     await client.tasks.started(task.id, config.worker);
     await taskLog(task.id, `worker ${config.worker} started task '${task.name}'`);
     if (task.entry_point !== ECHO_ENTRY_POINT) {
-      await client.tasks.failed(task.id, `unsupported entry point '${task.entry_point}': this agent runs ${ECHO_ENTRY_POINT} only`);
+      await client.tasks.failed(
+        task.id,
+        `unsupported entry point '${task.entry_point}': this agent runs ${ECHO_ENTRY_POINT} only`,
+      );
       return;
     }
-    const service = await startEcho({ task: task.id, nonce: task.params.nonce ?? "", host: config.address });
+    const service = await startEcho({
+      task: task.id,
+      nonce: task.params.nonce ?? "",
+      host: config.address,
+    });
     running.set(task.id, service);
     await taskLog(task.id, `echo service listening on ${config.address}:${service.port}`);
     const runtime: Record<string, string> = {
@@ -76,11 +85,19 @@ export async function startAgent(
     }
     try {
       await client.tasks.setRuntime(task.id, runtime);
-      await client.tasks.edit({ task: task.id, system_tags: [...new Set([...task.system_tags, EXTERNAL_SERVICE_TAG])] });
-      await taskLog(task.id, `requested an external endpoint${task.params.static_route ? ` on static route '${task.params.static_route}'` : ""}`);
+      await client.tasks.edit({
+        task: task.id,
+        system_tags: [...new Set([...task.system_tags, EXTERNAL_SERVICE_TAG])],
+      });
+      await taskLog(
+        task.id,
+        `requested an external endpoint${task.params.static_route ? ` on static route '${task.params.static_route}'` : ""}`,
+      );
     } catch (err) {
       await endTask(task.id);
-      const reason = hasCode(err, "APPGW_ROUTE_BUSY") ? (err as Error).message : `could not request an endpoint: ${(err as Error).message}`;
+      const reason = hasCode(err, "APPGW_ROUTE_BUSY")
+        ? (err as Error).message
+        : `could not request an endpoint: ${(err as Error).message}`;
       await client.tasks.failed(task.id, reason).catch(() => undefined);
     }
   };
@@ -92,7 +109,9 @@ export async function startAgent(
           await new Promise((r) => setTimeout(r, 500));
           continue;
         }
-        const taskId = await client.queues.next(queueId, config.worker, 20, { signal: stop.signal });
+        const taskId = await client.queues.next(queueId, config.worker, 20, {
+          signal: stop.signal,
+        });
         if (!taskId || stop.signal.aborted) continue;
         const task = await client.tasks.get(taskId);
         log.info({ task: task.id, name: task.name }, "running task");

@@ -57,7 +57,12 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       try {
         done(null, JSON.parse(text));
       } catch {
-        done(appgwError("APPGW_INVALID_REQUEST", "body is not valid JSON", { field: "body", reason: "invalid JSON" }));
+        done(
+          appgwError("APPGW_INVALID_REQUEST", "body is not valid JSON", {
+            field: "body",
+            reason: "invalid JSON",
+          }),
+        );
       }
     },
   );
@@ -77,7 +82,9 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     const principal =
       name === "auth.login" ? await basicAuth(req, store) : await bearerAuth(req, store, tokens);
     if (!principal.admin && !USER_ACTIONS.has(name)) {
-      throw appgwError("APPGW_FORBIDDEN", `'${name}' needs an administrator`, { field: "authorization" });
+      throw appgwError("APPGW_FORBIDDEN", `'${name}' needs an administrator`, {
+        field: "authorization",
+      });
     }
     const body = parseBody(name, req.body);
     // Long polls stop when the client goes away or the gateway shuts down.
@@ -101,10 +108,18 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     if (status && status >= 400 && status < 500) {
       // fastify's own refusals: body too large, bad content type, malformed JSON.
       const message = (error as Error).message;
-      return sendError(req, reply, appgwError("APPGW_INVALID_REQUEST", message, { field: "body", reason: message }));
+      return sendError(
+        req,
+        reply,
+        appgwError("APPGW_INVALID_REQUEST", message, { field: "body", reason: message }),
+      );
     }
     req.log.error({ err: error }, "unhandled error");
-    return sendError(req, reply, appgwError("APPGW_INTERNAL", "internal error; see the gateway log"));
+    return sendError(
+      req,
+      reply,
+      appgwError("APPGW_INTERNAL", "internal error; see the gateway log"),
+    );
   });
 
   app.addHook("onClose", async () => {
@@ -132,31 +147,48 @@ async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> 
   const header = req.headers.authorization ?? "";
   const [scheme, value] = header.split(" ");
   if (scheme?.toLowerCase() !== "basic" || !value) {
-    throw appgwError("APPGW_BAD_CREDENTIALS", "auth.login needs HTTP Basic credentials (access_key:secret_key)", {
-      field: "authorization",
-    });
+    throw appgwError(
+      "APPGW_BAD_CREDENTIALS",
+      "auth.login needs HTTP Basic credentials (access_key:secret_key)",
+      {
+        field: "authorization",
+      },
+    );
   }
   const decoded = Buffer.from(value, "base64").toString();
   const sep = decoded.indexOf(":");
   const user = sep > 0 ? store.userByAccessKey(decoded.slice(0, sep)) : undefined;
   if (!user || !(await verifySecret(decoded.slice(sep + 1), user.secretHash))) {
-    throw appgwError("APPGW_BAD_CREDENTIALS", "invalid access key or secret key", { field: "authorization" });
+    throw appgwError("APPGW_BAD_CREDENTIALS", "invalid access key or secret key", {
+      field: "authorization",
+    });
   }
   return { id: user.id, name: user.name, admin: user.admin };
 }
 
-async function bearerAuth(req: FastifyRequest, store: Store, tokens: TokenService): Promise<Principal> {
+async function bearerAuth(
+  req: FastifyRequest,
+  store: Store,
+  tokens: TokenService,
+): Promise<Principal> {
   const header = req.headers.authorization ?? "";
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match?.[1]) {
-    throw appgwError("APPGW_UNAUTHORIZED", "missing token: send 'Authorization: Bearer <token>' from auth.login", {
-      field: "authorization",
-    });
+    throw appgwError(
+      "APPGW_UNAUTHORIZED",
+      "missing token: send 'Authorization: Bearer <token>' from auth.login",
+      {
+        field: "authorization",
+      },
+    );
   }
   const claims = await tokens.verify(match[1]);
   // A token outlives nothing: a deleted user's token stops working at once.
   const user = store.userById(claims.sub);
-  if (!user) throw appgwError("APPGW_UNAUTHORIZED", "the token's user no longer exists", { field: "authorization" });
+  if (!user)
+    throw appgwError("APPGW_UNAUTHORIZED", "the token's user no longer exists", {
+      field: "authorization",
+    });
   return { id: user.id, name: user.name, admin: user.admin };
 }
 
@@ -172,7 +204,13 @@ function meta(req: FastifyRequest, action: string, status: number, err?: AppGate
   };
 }
 
-function envelope(req: FastifyRequest, reply: FastifyReply, action: string, status: number, data: unknown) {
+function envelope(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  action: string,
+  status: number,
+  data: unknown,
+) {
   return reply.code(status).send({ meta: meta(req, action, status), data });
 }
 

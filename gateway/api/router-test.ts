@@ -35,7 +35,9 @@ class TestFailure extends Error {
 
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+  return (
+    h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h)
+  );
 }
 
 export class TestRunner {
@@ -52,11 +54,18 @@ export class TestRunner {
   start(opts: StartTest): string {
     const router = this.store.routerRef(opts.router);
     const queue = this.store.queueById(opts.queue);
-    if (!queue) throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${opts.queue} not found`, { field: "queue" });
-    if (this.running.has(router.id)) {
-      throw appgwError("APPGW_TEST_RUNNING", `a test of router '${router.name}' is already running`, {
-        field: "router",
+    if (!queue)
+      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${opts.queue} not found`, {
+        field: "queue",
       });
+    if (this.running.has(router.id)) {
+      throw appgwError(
+        "APPGW_TEST_RUNNING",
+        `a test of router '${router.name}' is already running`,
+        {
+          field: "router",
+        },
+      );
     }
     const url = new URL(router.url);
     if (url.protocol !== "https:" && !isLoopbackHost(url.hostname) && !opts.allowInsecure) {
@@ -102,7 +111,9 @@ export class TestRunner {
       test.log.push(`${new Date().toISOString()} ${line}`);
       this.store.saveTest(test);
     };
-    step(`test of router '${router.name}' (${router.url}) started by ${opts.user.name}; task ${task} enqueued on '${queue.name}'`);
+    step(
+      `test of router '${router.name}' (${router.url}) started by ${opts.user.name}; task ${task} enqueued on '${queue.name}'`,
+    );
 
     const run = this.run(test, { ...router, queueName: queue.name }, nonce, opts.user, step)
       .catch((err: unknown) => this.log.error({ err }, "router test crashed"))
@@ -157,7 +168,9 @@ export class TestRunner {
     deadline: number,
     step: (l: string) => void,
   ): Promise<void> {
-    const noAgentBy = this.store.workersOf(test.queue).length ? Infinity : Date.now() + NO_AGENT_GRACE_MS;
+    const noAgentBy = this.store.workersOf(test.queue).length
+      ? Infinity
+      : Date.now() + NO_AGENT_GRACE_MS;
     for (;;) {
       const task = this.store.getTask(test.task.id);
       if (task.status === "in_progress") {
@@ -167,7 +180,10 @@ export class TestRunner {
         return;
       }
       if (task.status === "failed" || task.status === "stopped") {
-        throw new TestFailure("task_failed", `the test task ${task.status}: ${task.status_reason || "no reason given"}`);
+        throw new TestFailure(
+          "task_failed",
+          `the test task ${task.status}: ${task.status_reason || "no reason given"}`,
+        );
       }
       if (Date.now() >= noAgentBy && !this.store.workersOf(test.queue).length) {
         throw new TestFailure(
@@ -204,7 +220,10 @@ export class TestRunner {
         return;
       }
       if (task.status !== "in_progress") {
-        throw new TestFailure("task_failed", `the test task ${task.status}: ${task.status_reason || "no reason given"}`);
+        throw new TestFailure(
+          "task_failed",
+          `the test task ${task.status}: ${task.status_reason || "no reason given"}`,
+        );
       }
       if (!this.store.isRouterOnline(router.id)) {
         throw new TestFailure(
@@ -232,7 +251,10 @@ export class TestRunner {
   ): Promise<void> {
     const endpoint = test.endpoint as string;
     const groups = this.store.groupsOfUser(user).map((g) => g.id);
-    const token = await this.tokens.sign({ sub: user.id, name: user.name, admin: user.admin, groups }, 300);
+    const token = await this.tokens.sign(
+      { sub: user.id, name: user.name, admin: user.admin, groups },
+      300,
+    );
     let lastError = "";
     for (;;) {
       try {
@@ -256,14 +278,20 @@ export class TestRunner {
         lastError = `HTTP ${res.statusCode}: ${text.slice(0, 200)}`;
         // The router may answer 503 for a moment while its table catches up.
         if (res.statusCode !== 503) {
-          throw new TestFailure("wrong_response", `the router answered ${lastError} instead of the test task's echo`);
+          throw new TestFailure(
+            "wrong_response",
+            `the router answered ${lastError} instead of the test task's echo`,
+          );
         }
       } catch (err) {
         if (err instanceof TestFailure) throw err;
         lastError = (err as Error).message;
       }
       if (Date.now() >= deadline) {
-        throw new TestFailure("unreachable", `no answer through ${endpoint} within the timeout: ${lastError}`);
+        throw new TestFailure(
+          "unreachable",
+          `no answer through ${endpoint} within the timeout: ${lastError}`,
+        );
       }
       step(`retrying: ${lastError}`);
       await this.tick(deadline, 250);
@@ -280,7 +308,10 @@ export class TestRunner {
 
   private async tick(deadline: number, ms = 200): Promise<void> {
     if (this.abort.signal.aborted) throw new Error("gateway shutting down");
-    await this.store.waitForChange(Math.max(10, Math.min(ms, deadline - Date.now())), this.abort.signal);
+    await this.store.waitForChange(
+      Math.max(10, Math.min(ms, deadline - Date.now())),
+      this.abort.signal,
+    );
   }
 }
 

@@ -46,7 +46,8 @@ export class TokenService {
       store.setMeta("signing_key", stored);
     }
     const jwk = JSON.parse(stored) as JWK;
-    const { d: _d, ...publicJwk } = jwk;
+    const publicJwk: JWK = { ...jwk };
+    delete publicJwk.d;
     const privateKey = (await importJWK(jwk, ALG)) as CryptoKey;
     const publicKey = (await importJWK(publicJwk, ALG)) as CryptoKey;
     return new TokenService(privateKey, publicKey, { ...publicJwk, alg: ALG, use: "sig" });
@@ -84,7 +85,8 @@ export class TokenService {
         groups: Array.isArray(payload.groups) ? payload.groups.map(String) : [],
       };
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw appgwError("APPGW_TOKEN_EXPIRED", "token expired: log in again");
+      if (err instanceof joseErrors.JWTExpired)
+        throw appgwError("APPGW_TOKEN_EXPIRED", "token expired: log in again");
       throw appgwError("APPGW_UNAUTHORIZED", "invalid token");
     }
   }
@@ -110,7 +112,11 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
 /** Random credentials in ClearML's shape: a short access key and a long secret. */
 export function generateCredentials(): { accessKey: string; secretKey: string } {
   return {
-    accessKey: randomBytes(15).toString("base64url").replace(/[-_]/g, "X").toUpperCase().slice(0, 20),
+    accessKey: randomBytes(15)
+      .toString("base64url")
+      .replace(/[-_]/g, "X")
+      .toUpperCase()
+      .slice(0, 20),
     secretKey: randomBytes(36).toString("base64url"),
   };
 }

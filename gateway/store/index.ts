@@ -209,14 +209,15 @@ export class Store {
 
   getMeta(key: string): string | undefined {
     const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
-      | { value: string }
-      | undefined;
+      { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
     this.db
-      .prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      )
       .run(key, value);
   }
 
@@ -236,10 +237,14 @@ export class Store {
         .run(id, u.name, u.admin ? 1 : 0, u.accessKey, u.secretHash, now());
     } catch (err) {
       if (isUnique(err, "users.name")) {
-        throw appgwError("APPGW_USER_NAME_TAKEN", `a user named '${u.name}' exists`, { field: "name" });
+        throw appgwError("APPGW_USER_NAME_TAKEN", `a user named '${u.name}' exists`, {
+          field: "name",
+        });
       }
       if (isUnique(err, "users.access_key")) {
-        throw appgwError("APPGW_INVALID_REQUEST", "access_key is already in use", { field: "access_key" });
+        throw appgwError("APPGW_INVALID_REQUEST", "access_key is already in use", {
+          field: "access_key",
+        });
       }
       throw err;
     }
@@ -247,9 +252,15 @@ export class Store {
   }
 
   /** Creates the user, or gives the existing one of that name these credentials. */
-  upsertUserCredentials(u: { name: string; admin: boolean; accessKey: string; secretHash: string }): string {
+  upsertUserCredentials(u: {
+    name: string;
+    admin: boolean;
+    accessKey: string;
+    secretHash: string;
+  }): string {
     return this.db.transaction(() => {
-      const existing = this.db.prepare("SELECT id FROM users WHERE name = ?").get(u.name) as { id: string } | undefined;
+      const existing = this.db.prepare("SELECT id FROM users WHERE name = ?").get(u.name) as
+        { id: string } | undefined;
       if (!existing) return this.createUser(u);
       this.db
         .prepare("UPDATE users SET admin = ?, access_key = ?, secret_hash = ? WHERE id = ?")
@@ -260,8 +271,7 @@ export class Store {
 
   userByAccessKey(accessKey: string): UserRecord | undefined {
     const row = this.db.prepare("SELECT * FROM users WHERE access_key = ?").get(accessKey) as
-      | UserRow
-      | undefined;
+      UserRow | undefined;
     return row && toUserRecord(row);
   }
 
@@ -272,7 +282,9 @@ export class Store {
 
   listUsers(filter: { id?: string[]; name?: string }): User[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db.prepare(`SELECT * FROM users ${where} ORDER BY created, name`).all(...args) as UserRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM users ${where} ORDER BY created, name`)
+      .all(...args) as UserRow[];
     return rows.map((r) => ({ id: r.id, name: r.name, admin: r.admin === 1, created: r.created }));
   }
 
@@ -307,11 +319,15 @@ export class Store {
     this.db.transaction(() => {
       try {
         this.db
-          .prepare("INSERT INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 0, ?)")
+          .prepare(
+            "INSERT INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 0, ?)",
+          )
           .run(id, g.name, g.description, now());
       } catch (err) {
         if (isUnique(err, "groups.name")) {
-          throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${g.name}' exists`, { field: "name" });
+          throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${g.name}' exists`, {
+            field: "name",
+          });
         }
         throw err;
       }
@@ -323,10 +339,13 @@ export class Store {
   updateGroup(id: string, patch: { name?: string; description?: string; users?: string[] }): void {
     this.db.transaction(() => {
       const row = this.db.prepare("SELECT system FROM groups WHERE id = ?").get(id) as
-        | { system: number }
-        | undefined;
-      if (!row) throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
-      const membersOnly = id === SYSTEM_GROUPS.queue_admins.id && patch.name === undefined && patch.description === undefined;
+        { system: number } | undefined;
+      if (!row)
+        throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
+      const membersOnly =
+        id === SYSTEM_GROUPS.queue_admins.id &&
+        patch.name === undefined &&
+        patch.description === undefined;
       if (row.system === 1 && !membersOnly) {
         throw appgwError(
           "APPGW_GROUP_SYSTEM",
@@ -337,7 +356,9 @@ export class Store {
       if (patch.name !== undefined || patch.description !== undefined) {
         try {
           this.db
-            .prepare("UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?")
+            .prepare(
+              "UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?",
+            )
             .run(patch.name ?? null, patch.description ?? null, id);
         } catch (err) {
           if (isUnique(err, "groups.name")) {
@@ -367,13 +388,17 @@ export class Store {
   deleteGroup(id: string): void {
     this.db.transaction(() => {
       const row = this.db.prepare("SELECT system FROM groups WHERE id = ?").get(id) as
-        | { system: number }
-        | undefined;
-      if (!row) throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
+        { system: number } | undefined;
+      if (!row)
+        throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
       if (row.system === 1) {
-        throw appgwError("APPGW_GROUP_SYSTEM", "built-in groups cannot be deleted", { field: "group" });
+        throw appgwError("APPGW_GROUP_SYSTEM", "built-in groups cannot be deleted", {
+          field: "group",
+        });
       }
-      const hadRules = this.db.prepare("DELETE FROM access_rules WHERE group_id = ?").run(id).changes;
+      const hadRules = this.db
+        .prepare("DELETE FROM access_rules WHERE group_id = ?")
+        .run(id).changes;
       this.db.prepare("DELETE FROM groups WHERE id = ?").run(id);
       if (hadRules) this.touch();
     })();
@@ -382,7 +407,9 @@ export class Store {
   listGroups(filter: { id?: string[]; name?: string }): Group[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
     const rows = this.db
-      .prepare(`SELECT id, name, description, system FROM groups ${where} ORDER BY system DESC, name`)
+      .prepare(
+        `SELECT id, name, description, system FROM groups ${where} ORDER BY system DESC, name`,
+      )
       .all(...args) as { id: string; name: string; description: string; system: number }[];
     return rows.map((g) => ({
       id: g.id,
@@ -398,7 +425,9 @@ export class Store {
       return this.db.prepare("SELECT id, name FROM users ORDER BY name").all() as Ref[];
     }
     if (groupId === SYSTEM_GROUPS.admins.id) {
-      return this.db.prepare("SELECT id, name FROM users WHERE admin = 1 ORDER BY name").all() as Ref[];
+      return this.db
+        .prepare("SELECT id, name FROM users WHERE admin = 1 ORDER BY name")
+        .all() as Ref[];
     }
     return this.db
       .prepare(
@@ -419,7 +448,18 @@ export class Store {
             `INSERT INTO routes (id, name, path, subdomain, load_balanced, authenticated, enabled, created, last_update, updated_by)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(id, r.name, r.path, r.subdomain, +r.loadBalanced, +r.authenticated, +r.enabled, ts, ts, userId);
+          .run(
+            id,
+            r.name,
+            r.path,
+            r.subdomain,
+            +r.loadBalanced,
+            +r.authenticated,
+            +r.enabled,
+            ts,
+            ts,
+            userId,
+          );
       } catch (err) {
         throw this.routeConflict(err, r);
       }
@@ -431,8 +471,10 @@ export class Store {
 
   /** The stored inputs of a route; throws APPGW_ROUTE_NOT_FOUND. */
   routeInput(id: string): RouteInput & { id: string } {
-    const row = this.db.prepare("SELECT * FROM routes WHERE id = ?").get(id) as RouteRow | undefined;
-    if (!row) throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
+    const row = this.db.prepare("SELECT * FROM routes WHERE id = ?").get(id) as
+      RouteRow | undefined;
+    if (!row)
+      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
     return {
       id: row.id,
       name: row.name,
@@ -485,7 +527,8 @@ export class Store {
 
   deleteRoute(id: string): number {
     const changes = this.db.prepare("DELETE FROM routes WHERE id = ?").run(id).changes;
-    if (!changes) throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
+    if (!changes)
+      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
     this.touch();
     return changes;
   }
@@ -493,30 +536,44 @@ export class Store {
   /** Turns a UNIQUE violation into the conflict that names the route holding the value. */
   private routeConflict(err: unknown, r: RouteInput): unknown {
     const holder = (column: "name" | "path" | "subdomain", value: string | null) =>
-      (this.db.prepare(`SELECT name FROM routes WHERE ${column} = ?`).get(value) as { name: string } | undefined)
-        ?.name;
+      (
+        this.db.prepare(`SELECT name FROM routes WHERE ${column} = ?`).get(value) as
+          { name: string } | undefined
+      )?.name;
     if (isUnique(err, "routes.name")) {
-      return appgwError("APPGW_ROUTE_NAME_TAKEN", `a route named '${r.name}' exists`, { field: "name" });
+      return appgwError("APPGW_ROUTE_NAME_TAKEN", `a route named '${r.name}' exists`, {
+        field: "name",
+      });
     }
     if (isUnique(err, "routes.path")) {
-      return appgwError("APPGW_ROUTE_PATH_TAKEN", `path '${r.path}' is used by route '${holder("path", r.path)}'`, {
-        field: "path",
-        holder: holder("path", r.path),
-      });
+      return appgwError(
+        "APPGW_ROUTE_PATH_TAKEN",
+        `path '${r.path}' is used by route '${holder("path", r.path)}'`,
+        {
+          field: "path",
+          holder: holder("path", r.path),
+        },
+      );
     }
     if (isUnique(err, "routes.subdomain")) {
       const by = holder("subdomain", r.subdomain);
-      return appgwError("APPGW_ROUTE_SUBDOMAIN_TAKEN", `subdomain '${r.subdomain}' is used by route '${by}'`, {
-        field: "subdomain",
-        holder: by,
-      });
+      return appgwError(
+        "APPGW_ROUTE_SUBDOMAIN_TAKEN",
+        `subdomain '${r.subdomain}' is used by route '${by}'`,
+        {
+          field: "subdomain",
+          holder: by,
+        },
+      );
     }
     return err;
   }
 
   listRoutes(filter: { id?: string[]; name?: string; enabled?: boolean }): Route[] {
     const { where, args } = filters({ id: filter.id, name: filter.name, enabled: filter.enabled });
-    const rows = this.db.prepare(`SELECT * FROM routes ${where} ORDER BY created, name`).all(...args) as RouteRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM routes ${where} ORDER BY created, name`)
+      .all(...args) as RouteRow[];
     if (!rows.length) return [];
     const routers = this.onlineRouters();
     const requested = this.requestingTasks();
@@ -588,7 +645,9 @@ export class Store {
 
   private externalServiceTasks(): TaskRow[] {
     return (
-      this.db.prepare("SELECT * FROM tasks WHERE status = 'in_progress' ORDER BY created").all() as TaskRow[]
+      this.db
+        .prepare("SELECT * FROM tasks WHERE status = 'in_progress' ORDER BY created")
+        .all() as TaskRow[]
     ).filter((t) => parse<string[]>(t.system_tags).includes(EXTERNAL_SERVICE_TAG));
   }
 
@@ -616,10 +675,14 @@ export class Store {
     const existing = new Set(this.routeGroups(routeId).map((g) => g.id));
     for (const g of existing) {
       if (!wanted.includes(g)) {
-        this.db.prepare("DELETE FROM access_rules WHERE route_id = ? AND group_id = ?").run(routeId, g);
+        this.db
+          .prepare("DELETE FROM access_rules WHERE route_id = ? AND group_id = ?")
+          .run(routeId, g);
       }
     }
-    const insert = this.db.prepare("INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)");
+    const insert = this.db.prepare(
+      "INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)",
+    );
     for (const g of wanted) if (!existing.has(g)) insert.run(newId(), routeId, g, now());
   }
 
@@ -649,8 +712,14 @@ export class Store {
   listRules(filter: { route?: string; group?: string }): AccessRule[] {
     const clauses: string[] = [];
     const args: unknown[] = [];
-    if (filter.route) (clauses.push("a.route_id = ?"), args.push(filter.route));
-    if (filter.group) (clauses.push("a.group_id = ?"), args.push(filter.group));
+    if (filter.route) {
+      clauses.push("a.route_id = ?");
+      args.push(filter.route);
+    }
+    if (filter.group) {
+      clauses.push("a.group_id = ?");
+      args.push(filter.group);
+    }
     const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
     const rows = this.db
       .prepare(
@@ -677,10 +746,21 @@ export class Store {
   deleteRules(filter: { ids?: string[]; route?: string; group?: string }): number {
     const clauses: string[] = [];
     const args: unknown[] = [];
-    if (filter.ids) (clauses.push(`id IN (${filter.ids.map(() => "?").join(",") || "NULL"})`), args.push(...filter.ids));
-    if (filter.route) (clauses.push("route_id = ?"), args.push(filter.route));
-    if (filter.group) (clauses.push("group_id = ?"), args.push(filter.group));
-    const changes = this.db.prepare(`DELETE FROM access_rules WHERE ${clauses.join(" AND ")}`).run(...args).changes;
+    if (filter.ids) {
+      clauses.push(`id IN (${filter.ids.map(() => "?").join(",") || "NULL"})`);
+      args.push(...filter.ids);
+    }
+    if (filter.route) {
+      clauses.push("route_id = ?");
+      args.push(filter.route);
+    }
+    if (filter.group) {
+      clauses.push("group_id = ?");
+      args.push(filter.group);
+    }
+    const changes = this.db
+      .prepare(`DELETE FROM access_rules WHERE ${clauses.join(" AND ")}`)
+      .run(...args).changes;
     if (changes) this.touch();
     return changes;
   }
@@ -690,10 +770,14 @@ export class Store {
   createQueue(name: string): string {
     const id = newId();
     try {
-      this.db.prepare("INSERT INTO queues (id, name, created) VALUES (?, ?, ?)").run(id, name, now());
+      this.db
+        .prepare("INSERT INTO queues (id, name, created) VALUES (?, ?, ?)")
+        .run(id, name, now());
     } catch (err) {
       if (isUnique(err, "queues.name")) {
-        throw appgwError("APPGW_QUEUE_NAME_TAKEN", `a queue named '${name}' exists`, { field: "name" });
+        throw appgwError("APPGW_QUEUE_NAME_TAKEN", `a queue named '${name}' exists`, {
+          field: "name",
+        });
       }
       throw err;
     }
@@ -730,7 +814,9 @@ export class Store {
   popQueue(queueId: string): { task: string; added: string } | null {
     return this.db.transaction(() => {
       const row = this.db
-        .prepare("SELECT seq, task_id, added FROM queue_entries WHERE queue_id = ? ORDER BY seq LIMIT 1")
+        .prepare(
+          "SELECT seq, task_id, added FROM queue_entries WHERE queue_id = ? ORDER BY seq LIMIT 1",
+        )
         .get(queueId) as { seq: number; task_id: string; added: string } | undefined;
       if (!row) return null;
       this.db.prepare("DELETE FROM queue_entries WHERE seq = ?").run(row.seq);
@@ -753,9 +839,14 @@ export class Store {
     const changes = this.db
       .prepare("UPDATE workers SET last_activity = ?, task = ? WHERE id = ?")
       .run(now(), task ?? null, id).changes;
-    if (!changes) throw appgwError("APPGW_INVALID_REQUEST", `worker '${id}' is not registered`, { field: "worker" });
+    if (!changes)
+      throw appgwError("APPGW_INVALID_REQUEST", `worker '${id}' is not registered`, {
+        field: "worker",
+      });
     return (
-      this.db.prepare("SELECT id FROM tasks WHERE worker = ? AND status = 'stopped'").all(id) as { id: string }[]
+      this.db.prepare("SELECT id FROM tasks WHERE worker = ? AND status = 'stopped'").all(id) as {
+        id: string;
+      }[]
     ).map((r) => r.id);
   }
 
@@ -821,9 +912,16 @@ export class Store {
     return this.toTask(this.taskRow(id));
   }
 
-  listTasks(filter: { id?: string[]; name?: string; status?: TaskStatus[]; systemTags?: string[] }): Task[] {
+  listTasks(filter: {
+    id?: string[];
+    name?: string;
+    status?: TaskStatus[];
+    systemTags?: string[];
+  }): Task[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    let rows = this.db.prepare(`SELECT * FROM tasks ${where} ORDER BY created`).all(...args) as TaskRow[];
+    let rows = this.db
+      .prepare(`SELECT * FROM tasks ${where} ORDER BY created`)
+      .all(...args) as TaskRow[];
     if (filter.status) rows = rows.filter((r) => filter.status?.includes(r.status));
     if (filter.systemTags) {
       rows = rows.filter((r) => {
@@ -864,14 +962,20 @@ export class Store {
         throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${queueId} not found`, { field: "queue" });
       }
       if (task.status !== "created" && task.status !== "stopped" && task.status !== "failed") {
-        throw appgwError("APPGW_TASK_STATE", `task is ${task.status}; only created, stopped or failed tasks can be enqueued`, {
-          field: "task",
-        });
+        throw appgwError(
+          "APPGW_TASK_STATE",
+          `task is ${task.status}; only created, stopped or failed tasks can be enqueued`,
+          {
+            field: "task",
+          },
+        );
       }
       this.db
         .prepare("UPDATE tasks SET status = 'queued', queue_id = ?, last_update = ? WHERE id = ?")
         .run(queueId, now(), taskId);
-      this.db.prepare("INSERT INTO queue_entries (queue_id, task_id, added) VALUES (?, ?, ?)").run(queueId, taskId, now());
+      this.db
+        .prepare("INSERT INTO queue_entries (queue_id, task_id, added) VALUES (?, ?, ?)")
+        .run(queueId, taskId, now());
     })();
     queueMicrotask(() => this.events.emit("change"));
   }
@@ -879,7 +983,9 @@ export class Store {
   editTask(taskId: string, patch: { name?: string; systemTags?: string[] }): void {
     this.taskRow(taskId);
     this.db
-      .prepare("UPDATE tasks SET name = coalesce(?, name), system_tags = coalesce(?, system_tags), last_update = ? WHERE id = ?")
+      .prepare(
+        "UPDATE tasks SET name = coalesce(?, name), system_tags = coalesce(?, system_tags), last_update = ? WHERE id = ?",
+      )
       .run(patch.name ?? null, patch.systemTags ? json(patch.systemTags) : null, now(), taskId);
     this.touch();
   }
@@ -899,7 +1005,9 @@ export class Store {
       for (const ep of requestedEndpoints(runtime)) {
         if (ep.staticRoute) this.checkRouteFree(ep.staticRoute, taskId);
       }
-      this.db.prepare("UPDATE tasks SET runtime = ?, last_update = ? WHERE id = ?").run(json(runtime), now(), taskId);
+      this.db
+        .prepare("UPDATE tasks SET runtime = ?, last_update = ? WHERE id = ?")
+        .run(json(runtime), now(), taskId);
       // Endpoint write-backs come from routers themselves; they change nothing a router serves.
       const routingKeys = Object.keys(patch).some(
         (k) => !k.startsWith(RUNTIME.endpoint) && !k.startsWith(RUNTIME.browserEndpoint),
@@ -909,9 +1017,9 @@ export class Store {
   }
 
   private checkRouteFree(routeName: string, taskId: string): void {
-    const route = this.db.prepare("SELECT load_balanced FROM routes WHERE name = ?").get(routeName) as
-      | { load_balanced: number }
-      | undefined;
+    const route = this.db
+      .prepare("SELECT load_balanced FROM routes WHERE name = ?")
+      .get(routeName) as { load_balanced: number } | undefined;
     if (!route || route.load_balanced === 1) return;
     const other = (this.requestingTasks().get(routeName) ?? []).find((t) => t.id !== taskId);
     if (other) {
@@ -940,7 +1048,9 @@ export class Store {
         stopped: ["created", "queued", "in_progress"],
       };
       if (!allowed[status].includes(row.status)) {
-        throw appgwError("APPGW_TASK_STATE", `task is ${row.status}; it cannot become ${status}`, { field: "task" });
+        throw appgwError("APPGW_TASK_STATE", `task is ${row.status}; it cannot become ${status}`, {
+          field: "task",
+        });
       }
       const ts = now();
       this.db
@@ -950,7 +1060,18 @@ export class Store {
            completed = CASE WHEN ? IN ('completed', 'failed', 'stopped') THEN ? ELSE completed END, last_update = ?
            WHERE id = ?`,
         )
-        .run(status, extra.worker ?? null, extra.reason ?? null, extra.message ?? null, status, ts, status, ts, ts, taskId);
+        .run(
+          status,
+          extra.worker ?? null,
+          extra.reason ?? null,
+          extra.message ?? null,
+          status,
+          ts,
+          status,
+          ts,
+          ts,
+          taskId,
+        );
       if (status === "stopped" || status === "failed") {
         this.db.prepare("DELETE FROM queue_entries WHERE task_id = ?").run(taskId);
       }
@@ -960,7 +1081,9 @@ export class Store {
 
   addLog(taskId: string, lines: string[]): number {
     this.taskRow(taskId);
-    const insert = this.db.prepare("INSERT INTO task_log (task_id, timestamp, msg) VALUES (?, ?, ?)");
+    const insert = this.db.prepare(
+      "INSERT INTO task_log (task_id, timestamp, msg) VALUES (?, ?, ?)",
+    );
     const ts = now();
     this.db.transaction(() => lines.forEach((l) => insert.run(taskId, ts, l)))();
     return lines.length;
@@ -975,11 +1098,16 @@ export class Store {
 
   // --- routers --------------------------------------------------------------------------------
 
-  registerRouter(r: { name: string; url: string; version: string; queues: string[]; domain: string }): string {
+  registerRouter(r: {
+    name: string;
+    url: string;
+    version: string;
+    queues: string[];
+    domain: string;
+  }): string {
     const ts = now();
     const existing = this.db.prepare("SELECT id FROM routers WHERE name = ?").get(r.name) as
-      | { id: string }
-      | undefined;
+      { id: string } | undefined;
     const id = existing?.id ?? newId();
     this.db
       .prepare(
@@ -993,8 +1121,10 @@ export class Store {
   }
 
   private routerRow(id: string): RouterRow {
-    const row = this.db.prepare("SELECT * FROM routers WHERE id = ?").get(id) as RouterRow | undefined;
-    if (!row) throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
+    const row = this.db.prepare("SELECT * FROM routers WHERE id = ?").get(id) as
+      RouterRow | undefined;
+    if (!row)
+      throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
     return row;
   }
 
@@ -1004,8 +1134,11 @@ export class Store {
   }
 
   routerHeartbeat(id: string): void {
-    const changes = this.db.prepare("UPDATE routers SET last_update = ? WHERE id = ?").run(now(), id).changes;
-    if (!changes) throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
+    const changes = this.db
+      .prepare("UPDATE routers SET last_update = ? WHERE id = ?")
+      .run(now(), id).changes;
+    if (!changes)
+      throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
   }
 
   isRouterOnline(id: string): boolean {
@@ -1014,23 +1147,28 @@ export class Store {
 
   private onlineRouters(): RouterRow[] {
     const cutoff = new Date(Date.now() - ROUTER_ONLINE_MS).toISOString();
-    return this.db.prepare("SELECT * FROM routers WHERE last_update >= ? ORDER BY name").all(cutoff) as RouterRow[];
+    return this.db
+      .prepare("SELECT * FROM routers WHERE last_update >= ? ORDER BY name")
+      .all(cutoff) as RouterRow[];
   }
 
   deleteRouter(id: string): number {
     const changes = this.db.prepare("DELETE FROM routers WHERE id = ?").run(id).changes;
-    if (!changes) throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
+    if (!changes)
+      throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
     this.touch();
     return changes;
   }
 
   listRouters(filter: { id?: string[]; name?: string }): Router[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db.prepare(`SELECT * FROM routers ${where} ORDER BY name`).all(...args) as RouterRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM routers ${where} ORDER BY name`)
+      .all(...args) as RouterRow[];
     return rows.map((r) => {
-      const test = this.db.prepare("SELECT status, started FROM router_tests WHERE router_id = ?").get(r.id) as
-        | { status: RouterTest["status"]; started: string }
-        | undefined;
+      const test = this.db
+        .prepare("SELECT status, started FROM router_tests WHERE router_id = ?")
+        .get(r.id) as { status: RouterTest["status"]; started: string } | undefined;
       const lastUpdate = Date.parse(r.last_update);
       return {
         id: r.id,
@@ -1058,7 +1196,8 @@ export class Store {
       const runtime = parse<Record<string, string>>(row.runtime);
       const suffix = t.endpoint_name ? `__${t.endpoint_name}` : "";
       const endpoint = runtime[RUNTIME.endpoint + suffix];
-      if (endpoint && endpoint.startsWith(r.url)) out.push({ task: { id: t.task, name: t.task_name }, endpoint, owner: t.owner });
+      if (endpoint && endpoint.startsWith(r.url))
+        out.push({ task: { id: t.task, name: t.task_name }, endpoint, owner: t.owner });
     }
     return out;
   }
@@ -1067,17 +1206,17 @@ export class Store {
   routerConfig(id: string): { revision: number; routes: RouteConfig[]; services: ServiceConfig[] } {
     const revision = this.rev;
     const router = this.routerRow(id);
-    const routes = (this.db.prepare("SELECT * FROM routes WHERE enabled = 1 ORDER BY name").all() as RouteRow[]).map(
-      (r) => ({
-        id: r.id,
-        name: r.name,
-        path: r.path,
-        subdomain: r.subdomain,
-        load_balanced: r.load_balanced === 1,
-        authenticated: r.authenticated === 1,
-        groups: this.routeGroups(r.id).map((g) => g.id),
-      }),
-    );
+    const routes = (
+      this.db.prepare("SELECT * FROM routes WHERE enabled = 1 ORDER BY name").all() as RouteRow[]
+    ).map((r) => ({
+      id: r.id,
+      name: r.name,
+      path: r.path,
+      subdomain: r.subdomain,
+      load_balanced: r.load_balanced === 1,
+      authenticated: r.authenticated === 1,
+      groups: this.routeGroups(r.id).map((g) => g.id),
+    }));
     return { revision, routes, services: this.servicesFor(router) };
   }
 
@@ -1087,7 +1226,11 @@ export class Store {
     for (const t of this.externalServiceTasks()) {
       const runtime = parse<Record<string, string>>(t.runtime);
       const pinned = runtime[RUNTIME.router];
-      if (pinned ? pinned !== router.name : queues.length > 0 && !queues.includes(this.queueById(t.queue_id ?? "")?.name ?? "")) {
+      if (
+        pinned
+          ? pinned !== router.name
+          : queues.length > 0 && !queues.includes(this.queueById(t.queue_id ?? "")?.name ?? "")
+      ) {
         continue;
       }
       const owner = this.userById(t.user_id);
@@ -1112,7 +1255,12 @@ export class Store {
   routerReport(
     id: string,
     routes: { route: string; targets: string[]; tasks: string[] }[],
-    endpoints: { task: string; endpoint_name: string | null; endpoint: string; browser_endpoint: string }[],
+    endpoints: {
+      task: string;
+      endpoint_name: string | null;
+      endpoint: string;
+      browser_endpoint: string;
+    }[],
   ): void {
     this.db.transaction(() => {
       this.routerHeartbeat(id);
@@ -1123,8 +1271,7 @@ export class Store {
       for (const r of routes) insert.run(id, json(r.targets), json(r.tasks), r.route);
       for (const e of endpoints) {
         const row = this.db.prepare("SELECT runtime FROM tasks WHERE id = ?").get(e.task) as
-          | { runtime: string }
-          | undefined;
+          { runtime: string } | undefined;
         if (!row) continue;
         const runtime = parse<Record<string, string>>(row.runtime);
         const suffix = e.endpoint_name ? `__${e.endpoint_name}` : "";
@@ -1137,7 +1284,9 @@ export class Store {
 
   // --- router tests ---------------------------------------------------------------------------
 
-  saveTest(t: Omit<RouterTest, "router" | "queue" | "task"> & { router: string; queue: string; task: Ref }): void {
+  saveTest(
+    t: Omit<RouterTest, "router" | "queue" | "task"> & { router: string; queue: string; task: Ref },
+  ): void {
     this.db
       .prepare(
         `INSERT OR REPLACE INTO router_tests (router_id, status, status_message, status_reason, started, completed,
@@ -1165,8 +1314,7 @@ export class Store {
 
   getTest(routerId: string): RouterTest | undefined {
     const row = this.db.prepare("SELECT * FROM router_tests WHERE router_id = ?").get(routerId) as
-      | TestRow
-      | undefined;
+      TestRow | undefined;
     if (!row) return undefined;
     const router = this.routerRef(routerId);
     return {
@@ -1189,26 +1337,42 @@ export class Store {
 }
 
 function toUserRecord(row: UserRow): UserRecord {
-  return { id: row.id, name: row.name, admin: row.admin === 1, accessKey: row.access_key, secretHash: row.secret_hash };
+  return {
+    id: row.id,
+    name: row.name,
+    admin: row.admin === 1,
+    accessKey: row.access_key,
+    secretHash: row.secret_hash,
+  };
 }
 
 /** `<router url>/path` or `sub.<router domain>`; the template while no router routes it. */
 function routeUrl(row: RouteRow, via: RouterRow | undefined): string {
-  if (!via) return row.path !== null ? `<router url>${row.path}` : `${row.subdomain}.<router domain>`;
+  if (!via)
+    return row.path !== null ? `<router url>${row.path}` : `${row.subdomain}.<router domain>`;
   if (row.path !== null) return `${via.url.replace(/\/+$/, "")}${row.path}`;
   const u = new URL(via.url);
   return `${u.protocol}//${row.subdomain}.${via.domain}${u.port ? `:${u.port}` : ""}`;
 }
 
-function filters(f: { id?: string[]; name?: string; enabled?: boolean }): { where: string; args: unknown[] } {
+function filters(f: { id?: string[]; name?: string; enabled?: boolean }): {
+  where: string;
+  args: unknown[];
+} {
   const clauses: string[] = [];
   const args: unknown[] = [];
   if (f.id) {
     clauses.push(f.id.length ? `id IN (${f.id.map(() => "?").join(",")})` : "0");
     args.push(...f.id);
   }
-  if (f.name !== undefined) (clauses.push("name REGEXP ?"), args.push(f.name));
-  if (f.enabled !== undefined) (clauses.push("enabled = ?"), args.push(+f.enabled));
+  if (f.name !== undefined) {
+    clauses.push("name REGEXP ?");
+    args.push(f.name);
+  }
+  if (f.enabled !== undefined) {
+    clauses.push("enabled = ?");
+    args.push(+f.enabled);
+  }
   return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", args };
 }
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { SignJWT, generateKeyPair } from "jose";
 import { AppGatewayClient } from "../../sdk";
-import { rawCall, rejection, startTestGateway, userClient, type TestGateway } from "../helpers/gateway";
+import {
+  rawCall,
+  rejection,
+  startTestGateway,
+  userClient,
+  type TestGateway,
+} from "../helpers/gateway";
 
 describe("control API authentication and envelope", () => {
   let t: TestGateway;
@@ -13,7 +19,12 @@ describe("control API authentication and envelope", () => {
   const basic = (a: string, s: string) => `Basic ${Buffer.from(`${a}:${s}`).toString("base64")}`;
 
   it("logs in with Basic credentials and answers in ClearML's envelope", async () => {
-    const res = await rawCall(t.apiUrl, "auth.login", {}, { authorization: basic(t.admin.accessKey, t.admin.secretKey) });
+    const res = await rawCall(
+      t.apiUrl,
+      "auth.login",
+      {},
+      { authorization: basic(t.admin.accessKey, t.admin.secretKey) },
+    );
     assert.equal(res.status, 200);
     assert.equal(typeof res.json.data.token, "string");
     const { meta } = res.json;
@@ -25,7 +36,12 @@ describe("control API authentication and envelope", () => {
   });
 
   it("refuses a wrong secret with 401 and no token", async () => {
-    const res = await rawCall(t.apiUrl, "auth.login", {}, { authorization: basic(t.admin.accessKey, "wrong-secret") });
+    const res = await rawCall(
+      t.apiUrl,
+      "auth.login",
+      {},
+      { authorization: basic(t.admin.accessKey, "wrong-secret") },
+    );
     assert.equal(res.status, 401);
     assert.equal(res.json.meta.error_data.code, "APPGW_BAD_CREDENTIALS");
     assert.deepEqual(res.json.data, {});
@@ -47,26 +63,51 @@ describe("control API authentication and envelope", () => {
       .setAudience("appgw")
       .setExpirationTime("1h")
       .sign(privateKey);
-    const res = await rawCall(t.apiUrl, "routers.get_routes", {}, { authorization: `Bearer ${forged}` });
+    const res = await rawCall(
+      t.apiUrl,
+      "routers.get_routes",
+      {},
+      { authorization: `Bearer ${forged}` },
+    );
     assert.equal(res.status, 401);
     assert.equal(res.json.meta.error_data.code, "APPGW_UNAUTHORIZED");
   });
 
   it("refuses an unsigned (alg none) token", async () => {
     const header = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url");
-    const payload = Buffer.from(JSON.stringify({ sub: "x", iss: "appgw", aud: "appgw", admin: true })).toString("base64url");
-    const res = await rawCall(t.apiUrl, "routers.get_routes", {}, { authorization: `Bearer ${header}.${payload}.` });
+    const payload = Buffer.from(
+      JSON.stringify({ sub: "x", iss: "appgw", aud: "appgw", admin: true }),
+    ).toString("base64url");
+    const res = await rawCall(
+      t.apiUrl,
+      "routers.get_routes",
+      {},
+      { authorization: `Bearer ${header}.${payload}.` },
+    );
     assert.equal(res.status, 401);
   });
 
   it("reports an expired token as such, and the SDK renews it by logging in again", async () => {
-    const login = await rawCall(t.apiUrl, "auth.login", { expiration_sec: 60 }, {
-      authorization: basic(t.admin.accessKey, t.admin.secretKey),
-    });
+    const login = await rawCall(
+      t.apiUrl,
+      "auth.login",
+      { expiration_sec: 60 },
+      {
+        authorization: basic(t.admin.accessKey, t.admin.secretKey),
+      },
+    );
     const token: string = login.json.data.token;
     // Sign an already-expired token with the gateway's own key to check expiry handling.
-    const expired = await t.gw.api.tokens.sign({ sub: "x", name: "admin", admin: true, groups: [] }, -120);
-    const res = await rawCall(t.apiUrl, "routers.get_routes", {}, { authorization: `Bearer ${expired}` });
+    const expired = await t.gw.api.tokens.sign(
+      { sub: "x", name: "admin", admin: true, groups: [] },
+      -120,
+    );
+    const res = await rawCall(
+      t.apiUrl,
+      "routers.get_routes",
+      {},
+      { authorization: `Bearer ${expired}` },
+    );
     assert.equal(res.status, 401);
     assert.equal(res.json.meta.error_data.code, "APPGW_TOKEN_EXPIRED");
     const client = new AppGatewayClient({ apiHost: t.apiUrl, token: expired, ...t.admin });
@@ -82,7 +123,10 @@ describe("control API authentication and envelope", () => {
     assert.ok(Array.isArray(await client.routes.list()));
     const me = await client.users.me();
     assert.equal(me.name, "alice");
-    assert.deepEqual(me.groups.map((g) => g.id), ["users"]);
+    assert.deepEqual(
+      me.groups.map((g) => g.id),
+      ["users"],
+    );
   });
 
   it("answers 404 for an unknown action and 400 for malformed JSON", async () => {
@@ -99,7 +143,9 @@ describe("control API authentication and envelope", () => {
     const { id, client } = await userClient(t, "bob");
     await client.routes.list();
     await t.client.users.delete(id);
-    const err = await rejection(() => new AppGatewayClient({ apiHost: t.apiUrl, token: "" }).routes.list());
+    const err = await rejection(() =>
+      new AppGatewayClient({ apiHost: t.apiUrl, token: "" }).routes.list(),
+    );
     assert.equal(err.code, "APPGW_UNAUTHORIZED");
     const again = await rejection(() => client.routes.list());
     assert.ok(["APPGW_UNAUTHORIZED", "APPGW_BAD_CREDENTIALS"].includes(again.code), again.code);

@@ -27,7 +27,11 @@ describe("static routes (control API)", () => {
   });
 
   it("creates a subdomain route whose template names the router domain", async () => {
-    const { id } = await t.client.routes.create({ name: "notebooks", subdomain: "nb", load_balancer: { enabled: true } });
+    const { id } = await t.client.routes.create({
+      name: "notebooks",
+      subdomain: "nb",
+      load_balancer: { enabled: true },
+    });
     const route = await t.client.routes.get(id);
     assert.equal(route.type, "subdomain");
     assert.equal(route.route_url, "nb.<router domain>");
@@ -35,9 +39,14 @@ describe("static routes (control API)", () => {
   });
 
   it("refuses a path that does not begin with '/', naming the field", async () => {
-    const res = await rawCall(t.apiUrl, "routers.create_route", { name: "bad", path: "llm" }, {
-      authorization: `Bearer ${await t.client.token()}`,
-    });
+    const res = await rawCall(
+      t.apiUrl,
+      "routers.create_route",
+      { name: "bad", path: "llm" },
+      {
+        authorization: `Bearer ${await t.client.token()}`,
+      },
+    );
     assert.equal(res.status, 400);
     assert.equal(res.json.meta.error_data.code, "APPGW_INVALID_REQUEST");
     assert.equal(res.json.meta.error_data.field, "path");
@@ -45,7 +54,9 @@ describe("static routes (control API)", () => {
   });
 
   it("refuses a route with both or neither of path and subdomain", async () => {
-    const both = await rejection(() => t.client.routes.create({ name: "both", path: "/both", subdomain: "both" }));
+    const both = await rejection(() =>
+      t.client.routes.create({ name: "both", path: "/both", subdomain: "both" }),
+    );
     assert.equal(both.code, "APPGW_INVALID_REQUEST");
     assert.match(both.message, /exactly one of path or subdomain/);
     const neither = await rejection(() => t.client.routes.create({ name: "neither" }));
@@ -57,7 +68,9 @@ describe("static routes (control API)", () => {
       const err = await rejection(() => t.client.routes.create({ name: "r", path }));
       assert.equal(err.field, "path", path);
     }
-    const err = await rejection(() => t.client.routes.create({ name: "r", subdomain: "Bad_Label" }));
+    const err = await rejection(() =>
+      t.client.routes.create({ name: "r", subdomain: "Bad_Label" }),
+    );
     assert.equal(err.field, "subdomain");
   });
 
@@ -101,7 +114,9 @@ describe("static routes (control API)", () => {
     assert.equal(path.code, "APPGW_ROUTE_PATH_TAKEN");
     assert.match(path.message, /route 'holder'/);
     assert.equal(path.details.holder, "holder");
-    const name = await rejection(() => t.client.routes.create({ name: "holder", path: "/elsewhere" }));
+    const name = await rejection(() =>
+      t.client.routes.create({ name: "holder", path: "/elsewhere" }),
+    );
     assert.equal(name.code, "APPGW_ROUTE_NAME_TAKEN");
   });
 
@@ -109,7 +124,10 @@ describe("static routes (control API)", () => {
     await t.client.routes.create({ name: "filter-a", path: "/filter-a" });
     await t.client.routes.create({ name: "filter-b", path: "/filter-b" });
     const found = await t.client.routes.list({ name: "^filter-" });
-    assert.deepEqual(found.map((r) => r.name), ["filter-a", "filter-b"]);
+    assert.deepEqual(
+      found.map((r) => r.name),
+      ["filter-a", "filter-b"],
+    );
     const err = await rejection(() => t.client.routes.list({ name: "(" }));
     assert.equal(err.field, "name");
   });
@@ -123,19 +141,32 @@ describe("static routes (control API)", () => {
 
   it("grants and lists group access, and refuses groups on a public route", async () => {
     const { id: group } = await t.client.groups.create({ name: "ml-team" });
-    const { id } = await t.client.routes.create({ name: "guarded", path: "/guarded", access_groups: [group] });
-    assert.deepEqual((await t.client.routes.get(id)).access_groups, [{ id: group, name: "ml-team" }]);
+    const { id } = await t.client.routes.create({
+      name: "guarded",
+      path: "/guarded",
+      access_groups: [group],
+    });
+    assert.deepEqual((await t.client.routes.get(id)).access_groups, [
+      { id: group, name: "ml-team" },
+    ]);
     assert.deepEqual(await t.client.groups.grant(id, "admins").then((r) => r.created), true);
     assert.deepEqual(await t.client.groups.grant(id, "admins").then((r) => r.created), false);
     const rules = await t.client.groups.rules({ route: id });
     assert.deepEqual(rules.map((r) => r.group.name).sort(), ["Admins", "ml-team"]);
     assert.equal(await t.client.groups.revoke({ route: id, group: "admins" }), 1);
     const err = await rejection(() =>
-      t.client.routes.create({ name: "public", path: "/public", authenticated: false, access_groups: [group] }),
+      t.client.routes.create({
+        name: "public",
+        path: "/public",
+        authenticated: false,
+        access_groups: [group],
+      }),
     );
     assert.equal(err.field, "access_groups");
-    const missing = await rejection(() => t.client.routes.create({ name: "nogroup", path: "/nogroup", access_groups: ["nope"] }));
+    const missing = await rejection(() =>
+      t.client.routes.create({ name: "nogroup", path: "/nogroup", access_groups: ["nope"] }),
+    );
     assert.equal(missing.code, "APPGW_GROUP_NOT_FOUND");
-    assert.equal((await t.client.routes.findByName("nogroup")), undefined, "nothing half-created");
+    assert.equal(await t.client.routes.findByName("nogroup"), undefined, "nothing half-created");
   });
 });

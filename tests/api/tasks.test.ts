@@ -46,7 +46,13 @@ describe("queues, tasks and workers", () => {
   it("refuses a second running task on a single-endpoint static route", async () => {
     await t.client.routes.create({ name: "single", path: "/single" });
     const queue = await t.client.queues.ensure("single-q");
-    const attach = { [RUNTIME.service]: "EXTERNAL", [RUNTIME.address]: "127.0.0.1", [RUNTIME.port]: "9", [RUNTIME.mode]: "path", [RUNTIME.modeParam]: "single" };
+    const attach = {
+      [RUNTIME.service]: "EXTERNAL",
+      [RUNTIME.address]: "127.0.0.1",
+      [RUNTIME.port]: "9",
+      [RUNTIME.mode]: "path",
+      [RUNTIME.modeParam]: "single",
+    };
     const ids: string[] = [];
     for (const name of ["first", "second"]) {
       const { id } = await t.client.tasks.create({ name, system_tags: [EXTERNAL_SERVICE_TAG] });
@@ -60,7 +66,10 @@ describe("queues, tasks and workers", () => {
     assert.match(err.message, /'first'/);
     const route = await t.client.routes.findByName("single");
     assert.equal(route?.status, "pending");
-    assert.deepEqual(route?.tasks.map((x) => x.name), ["first"]);
+    assert.deepEqual(
+      route?.tasks.map((x) => x.name),
+      ["first"],
+    );
   });
 
   it("keeps the stop request for the worker running the task", async () => {

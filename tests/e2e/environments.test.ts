@@ -44,7 +44,10 @@ describe("examples/environments: two stacks, one gateway", () => {
     assert.equal((await t.client.routes.findByName("dev-notebooks"))?.authenticated, false);
     assert.equal((await t.client.routes.findByName("prod-notebooks"))?.authenticated, true);
     await project.stack("prod");
-    assert.equal(((await project.outputs()) as { routerTestStatus?: string }).routerTestStatus, "passed");
+    assert.equal(
+      ((await project.outputs()) as { routerTestStatus?: string }).routerTestStatus,
+      "passed",
+    );
   });
 
   it("changes and destroys one environment without touching the other", async () => {

@@ -12,7 +12,9 @@ export function requirePulumi(): string {
   try {
     return pulumiBinDir(false);
   } catch (err) {
-    console.error(`\n\x1b[31m*** END-TO-END SUITE CANNOT RUN: ${(err as Error).message} ***\x1b[0m\n`);
+    console.error(
+      `\n\x1b[31m*** END-TO-END SUITE CANNOT RUN: ${(err as Error).message} ***\x1b[0m\n`,
+    );
     throw err;
   }
 }
@@ -27,9 +29,15 @@ export function copyExample(name: string): { dir: string; remove: () => void } {
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function newProject(dir: string, binDir: string): { project: PulumiProject; workDir: string } {
+export function newProject(
+  dir: string,
+  binDir: string,
+): { project: PulumiProject; workDir: string } {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgw-e2e-"));
-  return { project: new PulumiProject(dir, { binDir, workDir, passphrase: "e2e-passphrase" }), workDir };
+  return {
+    project: new PulumiProject(dir, { binDir, workDir, passphrase: "e2e-passphrase" }),
+    workDir,
+  };
 }
 
 /** Points the project's current stack at the test gateway; the secret goes in as a secret. */
@@ -43,7 +51,11 @@ export async function connect(project: PulumiProject, t: TestGateway): Promise<v
 /** Starts an echo app attached to static route `route` on the embedded agent; returns the task id. */
 export async function attachApp(client: AppGatewayClient, route: string): Promise<string> {
   const queue = await client.queues.ensure("default");
-  const { id } = await client.tasks.create({ name: `app-on-${route}`, entry_point: "appgw:echo", params: { static_route: route } });
+  const { id } = await client.tasks.create({
+    name: `app-on-${route}`,
+    entry_point: "appgw:echo",
+    params: { static_route: route },
+  });
   await client.tasks.enqueue(id, queue);
   return id;
 }

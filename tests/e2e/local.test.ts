@@ -54,7 +54,11 @@ describe("examples/local with the real Pulumi CLI", () => {
     assert.equal(out.routes.llm?.url, llm.route_url);
     const notebooks = await routeNamed("notebooks");
     assert.equal(notebooks.subdomain, "notebooks");
-    assert.deepEqual(notebooks.access_groups.map((g) => g.id), [out.teamGroupId], "GroupAccess granted the team");
+    assert.deepEqual(
+      notebooks.access_groups.map((g) => g.id),
+      [out.teamGroupId],
+      "GroupAccess granted the team",
+    );
     assert.equal((await routeNamed("status")).authenticated, false);
     assert.equal((await t.client.groups.get(out.teamGroupId)).name, "ml-team");
     const router = await t.client.routers.getByName("router-1");
@@ -76,7 +80,11 @@ describe("examples/local with the real Pulumi CLI", () => {
   it("3. changing the path of an enabled route in the program updates it in place, and traffic follows", async () => {
     const before = await routeNamed("llm");
     await attachApp(t.client, "llm");
-    await eventually(async () => (await routeNamed("llm")).status === "active", 10_000, "llm routing");
+    await eventually(
+      async () => (await routeNamed("llm")).status === "active",
+      10_000,
+      "llm routing",
+    );
     assert.equal((await get(`${t.routerUrl}/llm/ping`, token)).status, 200);
 
     await project.config({ llmPath: "/models" });
@@ -86,7 +94,11 @@ describe("examples/local with the real Pulumi CLI", () => {
     assert.equal(after.id, before.id, "updated in place, not replaced");
     assert.equal(after.path, "/models");
     assert.equal(after.enabled, true);
-    await eventually(async () => (await get(`${t.routerUrl}/models/ping`, token)).status === 200, 5000, "traffic on /models");
+    await eventually(
+      async () => (await get(`${t.routerUrl}/models/ping`, token)).status === 200,
+      5000,
+      "traffic on /models",
+    );
     assert.equal((await get(`${t.routerUrl}/llm/ping`, token)).status, 404);
   });
 
@@ -117,7 +129,8 @@ describe("examples/local with the real Pulumi CLI", () => {
     const state = JSON.parse((await project.ok(["stack", "export"])).stdout) as {
       deployment: { resources: { urn: string; outputs?: Record<string, unknown> }[] };
     };
-    const outputsOf = (name: string) => state.deployment.resources.find((r) => r.urn.endsWith(`StaticRoute::${name}`))?.outputs;
+    const outputsOf = (name: string) =>
+      state.deployment.resources.find((r) => r.urn.endsWith(`StaticRoute::${name}`))?.outputs;
     assert.equal(outputsOf("llm")?.path, "/hijacked");
     assert.equal(outputsOf("status")?.enabled, false);
     assert.equal(outputsOf("notebooks"), undefined, "the deleted route left the state");
@@ -136,13 +149,19 @@ describe("examples/local with the real Pulumi CLI", () => {
     await project.config({ teamMembers: JSON.stringify(["e2e-user"]) });
     await project.ok(["up", "--yes", "--skip-preview"]);
     const group = await t.client.groups.findByName("ml-team");
-    assert.deepEqual(group?.users.map((u) => u.name), ["e2e-user"]);
+    assert.deepEqual(
+      group?.users.map((u) => u.name),
+      ["e2e-user"],
+    );
     await t.client.groups.update({ group: group?.id as string, users: [] });
     const preview = await project.run(["preview", "--refresh", "--expect-no-changes", "--diff"]);
     assert.equal(preview.code, 7, preview.output);
     assert.match(preview.output, /members/);
     await project.ok(["up", "--yes", "--refresh", "--skip-preview"]);
-    assert.deepEqual((await t.client.groups.findByName("ml-team"))?.users.map((u) => u.name), ["e2e-user"]);
+    assert.deepEqual(
+      (await t.client.groups.findByName("ml-team"))?.users.map((u) => u.name),
+      ["e2e-user"],
+    );
   });
 
   it("5. a router test that cannot pass fails up with the reason and the log tail; fixed, up passes", async () => {
@@ -183,7 +202,8 @@ describe("examples/local with the real Pulumi CLI", () => {
   it("6. destroy leaves the gateway without any object the stack made", async () => {
     await project.ok(["destroy", "--yes", "--skip-preview"]);
     const routes = (await t.client.routes.list()).map((r) => r.name);
-    for (const name of ["llm", "notebooks", "status"]) assert.ok(!routes.includes(name), `${name} is gone`);
+    for (const name of ["llm", "notebooks", "status"])
+      assert.ok(!routes.includes(name), `${name} is gone`);
     assert.equal(await t.client.groups.findByName("ml-team"), undefined);
   });
 });

@@ -4,7 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { request } from "undici";
-import { startGateway, type Credentials, type GatewayOptions, type RunningGateway } from "../../gateway";
+import {
+  startGateway,
+  type Credentials,
+  type GatewayOptions,
+  type RunningGateway,
+} from "../../gateway";
 import { AppGatewayClient } from "../../sdk";
 
 export interface TestGateway {
@@ -42,7 +47,10 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     logger,
     tokenTtlSec: opts.tokenTtlSec,
     allowInsecureTests: opts.allowInsecureTests,
-    router: opts.router === false ? false : { ROUTER__WEBSERVER__SERVER_PORT: String(routerPort), ...routerEnv },
+    router:
+      opts.router === false
+        ? false
+        : { ROUTER__WEBSERVER__SERVER_PORT: String(routerPort), ...routerEnv },
     agent: opts.agent === false ? false : { APPGW_WORKER_NAME: "test-agent", ...agentEnv },
   });
   let gw = await startGateway(options(0, 0));
@@ -81,11 +89,18 @@ export async function rawCall(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: text ? JSON.parse(text) : undefined,
+  };
 }
 
 /** Creates a non-admin user and returns a client logged in as them. */
-export async function userClient(t: TestGateway, name: string): Promise<{ id: string; client: AppGatewayClient }> {
+export async function userClient(
+  t: TestGateway,
+  name: string,
+): Promise<{ id: string; client: AppGatewayClient }> {
   const { id, credentials } = await t.client.users.create({ name });
   return {
     id,
@@ -98,7 +113,11 @@ export async function userClient(t: TestGateway, name: string): Promise<{ id: st
 }
 
 /** Resolves once `check` returns a value other than undefined/false, or throws after `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 5000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  ms = 5000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -108,7 +127,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -43,14 +43,18 @@ export function loadProgram(file: string): Record<string, any> {
 }
 
 export const valueOf = <T>(o: pulumi.Output<T> | undefined): Promise<T | undefined> =>
-  o === undefined ? Promise.resolve(undefined) : new Promise((resolve) => o.apply((v) => resolve(v)));
+  o === undefined
+    ? Promise.resolve(undefined)
+    : new Promise((resolve) => o.apply((v) => resolve(v)));
 
 /** Resolves every Output in a value (objects and arrays of Outputs included). */
 export async function resolveAll(v: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(v)) return resolveAll(await valueOf(v as pulumi.Output<unknown>));
   if (Array.isArray(v)) return Promise.all(v.map(resolveAll));
   if (v && typeof v === "object") {
-    return Object.fromEntries(await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await resolveAll(x)])));
+    return Object.fromEntries(
+      await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await resolveAll(x)])),
+    );
   }
   return v;
 }
@@ -58,6 +62,9 @@ export async function resolveAll(v: unknown): Promise<unknown> {
 /** The recorded resource of this type and name; fails if there is none. */
 export function find(recorded: Recorded[], type: string, name: string): Recorded {
   const r = recorded.find((x) => x.type === type && x.name === name);
-  if (!r) throw new Error(`no ${type} named ${name} was registered (got ${recorded.map((x) => x.name).join(", ")})`);
+  if (!r)
+    throw new Error(
+      `no ${type} named ${name} was registered (got ${recorded.map((x) => x.name).join(", ")})`,
+    );
   return r;
 }

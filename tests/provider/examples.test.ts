@@ -17,8 +17,16 @@ function args(r: { inputs: Record<string, any> }): Record<string, any> {
 
 describe("example programs under mocks", () => {
   it("examples/local declares its routes, group, group access and router test", async () => {
-    const recorded = recordResources("appgw-local", "dev", { "appgw-local:teamMembers": '["ann"]' }, (r) =>
-      r.type === T("StaticRoute") ? routeOutputs() : r.type === T("RouterTest") ? { status: "passed" } : {},
+    const recorded = recordResources(
+      "appgw-local",
+      "dev",
+      { "appgw-local:teamMembers": '["ann"]' },
+      (r) =>
+        r.type === T("StaticRoute")
+          ? routeOutputs()
+          : r.type === T("RouterTest")
+            ? { status: "passed" }
+            : {},
     );
     const program = loadProgram(path.join(EXAMPLES, "local", "index.ts"));
     const outputs = (await resolveAll(program)) as any;
@@ -33,9 +41,19 @@ describe("example programs under mocks", () => {
       loadBalanced: true,
       accessGroups: ["ml-team-id", "admins"],
     });
-    assert.deepEqual(args(find(recorded, T("StaticRoute"), "notebooks")), { name: "notebooks", subdomain: "notebooks" });
-    assert.deepEqual(args(find(recorded, T("StaticRoute"), "status")), { name: "status", path: "/status", authenticated: false });
-    assert.deepEqual(args(find(recorded, T("GroupAccess"), "ml-team-notebooks")), { group: "ml-team-id", routes: ["notebooks-id"] });
+    assert.deepEqual(args(find(recorded, T("StaticRoute"), "notebooks")), {
+      name: "notebooks",
+      subdomain: "notebooks",
+    });
+    assert.deepEqual(args(find(recorded, T("StaticRoute"), "status")), {
+      name: "status",
+      path: "/status",
+      authenticated: false,
+    });
+    assert.deepEqual(args(find(recorded, T("GroupAccess"), "ml-team-notebooks")), {
+      group: "ml-team-id",
+      routes: ["notebooks-id"],
+    });
     assert.deepEqual(args(find(recorded, T("RouterTest"), "router-test")), {
       router: "router-1",
       queue: "default",
@@ -50,7 +68,11 @@ describe("example programs under mocks", () => {
     it(`examples/environments names every object after the '${stack}' stack`, async () => {
       const config: Record<string, string> =
         stack === "prod"
-          ? { "appgw-environments:loadBalanced": "true", "appgw-environments:routerName": "router-1", "appgw-environments:testQueue": "default" }
+          ? {
+              "appgw-environments:loadBalanced": "true",
+              "appgw-environments:routerName": "router-1",
+              "appgw-environments:testQueue": "default",
+            }
           : { "appgw-environments:notebooksPublic": "true" };
       const recorded = recordResources("appgw-environments", stack, config);
       loadProgram(path.join(EXAMPLES, "environments", "index.ts"));
@@ -61,9 +83,15 @@ describe("example programs under mocks", () => {
         loadBalanced: stack === "prod",
         accessGroups: ["team-id", "admins"],
       });
-      assert.equal(args(find(recorded, T("StaticRoute"), "notebooks")).authenticated, stack === "prod");
+      assert.equal(
+        args(find(recorded, T("StaticRoute"), "notebooks")).authenticated,
+        stack === "prod",
+      );
       assert.equal(args(find(recorded, T("Group"), "team")).name, `${stack}-ml-team`);
-      assert.equal(recorded.some((r) => r.type === T("RouterTest")), stack === "prod");
+      assert.equal(
+        recorded.some((r) => r.type === T("RouterTest")),
+        stack === "prod",
+      );
     });
   }
 
@@ -87,11 +115,21 @@ describe("example programs under mocks", () => {
     loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts"));
     await new Promise((r) => setTimeout(r, 200));
     const deployment = find(recorded, "kubernetes:apps/v1:Deployment", "router-deployment");
-    const env = deployment.inputs.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+    const env = deployment.inputs.spec.template.spec.containers[0].env as {
+      name: string;
+      value?: string;
+    }[];
     assert.equal(env.find((e) => e.name === "ROUTER_URL")?.value, "https://gw.example.com");
     assert.equal(env.find((e) => e.name === "CLEARML_API_HOST")?.value, "https://api.example.com");
-    assert.ok(!JSON.stringify(deployment.inputs).includes("router-secret-value"), "the secret is not in the Deployment");
-    assert.equal(find(recorded, "kubernetes:networking.k8s.io/v1:Ingress", "router-ingress").inputs.spec.rules[0].host, "gw.example.com");
+    assert.ok(
+      !JSON.stringify(deployment.inputs).includes("router-secret-value"),
+      "the secret is not in the Deployment",
+    );
+    assert.equal(
+      find(recorded, "kubernetes:networking.k8s.io/v1:Ingress", "router-ingress").inputs.spec
+        .rules[0].host,
+      "gw.example.com",
+    );
     const test = args(find(recorded, T("RouterTest"), "router-test"));
     assert.equal(test.router, "k8s-router");
     assert.equal(test.queue, "gpu");

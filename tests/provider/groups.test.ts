@@ -27,14 +27,22 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   });
 
   it("creates a group with members given by user name", async () => {
-    const { id, outs } = await groupImpl.create(await inputs({ name: "pg-team", members: ["ben", "ann"] }), conn);
+    const { id, outs } = await groupImpl.create(
+      await inputs({ name: "pg-team", members: ["ben", "ann"] }),
+      conn,
+    );
     const group = await t.client.groups.get(id);
-    assert.deepEqual(group.users.map((u) => u.name), ["ann", "ben"]);
+    assert.deepEqual(
+      group.users.map((u) => u.name),
+      ["ann", "ben"],
+    );
     assert.deepEqual(outs?.members, ["ann", "ben"]);
   });
 
   it("names members that do not exist, and creates nothing", async () => {
-    const err = await rejection(async () => groupImpl.create(await inputs({ name: "pg-ghosts", members: ["ann", "nobody"] }), conn));
+    const err = await rejection(async () =>
+      groupImpl.create(await inputs({ name: "pg-ghosts", members: ["ann", "nobody"] }), conn),
+    );
     assert.match(err.message, /members: no user named 'nobody'/);
     assert.equal(await t.client.groups.findByName("pg-ghosts"), undefined);
   });
@@ -48,7 +56,10 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     assert.deepEqual(read.inputs?.members, ["ann"]);
     assert.equal((await groupImpl.diff(id, read.props as GroupState, news, conn)).changes, true);
     await groupImpl.update(id, read.props as GroupState, news, conn);
-    assert.deepEqual((await t.client.groups.get(id)).users.map((u) => u.name), ["ann", "cat"]);
+    assert.deepEqual(
+      (await t.client.groups.get(id)).users.map((u) => u.name),
+      ["ann", "cat"],
+    );
   });
 
   it("reports a group deleted out of band as gone", async () => {
@@ -63,23 +74,42 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     const { id: r1 } = await t.client.routes.create({ name: "ga-1", path: "/ga-1" });
     const { id: r2 } = await t.client.routes.create({ name: "ga-2", path: "/ga-2" });
     const { id, outs } = await groupAccessImpl.create({ group, routes: [r1, r2].sort() }, conn);
-    assert.deepEqual((await t.client.groups.rules({ group })).map((r) => r.route.name).sort(), ["ga-1", "ga-2"]);
+    assert.deepEqual((await t.client.groups.rules({ group })).map((r) => r.route.name).sort(), [
+      "ga-1",
+      "ga-2",
+    ]);
     // A rule made elsewhere for another route is not this resource's business.
     const { id: r3 } = await t.client.routes.create({ name: "ga-3", path: "/ga-3" });
     await t.client.groups.grant(r3, group);
-    assert.deepEqual((await groupAccessImpl.read(id, outs as never, conn)).inputs?.routes, [r1, r2].sort());
+    assert.deepEqual(
+      (await groupAccessImpl.read(id, outs as never, conn)).inputs?.routes,
+      [r1, r2].sort(),
+    );
     // Revoked out of band: drift.
     await t.client.groups.revoke({ route: r2, group });
     assert.deepEqual((await groupAccessImpl.read(id, outs as never, conn)).inputs?.routes, [r1]);
     await groupAccessImpl.delete(id, outs as never, conn);
-    assert.deepEqual((await t.client.groups.rules({ group })).map((r) => r.route.name), ["ga-3"]);
+    assert.deepEqual(
+      (await t.client.groups.rules({ group })).map((r) => r.route.name),
+      ["ga-3"],
+    );
   });
 
   it("composes with a route's own access list when that list is unmanaged", async () => {
-    const { id: route } = await t.client.routes.create({ name: "ga-shared", path: "/ga-shared", access_groups: ["admins"] });
+    const { id: route } = await t.client.routes.create({
+      name: "ga-shared",
+      path: "/ga-shared",
+      access_groups: ["admins"],
+    });
     const { id, outs } = await groupAccessImpl.create({ group: "users", routes: [route] }, conn);
-    assert.deepEqual((await t.client.routes.get(route)).access_groups.map((g) => g.id).sort(), ["admins", "users"]);
+    assert.deepEqual((await t.client.routes.get(route)).access_groups.map((g) => g.id).sort(), [
+      "admins",
+      "users",
+    ]);
     await groupAccessImpl.delete(id, outs as never, conn);
-    assert.deepEqual((await t.client.routes.get(route)).access_groups.map((g) => g.id), ["admins"]);
+    assert.deepEqual(
+      (await t.client.routes.get(route)).access_groups.map((g) => g.id),
+      ["admins"],
+    );
   });
 });

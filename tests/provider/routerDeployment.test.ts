@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as Component from "../../provider/routerDeployment";
 
 /** A rendered Kubernetes object, walked freely by the assertions below. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the objects are arbitrary JSON
 type Obj = any;
 
 /** What Pulumi's engine would have been asked to create. */

@@ -12,9 +12,13 @@ import {
 } from "../../provider";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
-const requireFromString = require("require-from-string") as (code: string) => { handler: () => pulumi.dynamic.ResourceProvider };
+const requireFromString = require("require-from-string") as (code: string) => {
+  handler: () => pulumi.dynamic.ResourceProvider;
+};
 
-async function roundTrip(provider: pulumi.dynamic.ResourceProvider): Promise<{ text: string; loaded: pulumi.dynamic.ResourceProvider }> {
+async function roundTrip(
+  provider: pulumi.dynamic.ResourceProvider,
+): Promise<{ text: string; loaded: pulumi.dynamic.ResourceProvider }> {
   const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
   return { text: sf.text, loaded: requireFromString(sf.text).handler() };
 }
@@ -26,7 +30,13 @@ describe("serialized providers", () => {
   });
   after(() => t.stop());
 
-  const providers = { staticRouteProvider, groupProvider, groupAccessProvider, routerTestProvider, routerRegistrationProvider };
+  const providers = {
+    staticRouteProvider,
+    groupProvider,
+    groupAccessProvider,
+    routerTestProvider,
+    routerRegistrationProvider,
+  };
   for (const [name, provider] of Object.entries(providers)) {
     it(`${name} serializes to a small closure that captures no credentials`, async () => {
       process.env.CLEARML_API_SECRET_KEY = "never-in-state-secret";
@@ -47,7 +57,9 @@ describe("serialized providers", () => {
       "appgw:accessKey": t.admin.accessKey,
       "appgw:secretKey": t.admin.secretKey,
     };
-    await loaded.configure?.({ config: { get: (k) => config[k], require: (k) => config[k] as string } });
+    await loaded.configure?.({
+      config: { get: (k) => config[k], require: (k) => config[k] as string },
+    });
     const checked = await loaded.check?.({}, { name: "serialized", path: "/serialized" });
     const created = await loaded.create(checked?.inputs);
     assert.equal((await t.client.routes.get(created.id)).path, "/serialized");

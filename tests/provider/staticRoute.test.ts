@@ -32,10 +32,16 @@ describe("StaticRoute provider against a real gateway", () => {
     });
 
     it("names the property at fault, and lists every problem at once", async () => {
-      const { failures } = await impl.check({}, { name: "", path: "llm", authenticated: false, accessGroups: ["g"] });
+      const { failures } = await impl.check(
+        {},
+        { name: "", path: "llm", authenticated: false, accessGroups: ["g"] },
+      );
       const props = (failures ?? []).map((f) => f.property).sort();
       assert.deepEqual(props, ["accessGroups", "name", "path"]);
-      assert.match((failures ?? []).find((f) => f.property === "path")?.reason ?? "", /must begin with '\/'/);
+      assert.match(
+        (failures ?? []).find((f) => f.property === "path")?.reason ?? "",
+        /must begin with '\/'/,
+      );
     });
 
     it("refuses both path and subdomain", async () => {
@@ -44,7 +50,10 @@ describe("StaticRoute provider against a real gateway", () => {
     });
 
     it("lets values unknown during preview pass", async () => {
-      const { failures } = await impl.check({}, { name: UNKNOWN, path: UNKNOWN, accessGroups: [UNKNOWN] });
+      const { failures } = await impl.check(
+        {},
+        { name: UNKNOWN, path: UNKNOWN, accessGroups: [UNKNOWN] },
+      );
       assert.deepEqual(failures ?? [], []);
     });
 
@@ -55,14 +64,23 @@ describe("StaticRoute provider against a real gateway", () => {
   });
 
   describe("diff", () => {
-    const olds = { name: "a", path: "/a", loadBalanced: false, authenticated: true, enabled: true } as StaticRouteState;
+    const olds = {
+      name: "a",
+      path: "/a",
+      loadBalanced: false,
+      authenticated: true,
+      enabled: true,
+    } as StaticRouteState;
 
     it("reports no change when nothing changed", async () => {
-      assert.deepEqual(await impl.diff("id", olds, await checked({ name: "a", path: "/a" }), conn), {
-        changes: false,
-        replaces: [],
-        deleteBeforeReplace: false,
-      });
+      assert.deepEqual(
+        await impl.diff("id", olds, await checked({ name: "a", path: "/a" }), conn),
+        {
+          changes: false,
+          replaces: [],
+          deleteBeforeReplace: false,
+        },
+      );
     });
 
     it("replaces on rename and updates in place otherwise", async () => {
@@ -75,9 +93,32 @@ describe("StaticRoute provider against a real gateway", () => {
 
     it("compares access groups as a set, and only when they are managed", async () => {
       const managed = { ...olds, accessGroups: ["x", "y"] };
-      assert.equal((await impl.diff("id", managed, await checked({ name: "a", path: "/a", accessGroups: ["y", "x"] }), conn)).changes, false);
-      assert.equal((await impl.diff("id", managed, await checked({ name: "a", path: "/a", accessGroups: ["x"] }), conn)).changes, true);
-      assert.equal((await impl.diff("id", managed, await checked({ name: "a", path: "/a" }), conn)).changes, false);
+      assert.equal(
+        (
+          await impl.diff(
+            "id",
+            managed,
+            await checked({ name: "a", path: "/a", accessGroups: ["y", "x"] }),
+            conn,
+          )
+        ).changes,
+        false,
+      );
+      assert.equal(
+        (
+          await impl.diff(
+            "id",
+            managed,
+            await checked({ name: "a", path: "/a", accessGroups: ["x"] }),
+            conn,
+          )
+        ).changes,
+        true,
+      );
+      assert.equal(
+        (await impl.diff("id", managed, await checked({ name: "a", path: "/a" }), conn)).changes,
+        false,
+      );
     });
   });
 
@@ -97,7 +138,12 @@ describe("StaticRoute provider against a real gateway", () => {
 
   it("changes the path of an enabled route in place: disables, edits and enables it again", async () => {
     const { id, outs } = await impl.create(await checked({ name: "move", path: "/before" }), conn);
-    const { outs: after } = await impl.update(id, outs as StaticRouteState, await checked({ name: "move", path: "/after" }), conn);
+    const { outs: after } = await impl.update(
+      id,
+      outs as StaticRouteState,
+      await checked({ name: "move", path: "/after" }),
+      conn,
+    );
     const route = await t.client.routes.get(id);
     assert.equal(route.path, "/after");
     assert.equal(route.enabled, true);
@@ -106,8 +152,18 @@ describe("StaticRoute provider against a real gateway", () => {
 
   it("restores the route as it was when the gateway refuses the edit", async () => {
     await t.client.routes.create({ name: "taken", path: "/taken" });
-    const { id, outs } = await impl.create(await checked({ name: "victim", path: "/victim" }), conn);
-    const err = await rejection(() => impl.update(id, outs as StaticRouteState, { ...(outs as StaticRouteState), path: "/taken" }, conn));
+    const { id, outs } = await impl.create(
+      await checked({ name: "victim", path: "/victim" }),
+      conn,
+    );
+    const err = await rejection(() =>
+      impl.update(
+        id,
+        outs as StaticRouteState,
+        { ...(outs as StaticRouteState), path: "/taken" },
+        conn,
+      ),
+    );
     assert.match(err.message, /route 'taken'/);
     assert.match(err.message, /left as it was/);
     const route = await t.client.routes.get(id);
@@ -117,9 +173,17 @@ describe("StaticRoute provider against a real gateway", () => {
 
   it("changes access groups without disabling the route", async () => {
     const { id: group } = await t.client.groups.create({ name: "sr-team" });
-    const { id, outs } = await impl.create(await checked({ name: "access", path: "/access", accessGroups: ["admins"] }), conn);
+    const { id, outs } = await impl.create(
+      await checked({ name: "access", path: "/access", accessGroups: ["admins"] }),
+      conn,
+    );
     const before = await t.client.routes.get(id);
-    const { outs: after } = await impl.update(id, outs as StaticRouteState, await checked({ name: "access", path: "/access", accessGroups: [group, "admins"] }), conn);
+    const { outs: after } = await impl.update(
+      id,
+      outs as StaticRouteState,
+      await checked({ name: "access", path: "/access", accessGroups: [group, "admins"] }),
+      conn,
+    );
     const route = await t.client.routes.get(id);
     assert.deepEqual(after?.accessGroups, ["admins", group].sort());
     assert.equal(route.last_update, before.last_update, "the route itself was not touched");
@@ -133,14 +197,22 @@ describe("StaticRoute provider against a real gateway", () => {
     assert.equal(read.id, id);
     assert.equal(read.inputs?.path, "/drifted");
     assert.equal(read.inputs?.enabled, false);
-    const diff = await impl.diff(id, read.props as StaticRouteState, await checked({ name: "drift", path: "/drift" }), conn);
+    const diff = await impl.diff(
+      id,
+      read.props as StaticRouteState,
+      await checked({ name: "drift", path: "/drift" }),
+      conn,
+    );
     assert.equal(diff.changes, true);
     await t.client.routes.delete(id);
     assert.deepEqual(await impl.read(id, outs as StaticRouteState, conn), {});
   });
 
   it("does not report access rules granted elsewhere when it does not manage access", async () => {
-    const { id, outs } = await impl.create(await checked({ name: "shared", path: "/shared" }), conn);
+    const { id, outs } = await impl.create(
+      await checked({ name: "shared", path: "/shared" }),
+      conn,
+    );
     await t.client.groups.grant(id, "admins");
     const read = await impl.read(id, outs as StaticRouteState, conn);
     assert.equal(read.inputs?.accessGroups, undefined);
@@ -148,16 +220,35 @@ describe("StaticRoute provider against a real gateway", () => {
 
   it("refuses to take over an existing route unless adopt is set, then adopts it in place", async () => {
     const { id: existing } = await t.client.routes.create({ name: "legacy", path: "/legacy-old" });
-    const err = await rejection(() => impl.create({ name: "legacy", path: "/legacy", loadBalanced: false, authenticated: true, enabled: true }, conn));
+    const err = await rejection(() =>
+      impl.create(
+        {
+          name: "legacy",
+          path: "/legacy",
+          loadBalanced: false,
+          authenticated: true,
+          enabled: true,
+        },
+        conn,
+      ),
+    );
     assert.match(err.message, /adopt: true/);
-    const { id, outs } = await impl.create(await checked({ name: "legacy", path: "/legacy", adopt: true }), conn);
+    const { id, outs } = await impl.create(
+      await checked({ name: "legacy", path: "/legacy", adopt: true }),
+      conn,
+    );
     assert.equal(id, existing);
     assert.equal(outs?.path, "/legacy");
     assert.equal((await t.client.routes.get(id)).enabled, true);
   });
 
   it("leaves nothing behind when create fails", async () => {
-    const err = await rejection(() => impl.create(checkedSync({ name: "orphan", path: "/orphan", accessGroups: ["no-such-group"] }), conn));
+    const err = await rejection(() =>
+      impl.create(
+        checkedSync({ name: "orphan", path: "/orphan", accessGroups: ["no-such-group"] }),
+        conn,
+      ),
+    );
     assert.match(err.message, /accessGroups/);
     assert.equal(await t.client.routes.findByName("orphan"), undefined);
   });

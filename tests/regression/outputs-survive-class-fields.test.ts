@@ -9,13 +9,25 @@ import { recordResources, valueOf } from "../helpers/mocks";
 
 describe("regression: outputs declared on resource classes survive construction", () => {
   it("keeps every output of every dynamic resource", async () => {
-    recordResources("appgw", "test", {}, () => ({ status: "Routing", members: ["a"], routes: ["r"], runTimeSec: 1 }));
+    recordResources("appgw", "test", {}, () => ({
+      status: "Routing",
+      members: ["a"],
+      routes: ["r"],
+      runTimeSec: 1,
+    }));
     const appgw = require("../../provider") as typeof import("../../provider");
     const route = new appgw.StaticRoute("r", { name: "r", path: "/r" });
     const group = new appgw.Group("g", { name: "g" });
     const access = new appgw.GroupAccess("a", { group: "g", routes: ["r"] });
     const test = new appgw.RouterTest("t", { router: "x", queue: "q" });
-    for (const output of [route.status, route.routeUrl, group.members, access.routes, test.runTimeSec, test.status]) {
+    for (const output of [
+      route.status,
+      route.routeUrl,
+      group.members,
+      access.routes,
+      test.runTimeSec,
+      test.status,
+    ]) {
       assert.ok(pulumi.Output.isInstance(output), "the output is defined");
     }
     assert.equal(await valueOf(route.status), "Routing");

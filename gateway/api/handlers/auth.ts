@@ -6,7 +6,10 @@ export const auth: Handlers<"auth"> = {
   "auth.login": async (body, { user, store, tokens, settings }) => {
     const ttl = body.expiration_sec ?? settings.tokenTtlSec;
     const groups = store.groupsOfUser(user).map((g) => g.id);
-    const token = await tokens.sign({ sub: user.id, name: user.name, admin: user.admin, groups }, ttl);
+    const token = await tokens.sign(
+      { sub: user.id, name: user.name, admin: user.admin, groups },
+      ttl,
+    );
     return { token, expires_in: ttl };
   },
 };
@@ -35,7 +38,8 @@ export const users: Handlers<"users"> = {
       throw appgwError("APPGW_INVALID_REQUEST", "you cannot delete yourself", { field: "user" });
     }
     const deleted = store.deleteUser(body.user);
-    if (!deleted) throw appgwError("APPGW_USER_NOT_FOUND", `user ${body.user} not found`, { field: "user" });
+    if (!deleted)
+      throw appgwError("APPGW_USER_NOT_FOUND", `user ${body.user} not found`, { field: "user" });
     return { deleted };
   },
 };

@@ -31,16 +31,24 @@ function mergeRoute(
 
 function checkRoute(r: RouteInput, accessGroups: string[] | undefined): void {
   if ((r.path === null) === (r.subdomain === null)) {
-    throw appgwError("APPGW_INVALID_REQUEST", "path: exactly one of path or subdomain must be set", {
-      field: "path",
-      reason: "exactly one of path or subdomain must be set",
-    });
+    throw appgwError(
+      "APPGW_INVALID_REQUEST",
+      "path: exactly one of path or subdomain must be set",
+      {
+        field: "path",
+        reason: "exactly one of path or subdomain must be set",
+      },
+    );
   }
   if (!r.authenticated && accessGroups?.length) {
-    throw appgwError("APPGW_INVALID_REQUEST", "access_groups: a public route (authenticated: false) has no access groups", {
-      field: "access_groups",
-      reason: "a public route (authenticated: false) has no access groups",
-    });
+    throw appgwError(
+      "APPGW_INVALID_REQUEST",
+      "access_groups: a public route (authenticated: false) has no access groups",
+      {
+        field: "access_groups",
+        reason: "a public route (authenticated: false) has no access groups",
+      },
+    );
   }
 }
 
@@ -90,12 +98,20 @@ export const routers: Handlers<"routers"> = {
       );
     }
     const next = mergeRoute(current, body);
-    checkRoute(next, body.access_groups ?? (next.authenticated ? undefined : store.routeGroups(body.route).map((g) => g.id)));
+    checkRoute(
+      next,
+      body.access_groups ??
+        (next.authenticated ? undefined : store.routeGroups(body.route).map((g) => g.id)),
+    );
     store.updateRoute(body.route, next, body.access_groups, user.id);
     return { updated: 1 };
   },
-  "routers.enable_route": (body, { user, store }) => ({ updated: store.setRouteEnabled(body.route, true, user.id) }),
-  "routers.disable_route": (body, { user, store }) => ({ updated: store.setRouteEnabled(body.route, false, user.id) }),
+  "routers.enable_route": (body, { user, store }) => ({
+    updated: store.setRouteEnabled(body.route, true, user.id),
+  }),
+  "routers.disable_route": (body, { user, store }) => ({
+    updated: store.setRouteEnabled(body.route, false, user.id),
+  }),
   "routers.delete_route": (body, { store }) => ({ deleted: store.deleteRoute(body.route) }),
   "routers.get_routes": (body, { store }) => ({ routes: store.listRoutes(body) }),
 
@@ -111,7 +127,10 @@ export const routers: Handlers<"routers"> = {
   "routers.get_test": (body, { store }) => {
     store.routerRef(body.router);
     const test = store.getTest(body.router);
-    if (!test) throw appgwError("APPGW_TEST_NOT_FOUND", "this router has not been tested yet", { field: "router" });
+    if (!test)
+      throw appgwError("APPGW_TEST_NOT_FOUND", "this router has not been tested yet", {
+        field: "router",
+      });
     return { test };
   },
 };

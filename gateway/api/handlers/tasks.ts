@@ -5,7 +5,9 @@ import type { Ctx, Handlers } from "./types";
 function ownTask(taskId: string, { user, store }: Ctx): void {
   const task = store.getTask(taskId);
   if (!user.admin && task.user.id !== user.id) {
-    throw appgwError("APPGW_FORBIDDEN", "only the task's owner or an administrator can change it", { field: "task" });
+    throw appgwError("APPGW_FORBIDDEN", "only the task's owner or an administrator can change it", {
+      field: "task",
+    });
   }
 }
 
@@ -27,7 +29,12 @@ export const tasks: Handlers<"tasks"> = {
   },
   "tasks.get_by_id": (body, { store }) => ({ task: store.getTask(body.task) }),
   "tasks.get_all": (body, { store }) => ({
-    tasks: store.listTasks({ id: body.id, name: body.name, status: body.status, systemTags: body.system_tags }),
+    tasks: store.listTasks({
+      id: body.id,
+      name: body.name,
+      status: body.status,
+      systemTags: body.system_tags,
+    }),
   }),
   "tasks.edit": (body, ctx) => {
     ownTask(body.task, ctx);
@@ -53,7 +60,9 @@ export const tasks: Handlers<"tasks"> = {
   },
   "tasks.stop": (body, ctx) => {
     ownTask(body.task, ctx);
-    ctx.store.setTaskStatus(body.task, "stopped", { reason: body.status_reason ?? `stopped by ${ctx.user.name}` });
+    ctx.store.setTaskStatus(body.task, "stopped", {
+      reason: body.status_reason ?? `stopped by ${ctx.user.name}`,
+    });
     return { updated: 1 };
   },
 };
@@ -68,12 +77,17 @@ export const queues: Handlers<"queues"> = {
   "queues.get_all": (body, { store }) => ({ queues: store.listQueues(body) }),
   "queues.delete": (body, { store }) => {
     const deleted = store.deleteQueue(body.queue);
-    if (!deleted) throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, { field: "queue" });
+    if (!deleted)
+      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
+        field: "queue",
+      });
     return { deleted };
   },
   "queues.get_next_task": async (body, { store, signal }) => {
     if (!store.queueById(body.queue)) {
-      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, { field: "queue" });
+      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
+        field: "queue",
+      });
     }
     const deadline = Date.now() + (body.wait_sec ?? 0) * 1000;
     for (;;) {
@@ -87,12 +101,15 @@ export const queues: Handlers<"queues"> = {
 export const workers: Handlers<"workers"> = {
   "workers.register": (body, { store }) => {
     for (const q of body.queues) {
-      if (!store.queueById(q)) throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${q} not found`, { field: "queues" });
+      if (!store.queueById(q))
+        throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${q} not found`, { field: "queues" });
     }
     store.registerWorker(body.worker, body.queues);
     return {};
   },
-  "workers.heartbeat": (body, { store }) => ({ stop: store.workerHeartbeat(body.worker, body.task) }),
+  "workers.heartbeat": (body, { store }) => ({
+    stop: store.workerHeartbeat(body.worker, body.task),
+  }),
   "workers.unregister": (body, { store }) => {
     store.unregisterWorker(body.worker);
     return {};

@@ -1,0 +1,83 @@
+// Errors the data plane answers with. The control API's codes live in `sdk/errors.ts`; these are
+// the router's own (proxy failures in the style of fastify-reply-from: 502/503/504 with a code).
+// Every error body is `{"error": {"code", "message"}}` so API clients can match on `code`.
+import type { ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import { ERROR_CODES } from "../../sdk/errors";
+
+export const DATA_PLANE_ERRORS = {
+  APPGW_BAD_PATH: { status: 400, message: "Bad request path" },
+  APPGW_NO_ROUTE: { status: 404, message: "No route for this address" },
+  APPGW_METHOD_NOT_ALLOWED: { status: 405, message: "Method not allowed" },
+  APPGW_NO_TARGET: { status: 503, message: "No target is serving this route" },
+  APPGW_AUTH_UNAVAILABLE: { status: 503, message: "Cannot verify tokens right now" },
+  APPGW_UPSTREAM_UNAVAILABLE: { status: 502, message: "Upstream unavailable" },
+  APPGW_UPSTREAM_TIMEOUT: { status: 504, message: "Upstream timed out" },
+} as const;
+
+/** The control API codes the router reuses for authentication failures. */
+type SharedCode =
+  "APPGW_UNAUTHORIZED" | "APPGW_TOKEN_EXPIRED" | "APPGW_FORBIDDEN" | "APPGW_INTERNAL";
+export type DataPlaneCode = keyof typeof DATA_PLANE_ERRORS | SharedCode;
+
+export function errorStatus(code: DataPlaneCode): number {
+  return code in DATA_PLANE_ERRORS
+    ? DATA_PLANE_ERRORS[code as keyof typeof DATA_PLANE_ERRORS].status
+    : ERROR_CODES[code as SharedCode].status;
+}
+
+function defaultMessage(code: DataPlaneCode): string {
+  return code in DATA_PLANE_ERRORS
+    ? DATA_PLANE_ERRORS[code as keyof typeof DATA_PLANE_ERRORS].message
+    : ERROR_CODES[code as SharedCode].message;
+}
+
+export type HeaderList = Record<string, string | string[]>;
+
+/** Answers a plain HTTP request with the JSON error body. */
+export function sendError(
+  res: ServerResponse,
+  code: DataPlaneCode,
+  message = defaultMessage(code),
+  headers: HeaderList = {},
+): void {
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(errorStatus(code), {
+    ...headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}
+
+/** The same answer as raw bytes, for sockets taken over by the `upgrade` event. */
+export function rawErrorResponse(
+  code: DataPlaneCode,
+  message = defaultMessage(code),
+  headers: HeaderList = {},
+): string {
+  const status = errorStatus(code);
+  const body = JSON.stringify({ error: { code, message } });
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) head += `${name}: ${v}\r\n`;
+  }
+  head +=
+    "content-type: application/json; charset=utf-8\r\n" +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    "connection: close\r\n\r\n";
+  return head + body;
+}
+
+/**
+ * What the logs keep of an error: its code and message. Not pino's `err` serializer: expected
+ * failures (a target down, the API restarting) need no stack trace on every retry.
+ */
+export function errorFields(err: unknown): { code?: string; message: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return {
+    ...(typeof code === "string" ? { code } : {}),
+    message: err instanceof Error ? err.message : String(err),
+  };
+}

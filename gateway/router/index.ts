@@ -1,0 +1,172 @@
+// The router (data plane): registers with the control API, follows its configuration with a
+// long poll, and proxies HTTP, WebSocket and raw TCP traffic to the tasks it serves.
+//
+// Forwarding contract, for the apps behind it: a path route `/llm` receives `/llm/v1/x?q` as
+// `/v1/x?q` (and `/llm` as `/`) with `X-Forwarded-Prefix: /llm`, so it can build its own
+// external links; `/service/<task>/...` routes strip `/service/<task>` the same way; subdomain
+// routes receive the path unchanged. `Host` is the client's; `X-Forwarded-For/Proto/Host` are
+// always the router's own, and authenticated requests carry `X-Appgw-User` (name) and
+// `X-Appgw-User-Id`. The gateway's cookies and Bearer token never reach the app.
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import pino, { type Logger } from "pino";
+import { version } from "../../package.json";
+import { AppGatewayClient } from "../../sdk";
+import { deriveAffinityKey } from "./affinity";
+import { remoteKeys, TokenVerifier } from "./auth";
+import type { RouterConfig } from "./config";
+import { errorFields } from "./errors";
+import { InternalPages } from "./login";
+import { UpstreamPools } from "./proxy";
+import { buildReport } from "./report";
+import { buildRouterServer } from "./server";
+import { buildRouteTable, EMPTY_TABLE, type RouteEntry, type RouteTable } from "./table";
+import { TcpForwarder } from "./tcp";
+import { ConnectionTracker } from "./tracker";
+import { ConfigWatcher } from "./watcher";
+
+export { routerConfigFromEnv, type RouterConfig, type TcpConfig } from "./config";
+export { buildRouterServer, type RouterServerDeps } from "./server";
+export { DATA_PLANE_ERRORS } from "./errors";
+
+export interface StartRouterOptions {
+  /** The control API client; default: one built from the config's API host and credentials. */
+  client?: AppGatewayClient;
+  /** Default: pino at `LOG_LEVEL` (default "info"). */
+  logger?: Logger;
+}
+
+export interface RunningRouter {
+  /** The external URL. */
+  readonly url: string;
+  /** The port the router listens on (the real one when the config asked for 0). */
+  readonly port: number;
+  /** The id the control API gave at registration (it changes if the router re-registers). */
+  readonly id: string;
+  /** Resolves once the first configuration is applied. */
+  readonly ready: Promise<void>;
+  /** The configuration revision in use; -1 before the first one. */
+  revision(): number;
+  /** Stops following the configuration and closes every connection; unregisters nothing. */
+  close(): Promise<void>;
+}
+
+/** The control plane re-signs keys rarely; this bounds how long a removed key stays trusted. */
+const KEY_REFRESH_MS = 5 * 60_000;
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startRouter(
+  config: RouterConfig,
+  opts: StartRouterOptions = {},
+): Promise<RunningRouter> {
+  const logger = (opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" })).child({
+    component: "router",
+    router: config.name,
+  });
+  const client =
+    opts.client ??
+    new AppGatewayClient({
+      apiHost: config.apiHost,
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+    });
+  const keys = remoteKeys(config.apiHost);
+  const tracker = new ConnectionTracker();
+  const pools = new UpstreamPools();
+  const turns = new WeakMap<RouteEntry, number>();
+  let table: RouteTable = EMPTY_TABLE;
+  // `apply` runs only after `start`, once `url` and `tcp` below exist.
+  const watcher = new ConfigWatcher({
+    client,
+    logger,
+    apply: async (answer) => {
+      const next = buildRouteTable(answer, { routerUrl: url, domain: config.domain });
+      const prev = table;
+      table = next; // the swap: requests from here on resolve against `next`
+      tracker.reconcile(prev, next);
+      pools.retain(next);
+      logger.info({ revision: next.revision, routes: next.routes.length }, "route table applied");
+      return buildReport(next, tcp ? await tcp.reconcile(next.tcpServices) : []);
+    },
+  });
+
+  const server = buildRouterServer({
+    table: () => table,
+    verifier: new TokenVerifier(keys.keys),
+    affinityKey: deriveAffinityKey(config.secretKey),
+    cookieName: config.cookieName,
+    secureCookies: config.secureCookies,
+    nextTurn: (route) => {
+      const n = turns.get(route) ?? 0;
+      turns.set(route, n + 1);
+      return n;
+    },
+    pools,
+    tracker,
+    pages: new InternalPages({
+      apiHost: config.apiHost,
+      cookieName: config.cookieName,
+      secureCookies: config.secureCookies,
+      health: () => ({ router: config.name, id: watcher.id || null, revision: table.revision }),
+      logger,
+    }),
+    proto: config.url?.startsWith("https:") ? "https" : "http",
+    logger,
+  });
+  const port = await listen(server, config.port, config.host);
+  const url = config.url ?? `http://localhost:${port}`;
+  const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, logger) : null;
+
+  const keyRefresh = setInterval(() => {
+    keys
+      .refresh()
+      .catch((err: unknown) => logger.warn({ error: errorFields(err) }, "JWKS refresh failed"));
+  }, KEY_REFRESH_MS);
+  keyRefresh.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      clearInterval(keyRefresh);
+      await watcher.stop();
+      tracker.closeAll();
+      tcp?.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await pools.close();
+    })());
+
+  try {
+    await watcher.start({
+      name: config.name,
+      url,
+      version,
+      queues: config.queues,
+      domain: config.domain,
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  logger.info({ url, port, id: watcher.id }, "router started");
+  return {
+    url,
+    port,
+    get id() {
+      return watcher.id;
+    },
+    ready: watcher.ready,
+    revision: () => table.revision,
+    close,
+  };
+}

@@ -1,0 +1,197 @@
+// The router's own pages under `/_appgw/`: login (a form that trades access and secret keys for
+// a token through the control API and stores it in the auth cookie), logout and health. They are
+// served on every host, so a browser on a subdomain route logs in on that host and gets a
+// host-only cookie there.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { AppGatewayClient } from "../../sdk";
+import { serializeCookie } from "./cookies";
+import { errorFields, sendError } from "./errors";
+import { INTERNAL_PREFIX, LOGIN_PATH } from "./resolve";
+
+const LOGOUT_PATH = `${INTERNAL_PREFIX}/logout`;
+const HEALTH_PATH = `${INTERNAL_PREFIX}/health`;
+const MAX_FORM_BYTES = 16 * 1024;
+
+const ALLOWED_METHODS = new Map<string, readonly string[]>([
+  [HEALTH_PATH, ["GET", "HEAD"]],
+  [LOGIN_PATH, ["GET", "HEAD", "POST"]],
+  [LOGOUT_PATH, ["GET", "HEAD", "POST"]],
+]);
+/** Answers of `auth.login` that mean the keys are wrong, not that the API is down. */
+const REFUSED = new Set(["APPGW_BAD_CREDENTIALS", "APPGW_UNAUTHORIZED", "APPGW_INVALID_REQUEST"]);
+
+export interface InternalPagesOptions {
+  apiHost: string;
+  cookieName: string;
+  secureCookies: boolean;
+  /** The body of `/_appgw/health` besides `status`. */
+  health(): Record<string, unknown>;
+  logger: Logger;
+}
+
+/**
+ * Where to send the user after logging in: only a relative path starting with a single `/`.
+ * `//evil.example` and `/\evil.example` are protocol-relative URLs to browsers (which also turn
+ * `\` into `/` and drop tabs and newlines), so backslashes and control characters are refused.
+ */
+export function safeNext(next: string | null | undefined): string {
+  if (!next || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next) || next.includes("\\")) return "/";
+  return next;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function loginPage(next: string, message: string | null): string {
+  const notice = message === null ? "" : `<p class="error" role="alert">${escapeHtml(message)}</p>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in - App Gateway</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
+label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}
+</style>
+</head>
+<body>
+<h1>Sign in</h1>
+${notice}
+<form method="post" action="${LOGIN_PATH}">
+<label for="access_key">Access key</label>
+<input id="access_key" name="access_key" autocomplete="username" required autofocus>
+<label for="secret_key">Secret key</label>
+<input id="secret_key" name="secret_key" type="password" autocomplete="current-password" required>
+<input type="hidden" name="next" value="${escapeHtml(next)}">
+<button type="submit">Sign in</button>
+</form>
+</body>
+</html>
+`;
+}
+
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
+
+function sendPage(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { ...PAGE_HEADERS, ...headers, "content-length": Buffer.byteLength(html) });
+  res.end(html);
+}
+
+function redirect(res: ServerResponse, location: string, cookie?: string): void {
+  const headers: Record<string, string> = { location, "cache-control": "no-store" };
+  if (cookie !== undefined) headers["set-cookie"] = cookie;
+  res.writeHead(303, headers);
+  res.end();
+}
+
+function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      // Too large: answer now (with `Connection: close`) and let the rest of the body drain.
+      if (size > MAX_FORM_BYTES) resolve(null);
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
+    req.on("error", reject);
+  });
+}
+
+export class InternalPages {
+  constructor(private readonly opts: InternalPagesOptions) {}
+
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: string,
+  ): Promise<void> {
+    const method = req.method ?? "GET";
+    const allowed = ALLOWED_METHODS.get(path);
+    if (allowed === undefined) {
+      sendError(res, "APPGW_NO_ROUTE");
+    } else if (!allowed.includes(method)) {
+      sendError(res, "APPGW_METHOD_NOT_ALLOWED", `${method} is not allowed on ${path}`, {
+        allow: allowed.join(", "),
+      });
+    } else if (path === HEALTH_PATH) {
+      const body = JSON.stringify({ status: "ok", ...this.opts.health() });
+      res.writeHead(200, {
+        "content-type": "application/json; charset=utf-8",
+        "cache-control": "no-store",
+      });
+      res.end(body);
+    } else if (path === LOGOUT_PATH) {
+      redirect(res, LOGIN_PATH, this.cookie("", 0));
+    } else if (method === "POST") {
+      await this.login(req, res);
+    } else {
+      const next = safeNext(new URLSearchParams(query.slice(1)).get("next"));
+      sendPage(res, 200, loginPage(next, null));
+    }
+  }
+
+  private cookie(value: string, maxAge: number): string {
+    return serializeCookie(this.opts.cookieName, value, {
+      path: "/",
+      secure: this.opts.secureCookies,
+      maxAge,
+    });
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readForm(req);
+    if (form === null) {
+      sendPage(res, 413, loginPage("/", "The form is too large."), { connection: "close" });
+      return;
+    }
+    const next = safeNext(form.get("next"));
+    const accessKey = form.get("access_key")?.trim() ?? "";
+    const secretKey = form.get("secret_key") ?? "";
+    if (!accessKey || !secretKey) {
+      sendPage(res, 401, loginPage(next, "Enter your access key and secret key."));
+      return;
+    }
+    const client = new AppGatewayClient({
+      apiHost: this.opts.apiHost,
+      accessKey,
+      secretKey,
+      maxRetries: 0,
+    });
+    try {
+      // `auth.login` rather than `token()`: its answer also gives the lifetime for Max-Age.
+      const { token, expires_in } = await client.call("auth.login", {});
+      redirect(res, next, this.cookie(token, expires_in));
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === "string" && REFUSED.has(code)) {
+        sendPage(res, 401, loginPage(next, "Wrong access key or secret key."));
+        return;
+      }
+      this.opts.logger.warn({ error: errorFields(err) }, "login: the control API did not answer");
+      sendPage(
+        res,
+        502,
+        loginPage(next, "The gateway cannot reach its control API. Try again shortly."),
+      );
+    }
+  }
+}
