@@ -31,7 +31,8 @@ export const routeName = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9 ._-]*[A-Za-z0-9_])?$/, {
-    message: "must start and end with a letter or digit and contain only letters, digits, space, '.', '_' or '-'",
+    message:
+      "must start and end with a letter or digit and contain only letters, digits, space, '.', '_' or '-'",
   });
 
 /** Paths under these prefixes belong to the router itself. */
@@ -42,7 +43,8 @@ export const routePath = z
   .max(256)
   .refine((p) => p.startsWith("/"), { message: "must begin with '/'" })
   .refine((p) => /^(\/[A-Za-z0-9._~-]+)+$/.test(p), {
-    message: "must be '/' followed by segments of letters, digits, '.', '_', '~' or '-', without a trailing '/'",
+    message:
+      "must be '/' followed by segments of letters, digits, '.', '_', '~' or '-', without a trailing '/'",
   })
   .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), {
     message: "must not contain '.' or '..' segments",
@@ -51,18 +53,18 @@ export const routePath = z
     message: `must not start with a reserved prefix (${RESERVED_PREFIXES.join(", ")})`,
   });
 
-export const subdomain = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
-    message: "must be a DNS label: lower-case letters, digits and '-', 1 to 63 characters",
-  });
+export const subdomain = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {
+  message: "must be a DNS label: lower-case letters, digits and '-', 1 to 63 characters",
+});
 
 const groupName = z.string().min(1).max(128);
 const userName = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, { message: "must be letters, digits, '.', '_', '@' or '-'" });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, {
+    message: "must be letters, digits, '.', '_', '@' or '-'",
+  });
 const queueName = z
   .string()
   .min(1)

@@ -1,7 +1,13 @@
 // The request core every API area goes through: one `call(service.action, body)` that logs in,
 // renews the token, retries only where it is safe, and parses the answer with the contract.
 import axios, { AxiosError, type AxiosInstance } from "axios";
-import { actions, envelope, type ActionName, type ActionRequest, type ActionResponse } from "./contract";
+import {
+  actions,
+  envelope,
+  type ActionName,
+  type ActionRequest,
+  type ActionResponse,
+} from "./contract";
 import { appgwError, AppGatewayError, isErrorCode, type ErrorCode } from "./errors";
 
 export interface ClientOptions {
@@ -46,7 +52,8 @@ export class Core {
   private login: Promise<string> | undefined;
 
   constructor(opts: ClientOptions) {
-    if (!opts.apiHost) throw appgwError("APPGW_INVALID_REQUEST", "apiHost is required", { field: "apiHost" });
+    if (!opts.apiHost)
+      throw appgwError("APPGW_INVALID_REQUEST", "apiHost is required", { field: "apiHost" });
     this.opts = opts;
     this.apiHost = opts.apiHost.replace(/\/+$/, "");
     this.token = opts.token;
@@ -96,7 +103,10 @@ export class Core {
   async currentToken(): Promise<string> {
     if (this.token) return this.token;
     if (!this.canLogin()) {
-      throw appgwError("APPGW_UNAUTHORIZED", "no token and no credentials: set accessKey and secretKey");
+      throw appgwError(
+        "APPGW_UNAUTHORIZED",
+        "no token and no credentials: set accessKey and secretKey",
+      );
     }
     this.login ??= this.call("auth.login", {})
       .then((data) => (this.token = data.token))
@@ -132,9 +142,13 @@ export class Core {
     } catch (err) {
       // Keep the cause's code, never the request config: it carries the Authorization header.
       const cause = err instanceof AxiosError ? (err.code ?? err.message) : String(err);
-      const e = appgwError("APPGW_CONNECTION", `${action}: cannot reach ${this.apiHost} (${cause})`, {
-        cause,
-      });
+      const e = appgwError(
+        "APPGW_CONNECTION",
+        `${action}: cannot reach ${this.apiHost} (${cause})`,
+        {
+          cause,
+        },
+      );
       e.endpoint = action;
       throw e;
     }
@@ -149,7 +163,9 @@ export class Core {
     }
     const { meta, data } = parsed.data;
     if (meta.result_code !== 200) {
-      const code: ErrorCode = isErrorCode(meta.error_data.code) ? meta.error_data.code : "APPGW_INTERNAL";
+      const code: ErrorCode = isErrorCode(meta.error_data.code)
+        ? meta.error_data.code
+        : "APPGW_INTERNAL";
       const e = appgwError(code, meta.result_msg, meta.error_data);
       e.requestId = meta.id;
       e.endpoint = action;

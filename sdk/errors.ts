@@ -33,6 +33,14 @@ export const ERROR_CODES = {
   APPGW_TASK_STATE: { status: 409, subcode: 69, message: "Task state does not allow this" },
   APPGW_TEST_RUNNING: { status: 409, subcode: 70, message: "A router test is running" },
   APPGW_INTERNAL: { status: 500, subcode: 90, message: "Internal error" },
+  // The router's data plane answers with these (body `{"error": {"code", "message"}}`).
+  APPGW_BAD_PATH: { status: 400, subcode: 100, message: "Bad request path" },
+  APPGW_NO_ROUTE: { status: 404, subcode: 101, message: "No route for this address" },
+  APPGW_METHOD_NOT_ALLOWED: { status: 405, subcode: 102, message: "Method not allowed" },
+  APPGW_UPSTREAM_UNAVAILABLE: { status: 502, subcode: 103, message: "Upstream unavailable" },
+  APPGW_NO_TARGET: { status: 503, subcode: 104, message: "No target is serving this route" },
+  APPGW_AUTH_UNAVAILABLE: { status: 503, subcode: 105, message: "Cannot verify tokens right now" },
+  APPGW_UPSTREAM_TIMEOUT: { status: 504, subcode: 106, message: "Upstream timed out" },
   // Client-side failures: the SDK raises these, the gateway never sends them.
   APPGW_CONNECTION: { status: 0, subcode: 0, message: "Gateway unreachable" },
   APPGW_BAD_RESPONSE: { status: 0, subcode: 0, message: "Unexpected response" },

@@ -21,7 +21,8 @@ export class GroupsApi {
   }
   async get(id: string): Promise<Group> {
     const [found] = await this.list({ id: [id] });
-    if (!found) throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
+    if (!found)
+      throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
     return found;
   }
   async findByName(name: string): Promise<Group | undefined> {

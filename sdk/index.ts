@@ -38,7 +38,9 @@ export class AppGatewayClient {
   static fromEnv(overrides: Partial<ClientOptions> = {}, env = process.env): AppGatewayClient {
     const apiHost = overrides.apiHost ?? env.CLEARML_API_HOST;
     if (!apiHost) {
-      throw appgwError("APPGW_INVALID_REQUEST", "CLEARML_API_HOST is not set", { field: "apiHost" });
+      throw appgwError("APPGW_INVALID_REQUEST", "CLEARML_API_HOST is not set", {
+        field: "apiHost",
+      });
     }
     return new AppGatewayClient({
       accessKey: env.CLEARML_API_ACCESS_KEY,

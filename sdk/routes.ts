@@ -28,7 +28,8 @@ export class RoutesApi {
   /** The route with this id; throws APPGW_ROUTE_NOT_FOUND. */
   async get(id: string): Promise<Route> {
     const [found] = await this.list({ id: [id] });
-    if (!found) throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
+    if (!found)
+      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
     return found;
   }
   /** The route with exactly this name, or undefined. */

@@ -65,8 +65,17 @@ export class QueuesApi {
     await this.core.call("queues.delete", { queue });
   }
   /** Long poll for the next task of `queue`; null when none arrived within `waitSec`. */
-  async next(queue: string, worker: string, waitSec = 20, opts?: CallOptions): Promise<string | null> {
-    const { entry } = await this.core.call("queues.get_next_task", { queue, worker, wait_sec: waitSec }, opts);
+  async next(
+    queue: string,
+    worker: string,
+    waitSec = 20,
+    opts?: CallOptions,
+  ): Promise<string | null> {
+    const { entry } = await this.core.call(
+      "queues.get_next_task",
+      { queue, worker, wait_sec: waitSec },
+      opts,
+    );
     return entry?.task ?? null;
   }
   async registerWorker(worker: string, queues: string[]): Promise<void> {

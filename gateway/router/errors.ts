@@ -1,35 +1,18 @@
-// Errors the data plane answers with. The control API's codes live in `sdk/errors.ts`; these are
-// the router's own (proxy failures in the style of fastify-reply-from: 502/503/504 with a code).
-// Every error body is `{"error": {"code", "message"}}` so API clients can match on `code`.
+// How the data plane answers with an error: the codes are the shared ones of `sdk/errors.ts`
+// (proxy failures in the style of fastify-reply-from: 502/503/504 with a code). Every error
+// body is `{"error": {"code", "message"}}` so API clients can match on `code`.
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
-import { ERROR_CODES } from "../../sdk/errors";
+import { ERROR_CODES, type ErrorCode } from "../../sdk/errors";
 
-export const DATA_PLANE_ERRORS = {
-  APPGW_BAD_PATH: { status: 400, message: "Bad request path" },
-  APPGW_NO_ROUTE: { status: 404, message: "No route for this address" },
-  APPGW_METHOD_NOT_ALLOWED: { status: 405, message: "Method not allowed" },
-  APPGW_NO_TARGET: { status: 503, message: "No target is serving this route" },
-  APPGW_AUTH_UNAVAILABLE: { status: 503, message: "Cannot verify tokens right now" },
-  APPGW_UPSTREAM_UNAVAILABLE: { status: 502, message: "Upstream unavailable" },
-  APPGW_UPSTREAM_TIMEOUT: { status: 504, message: "Upstream timed out" },
-} as const;
-
-/** The control API codes the router reuses for authentication failures. */
-type SharedCode =
-  "APPGW_UNAUTHORIZED" | "APPGW_TOKEN_EXPIRED" | "APPGW_FORBIDDEN" | "APPGW_INTERNAL";
-export type DataPlaneCode = keyof typeof DATA_PLANE_ERRORS | SharedCode;
+export type DataPlaneCode = ErrorCode;
 
 export function errorStatus(code: DataPlaneCode): number {
-  return code in DATA_PLANE_ERRORS
-    ? DATA_PLANE_ERRORS[code as keyof typeof DATA_PLANE_ERRORS].status
-    : ERROR_CODES[code as SharedCode].status;
+  return ERROR_CODES[code].status;
 }
 
 function defaultMessage(code: DataPlaneCode): string {
-  return code in DATA_PLANE_ERRORS
-    ? DATA_PLANE_ERRORS[code as keyof typeof DATA_PLANE_ERRORS].message
-    : ERROR_CODES[code as SharedCode].message;
+  return ERROR_CODES[code].message;
 }
 
 export type HeaderList = Record<string, string | string[]>;

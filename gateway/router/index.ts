@@ -27,7 +27,6 @@ import { ConfigWatcher } from "./watcher";
 
 export { routerConfigFromEnv, type RouterConfig, type TcpConfig } from "./config";
 export { buildRouterServer, type RouterServerDeps } from "./server";
-export { DATA_PLANE_ERRORS } from "./errors";
 
 export interface StartRouterOptions {
   /** The control API client; default: one built from the config's API host and credentials. */
