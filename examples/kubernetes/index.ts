@@ -20,12 +20,21 @@ const router = new appgw.RouterDeployment("router", {
   secretKey: config.requireSecret("routerSecretKey"),
   listenQueues: config.getObject<string[]>("listenQueues") ?? ["gpu"],
   domain: host,
-  ingress: { host, className: config.get("ingressClass") ?? "nginx", tlsSecretName: config.get("tlsSecret") },
+  ingress: {
+    host,
+    className: config.get("ingressClass") ?? "nginx",
+    tlsSecretName: config.get("tlsSecret"),
+  },
   replicas: config.getNumber("replicas") ?? 2,
   waitForRegistration: { timeoutSec: 300 },
 });
 
-const llm = new appgw.StaticRoute("llm", { name: "llm", path: "/llm", loadBalanced: true, accessGroups: ["users"] });
+const llm = new appgw.StaticRoute("llm", {
+  name: "llm",
+  path: "/llm",
+  loadBalanced: true,
+  accessGroups: ["users"],
+});
 
 // Proves the deployed router routes traffic; a new rollout (new image, new spec) re-runs it.
 const test = new appgw.RouterTest(
@@ -34,7 +43,10 @@ const test = new appgw.RouterTest(
     router: routerName,
     queue: config.get("testQueue") ?? "gpu",
     timeoutSec: 300,
-    triggers: [router.deployment.metadata.generation, router.deployment.spec.template.spec.containers[0].image],
+    triggers: [
+      router.deployment.metadata.generation,
+      router.deployment.spec.template.spec.containers[0].image,
+    ],
   },
   { dependsOn: [router] },
 );

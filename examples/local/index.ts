@@ -30,7 +30,11 @@ const notebooks = new appgw.StaticRoute("notebooks", { name: "notebooks", subdom
 new appgw.GroupAccess("ml-team-notebooks", { group: team.id, routes: [notebooks.id] });
 
 // A public status page: no sign-in.
-const status = new appgw.StaticRoute("status", { name: "status", path: "/status", authenticated: false });
+const status = new appgw.StaticRoute("status", {
+  name: "status",
+  path: "/status",
+  authenticated: false,
+});
 
 // Proves the router works end to end; `pulumi up` fails if it does not.
 const test = new appgw.RouterTest("router-test", {
