@@ -33,7 +33,10 @@ function demoSecrets(): DemoSecrets {
   const file = path.join(WORK, "demo-secrets.json");
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as DemoSecrets;
   const secrets: DemoSecrets = {
-    admin: { accessKey: `DEMO${randomBytes(8).toString("hex").toUpperCase()}`, secretKey: randomBytes(24).toString("base64url") },
+    admin: {
+      accessKey: `DEMO${randomBytes(8).toString("hex").toUpperCase()}`,
+      secretKey: randomBytes(24).toString("base64url"),
+    },
     passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? randomBytes(16).toString("base64url"),
   };
   fs.mkdirSync(WORK, { recursive: true });
@@ -71,7 +74,11 @@ async function main(): Promise<void> {
   console.log(`API ${gw.apiUrl}, router ${gw.router?.url}, agent ${gw.agent?.worker}`);
   const admin = new AppGatewayClient({ apiHost: gw.apiUrl, ...secrets.admin });
 
-  const project = new PulumiProject(REPO, { binDir, workDir: path.join(WORK, "pulumi"), passphrase: secrets.passphrase });
+  const project = new PulumiProject(REPO, {
+    binDir,
+    workDir: path.join(WORK, "pulumi"),
+    passphrase: secrets.passphrase,
+  });
   await project.stack(STACK);
   await project.config(
     { "appgw:apiHost": gw.apiUrl, "appgw:accessKey": secrets.admin.accessKey },
@@ -82,7 +89,9 @@ async function main(): Promise<void> {
     step(3, "pulumi destroy");
     await project.ok(["destroy", "--yes"], { echo: true });
     await gw.close();
-    console.log("\nStack destroyed and gateway stopped. Gateway data stays in .appgw/data (delete the folder to start afresh).");
+    console.log(
+      "\nStack destroyed and gateway stopped. Gateway data stays in .appgw/data (delete the folder to start afresh).",
+    );
     return;
   }
 
@@ -100,7 +109,11 @@ async function main(): Promise<void> {
 
   step(5, "An app on the `llm` route, called with demo-user's token");
   const queue = await admin.queues.ensure("default");
-  const { id: task } = await admin.tasks.create({ name: "demo-llm-server", entry_point: "appgw:echo", params: { static_route: "llm", nonce: "demo" } });
+  const { id: task } = await admin.tasks.create({
+    name: "demo-llm-server",
+    entry_point: "appgw:echo",
+    params: { static_route: "llm", nonce: "demo" },
+  });
   await admin.tasks.enqueue(task, queue);
   const route = await waitForRouting(admin, "llm");
   console.log(`route 'llm' is ${route.status}: ${route.route_url} -> ${route.targets.join(", ")}`);
@@ -108,13 +121,22 @@ async function main(): Promise<void> {
   const token = await userClient.token();
   const url = `${route.route_url}/v1/models`;
   const res = await request(url, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.body.json()) as { url?: string; task?: string; headers?: Record<string, string> };
+  const body = (await res.body.json()) as {
+    url?: string;
+    task?: string;
+    headers?: Record<string, string>;
+  };
   console.log(`GET ${url} as demo-user -> HTTP ${res.statusCode}`);
-  console.log(`  the app saw: path ${body.url}, user ${body.headers?.["x-appgw-user"]}, task ${body.task}`);
+  console.log(
+    `  the app saw: path ${body.url}, user ${body.headers?.["x-appgw-user"]}, task ${body.task}`,
+  );
   const anon = await request(url);
   await anon.body.dump();
   console.log(`GET ${url} without a token -> HTTP ${anon.statusCode}`);
-  if (res.statusCode !== 200 || body.task !== task) throw new Error(`the request through the router did not reach the app (HTTP ${res.statusCode})`);
+  if (res.statusCode !== 200 || body.task !== task)
+    throw new Error(
+      `the request through the router did not reach the app (HTTP ${res.statusCode})`,
+    );
 
   step(6, "Running");
   console.log(`The gateway keeps running until Ctrl-C. Meanwhile:
@@ -123,20 +145,30 @@ async function main(): Promise<void> {
     then: pulumi preview --refresh --expect-no-changes
   - clean up: npm run demo -- --destroy`);
   const stop = () => {
-    void admin.tasks.stop(task).catch(() => undefined).finally(() => gw.close().then(() => process.exit(0)));
+    void admin.tasks
+      .stop(task)
+      .catch(() => undefined)
+      .finally(() => gw.close().then(() => process.exit(0)));
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
 
 function readUserKeys(): { accessKey: string; secretKey: string } {
-  return JSON.parse(fs.readFileSync(path.join(WORK, "demo-user.json"), "utf8")) as { accessKey: string; secretKey: string };
+  return JSON.parse(fs.readFileSync(path.join(WORK, "demo-user.json"), "utf8")) as {
+    accessKey: string;
+    secretKey: string;
+  };
 }
 
-async function createDemoUser(admin: AppGatewayClient): Promise<{ accessKey: string; secretKey: string }> {
+async function createDemoUser(
+  admin: AppGatewayClient,
+): Promise<{ accessKey: string; secretKey: string }> {
   const { credentials } = await admin.users.create({ name: "demo-user" });
   const keys = { accessKey: credentials.access_key, secretKey: credentials.secret_key };
-  fs.writeFileSync(path.join(WORK, "demo-user.json"), JSON.stringify(keys, null, 2), { mode: 0o600 });
+  fs.writeFileSync(path.join(WORK, "demo-user.json"), JSON.stringify(keys, null, 2), {
+    mode: 0o600,
+  });
   return keys;
 }
 
@@ -145,7 +177,10 @@ async function waitForRouting(admin: AppGatewayClient, name: string) {
   for (;;) {
     const route = await admin.routes.findByName(name);
     if (route?.status === "active") return route;
-    if (Date.now() > deadline) throw new Error(`route '${name}' is not routing after 30 s (status ${route?.status ?? "missing"})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `route '${name}' is not routing after 30 s (status ${route?.status ?? "missing"})`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

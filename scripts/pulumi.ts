@@ -74,7 +74,10 @@ export class PulumiProject {
   /** Runs `pulumi <args>`; `echo` streams its output through as it comes. */
   run(args: string[], opts: { echo?: boolean; timeoutMs?: number } = {}): Promise<PulumiRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", [...args, "--non-interactive"], { cwd: this.dir, env: this.env });
+      const child = spawn("pulumi", [...args, "--non-interactive"], {
+        cwd: this.dir,
+        env: this.env,
+      });
       let stdout = "";
       let stderr = "";
       let output = "";
@@ -100,7 +103,8 @@ export class PulumiProject {
   /** Like `run`, but a non-zero exit throws with the command's output. */
   async ok(args: string[], opts: { echo?: boolean } = {}): Promise<PulumiRun> {
     const r = await this.run(args, opts);
-    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.output.slice(-4000)}`);
+    if (r.code !== 0)
+      throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.output.slice(-4000)}`);
     return r;
   }
 
@@ -110,9 +114,13 @@ export class PulumiProject {
     if (select.code !== 0) await this.ok(["stack", "init", stack]);
   }
 
-  async config(values: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
+  async config(
+    values: Record<string, string>,
+    secrets: Record<string, string> = {},
+  ): Promise<void> {
     for (const [k, v] of Object.entries(values)) await this.ok(["config", "set", k, v]);
-    for (const [k, v] of Object.entries(secrets)) await this.ok(["config", "set", "--secret", k, v]);
+    for (const [k, v] of Object.entries(secrets))
+      await this.ok(["config", "set", "--secret", k, v]);
   }
 
   async outputs(): Promise<Record<string, unknown>> {

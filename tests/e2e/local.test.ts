@@ -2,9 +2,10 @@
 // from `up` to `destroy`, drift included. The steps build on each other, in order.
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import pino from "pino";
 import { startAgent } from "../../gateway/agent";
-import type { PulumiProject } from "../../scripts/pulumi";
+import { REPO, type PulumiProject } from "../../scripts/pulumi";
 import { AppGatewayClient } from "../../sdk";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { attachApp, connect, copyExample, get, newProject, requirePulumi } from "./helpers";
@@ -117,6 +118,10 @@ describe("examples/local with the real Pulumi CLI", () => {
     await t.client.routes.update({ route: llm.id, path: "/hijacked" });
     await t.client.routes.enable(llm.id);
     await expectDrift(/path\s*:\s*"\/hijacked" => "\/models"/);
+    // The CI wrapper users copy (examples/ci) says the same.
+    const check = await project.exec(path.join(REPO, "examples", "ci", "drift-check.sh"), ["e2e"]);
+    assert.equal(check.code, 7, check.output);
+    assert.match(check.stderr, /has DRIFT or undeployed changes/);
     // A route disabled out of band.
     await t.client.routes.disable(status.id);
     await expectDrift(/enabled\s*:\s*false => true/);
