@@ -73,11 +73,20 @@ export class PulumiProject {
 
   /** Runs `pulumi <args>`; `echo` streams its output through as it comes. */
   run(args: string[], opts: { echo?: boolean; timeoutMs?: number } = {}): Promise<PulumiRun> {
+    return this.exec("pulumi", [...args, "--non-interactive"], opts);
+  }
+
+  /**
+   * Runs any command in the project's directory and environment. Never synchronously: the
+   * gateway the command talks to may live in this very process.
+   */
+  exec(
+    file: string,
+    args: string[],
+    opts: { echo?: boolean; timeoutMs?: number } = {},
+  ): Promise<PulumiRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", [...args, "--non-interactive"], {
-        cwd: this.dir,
-        env: this.env,
-      });
+      const child = spawn(file, args, { cwd: this.dir, env: this.env });
       let stdout = "";
       let stderr = "";
       let output = "";
