@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   APPGW_NO_TARGET: { status: 503, subcode: 104, message: "No target is serving this route" },
   APPGW_AUTH_UNAVAILABLE: { status: 503, subcode: 105, message: "Cannot verify tokens right now" },
   APPGW_UPSTREAM_TIMEOUT: { status: 504, subcode: 106, message: "Upstream timed out" },
+  APPGW_BAD_HEADER: { status: 400, subcode: 107, message: "Malformed or repeated request header" },
   // Client-side failures: the SDK raises these, the gateway never sends them.
   APPGW_CONNECTION: { status: 0, subcode: 0, message: "Gateway unreachable" },
   APPGW_BAD_RESPONSE: { status: 0, subcode: 0, message: "Unexpected response" },

@@ -57,6 +57,14 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
   );
 }
 
+function countHeader(rawHeaders: string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === name) n++;
+  }
+  return n;
+}
+
 /**
  * Decides what to do with a request. `loginRedirect`: a client that needs a token is sent to the
  * login page rather than answered 401 (browser navigations; never WebSocket handshakes).
@@ -69,6 +77,15 @@ export async function resolveRequest(
   const target = normalizeRequestTarget(req.url ?? "");
   if (!target.ok) {
     return { kind: "error", code: "APPGW_BAD_PATH", message: `bad request path: ${target.reason}` };
+  }
+  // Authorization is single-valued (RFC 9110). With two, Node exposes only the first to the
+  // auth check while both would be forwarded: a gateway token could ride along in the second.
+  if (countHeader(req.rawHeaders, "authorization") > 1) {
+    return {
+      kind: "error",
+      code: "APPGW_BAD_HEADER",
+      message: "more than one Authorization header",
+    };
   }
   const { path, query } = target;
   if (path === INTERNAL_PREFIX || path.startsWith(`${INTERNAL_PREFIX}/`)) {
