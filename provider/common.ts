@@ -79,7 +79,10 @@ export const isNotFound = (err: unknown): boolean =>
   hasCode(err, "APPGW_QUEUE_NOT_FOUND");
 
 /** Equal as sets of strings (order and duplicates ignored). */
-export function sameSet(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+export function sameSet(
+  a: readonly string[] | undefined,
+  b: readonly string[] | undefined,
+): boolean {
   const x = new Set(a ?? []);
   const y = new Set(b ?? []);
   return x.size === y.size && [...x].every((v) => y.has(v));

@@ -47,7 +47,9 @@ async function memberIds(client: AppGatewayClient, names: string[]): Promise<str
   const byName = new Map(users.map((u) => [u.name, u.id]));
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length) {
-    throw new Error(`members: no user named ${missing.map((n) => `'${n}'`).join(", ")} on the gateway`);
+    throw new Error(
+      `members: no user named ${missing.map((n) => `'${n}'`).join(", ")} on the gateway`,
+    );
   }
   return names.map((n) => byName.get(n) as string);
 }
@@ -63,18 +65,27 @@ function stateOf(group: GatewayGroup, adopt: boolean | undefined): GroupState {
 }
 
 function inputsOf(s: GroupState): GroupInputs {
-  return { name: s.name, description: s.description, members: s.members, ...(s.adopt !== undefined ? { adopt: s.adopt } : {}) };
+  return {
+    name: s.name,
+    description: s.description,
+    members: s.members,
+    ...(s.adopt !== undefined ? { adopt: s.adopt } : {}),
+  };
 }
 
 export const groupImpl: Implementation<GroupInputs, GroupState> = {
   async check(_olds, news) {
     const result = checkInputs(inputsSchema, news);
-    return result.inputs?.members ? { inputs: { ...result.inputs, members: sorted(result.inputs.members) } } : result;
+    return result.inputs?.members
+      ? { inputs: { ...result.inputs, members: sorted(result.inputs.members) } }
+      : result;
   },
 
   async diff(_id, olds, news) {
     const changes =
-      olds.name !== news.name || olds.description !== news.description || !sameSet(olds.members, news.members);
+      olds.name !== news.name ||
+      olds.description !== news.description ||
+      !sameSet(olds.members, news.members);
     return { changes };
   },
 
@@ -83,13 +94,18 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
     const users = await memberIds(client, inputs.members);
     const existing = inputs.adopt ? await client.groups.findByName(inputs.name) : undefined;
     if (existing) {
-      if (existing.system) throw new Error(`name: '${inputs.name}' is a built-in group and cannot be managed`);
+      if (existing.system)
+        throw new Error(`name: '${inputs.name}' is a built-in group and cannot be managed`);
       await client.groups.update({ group: existing.id, description: inputs.description, users });
       return { id: existing.id, outs: stateOf(await client.groups.get(existing.id), inputs.adopt) };
     }
     let id: string;
     try {
-      ({ id } = await client.groups.create({ name: inputs.name, description: inputs.description, users }));
+      ({ id } = await client.groups.create({
+        name: inputs.name,
+        description: inputs.description,
+        users,
+      }));
     } catch (err) {
       if (hasCode(err, "APPGW_GROUP_NAME_TAKEN")) {
         throw new Error(
@@ -115,7 +131,12 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
   async update(id, _olds, news, conn) {
     const client = clientFor(conn);
     const users = await memberIds(client, news.members);
-    await client.groups.update({ group: id, name: news.name, description: news.description, users });
+    await client.groups.update({
+      group: id,
+      name: news.name,
+      description: news.description,
+      users,
+    });
     return { outs: stateOf(await client.groups.get(id), news.adopt) };
   },
 
@@ -144,6 +165,13 @@ export class Group extends pulumi.dynamic.Resource {
   declare public readonly memberIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: GroupArgs, opts?: pulumi.CustomResourceOptions) {
-    super(groupProvider, name, registeredProps(args, ["description", "members", "memberIds"]), opts, "appgw", "Group");
+    super(
+      groupProvider,
+      name,
+      registeredProps(args, ["description", "members", "memberIds"]),
+      opts,
+      "appgw",
+      "Group",
+    );
   }
 }

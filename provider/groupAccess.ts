@@ -20,7 +20,11 @@ type GroupAccessInputs = z.output<typeof inputsSchema>;
 export type GroupAccessState = GroupAccessInputs;
 
 /** The routes among `routes` where the group holds an access rule now. */
-async function granted(conn: Parameters<typeof clientFor>[0], group: string, routes: string[]): Promise<string[]> {
+async function granted(
+  conn: Parameters<typeof clientFor>[0],
+  group: string,
+  routes: string[],
+): Promise<string[]> {
   const rules = await clientFor(conn).groups.rules({ group });
   const held = new Set(rules.map((r) => r.route.id));
   return sorted(routes.filter((r) => held.has(r)));
@@ -29,7 +33,9 @@ async function granted(conn: Parameters<typeof clientFor>[0], group: string, rou
 export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState> = {
   async check(_olds, news) {
     const result = checkInputs(inputsSchema, news);
-    return result.inputs?.routes ? { inputs: { ...result.inputs, routes: sorted(result.inputs.routes) } } : result;
+    return result.inputs?.routes
+      ? { inputs: { ...result.inputs, routes: sorted(result.inputs.routes) } }
+      : result;
   },
 
   async diff(_id, olds, news) {
@@ -46,7 +52,8 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
       }
     } catch (err) {
       // A failed create leaves nothing behind: revoke what this call granted.
-      for (const route of done) await client.groups.revoke({ route, group: inputs.group }).catch(() => undefined);
+      for (const route of done)
+        await client.groups.revoke({ route, group: inputs.group }).catch(() => undefined);
       throw new Error(`group access: ${(err as Error).message}`);
     }
     return { id: inputs.group, outs: { group: inputs.group, routes: sorted(inputs.routes) } };

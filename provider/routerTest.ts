@@ -48,11 +48,19 @@ export interface RouterTestState extends RouterTestInputs {
 const LOG_TAIL = 15;
 
 function inputsOf(s: RouterTestState): RouterTestInputs {
-  return { router: s.router, queue: s.queue, timeoutSec: s.timeoutSec, ...(s.triggers ? { triggers: s.triggers } : {}) };
+  return {
+    router: s.router,
+    queue: s.queue,
+    timeoutSec: s.timeoutSec,
+    ...(s.triggers ? { triggers: s.triggers } : {}),
+  };
 }
 
 /** Runs the gateway's router test and waits for its verdict; a failed test throws. */
-async function runTest(inputs: RouterTestInputs, conn: ConnectionConfig): Promise<{ id: string; outs: RouterTestState }> {
+async function runTest(
+  inputs: RouterTestInputs,
+  conn: ConnectionConfig,
+): Promise<{ id: string; outs: RouterTestState }> {
   const client = clientFor(conn);
   const router = await client.routers.findByName(inputs.router);
   if (!router) {
@@ -70,10 +78,15 @@ async function runTest(inputs: RouterTestInputs, conn: ConnectionConfig): Promis
 
   for (;;) {
     try {
-      await client.routers.startTest({ router: router.id, queue: queue.id, timeout_sec: inputs.timeoutSec });
+      await client.routers.startTest({
+        router: router.id,
+        queue: queue.id,
+        timeout_sec: inputs.timeoutSec,
+      });
       break;
     } catch (err) {
-      if (!hasCode(err, "APPGW_TEST_RUNNING")) throw new Error(`router test of '${router.name}': ${(err as Error).message}`);
+      if (!hasCode(err, "APPGW_TEST_RUNNING"))
+        throw new Error(`router test of '${router.name}': ${(err as Error).message}`);
       // Another test of this router is running (an earlier, interrupted `up`): let it end, then start ours.
       progress("another test of this router is running; waiting for it to end");
       await client.routers.waitForTest(router.id, { pollMs: 500 });

@@ -25,8 +25,17 @@ export interface Implementation<I, O> {
   diff(id: string, olds: O, news: I, conn: ConnectionConfig): Promise<pulumi.dynamic.DiffResult>;
   create(inputs: I, conn: ConnectionConfig): Promise<pulumi.dynamic.CreateResult<O>>;
   /** `{}` means the object is gone; `inputs` are the actual inputs, so refresh shows real drift. */
-  read(id: string, props: O, conn: ConnectionConfig): Promise<{ id?: string; props?: O; inputs?: I }>;
-  update(id: string, olds: O, news: I, conn: ConnectionConfig): Promise<pulumi.dynamic.UpdateResult<O>>;
+  read(
+    id: string,
+    props: O,
+    conn: ConnectionConfig,
+  ): Promise<{ id?: string; props?: O; inputs?: I }>;
+  update(
+    id: string,
+    olds: O,
+    news: I,
+    conn: ConnectionConfig,
+  ): Promise<pulumi.dynamic.UpdateResult<O>>;
   delete(id: string, props: O, conn: ConnectionConfig): Promise<void>;
 }
 

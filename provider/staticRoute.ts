@@ -61,7 +61,11 @@ const inputsSchema = z
 
 type StaticRouteInputs = z.output<typeof inputsSchema>;
 
-export const ROUTE_STATUS = { not_in_use: "Not In Use", pending: "Pending", active: "Routing" } as const;
+export const ROUTE_STATUS = {
+  not_in_use: "Not In Use",
+  pending: "Pending",
+  active: "Routing",
+} as const;
 
 /** Everything the resource records: its inputs plus what the gateway computes. */
 export interface StaticRouteState extends StaticRouteInputs {
@@ -75,7 +79,11 @@ export interface StaticRouteState extends StaticRouteInputs {
   updatedBy: string;
 }
 
-function stateOf(route: Route, managedGroups: boolean, adopt: boolean | undefined): StaticRouteState {
+function stateOf(
+  route: Route,
+  managedGroups: boolean,
+  adopt: boolean | undefined,
+): StaticRouteState {
   return {
     name: route.name,
     ...(route.path !== null ? { path: route.path } : { subdomain: route.subdomain as string }),
@@ -96,7 +104,8 @@ function stateOf(route: Route, managedGroups: boolean, adopt: boolean | undefine
 }
 
 function inputsOf(state: StaticRouteState): StaticRouteInputs {
-  const { name, path, subdomain, loadBalanced, authenticated, accessGroups, enabled, adopt } = state;
+  const { name, path, subdomain, loadBalanced, authenticated, accessGroups, enabled, adopt } =
+    state;
   const inputs: StaticRouteInputs = { name, loadBalanced, authenticated, enabled };
   if (path !== undefined) inputs.path = path;
   if (subdomain !== undefined) inputs.subdomain = subdomain;
@@ -115,7 +124,11 @@ function detailsDiffer(route: Route, news: StaticRouteInputs): boolean {
   );
 }
 
-async function readBack(client: AppGatewayClient, id: string, inputs: StaticRouteInputs): Promise<StaticRouteState> {
+async function readBack(
+  client: AppGatewayClient,
+  id: string,
+  inputs: StaticRouteInputs,
+): Promise<StaticRouteState> {
   return stateOf(await client.routes.get(id), inputs.accessGroups !== undefined, inputs.adopt);
 }
 
@@ -124,7 +137,11 @@ async function readBack(client: AppGatewayClient, id: string, inputs: StaticRout
  * edit disables it, edits, and enables it again; if the edit is refused the route is restored
  * as it was. Access changes alone go through access rules and need no disable.
  */
-async function reconcile(client: AppGatewayClient, route: Route, news: StaticRouteInputs): Promise<void> {
+async function reconcile(
+  client: AppGatewayClient,
+  route: Route,
+  news: StaticRouteInputs,
+): Promise<void> {
   let enabled = route.enabled;
   if (detailsDiffer(route, news)) {
     if (enabled) {
@@ -168,10 +185,13 @@ async function setAccess(client: AppGatewayClient, route: Route, wanted: string[
   if (sameSet(current, wanted)) return;
   try {
     for (const g of wanted) if (!current.includes(g)) await client.groups.grant(route.id, g);
-    for (const g of current) if (!wanted.includes(g)) await client.groups.revoke({ route: route.id, group: g });
+    for (const g of current)
+      if (!wanted.includes(g)) await client.groups.revoke({ route: route.id, group: g });
   } catch (err) {
     await setAccess(client, await client.routes.get(route.id), current).catch(() => undefined);
-    throw new Error(`route '${route.name}': changing its access groups failed: ${(err as Error).message}`);
+    throw new Error(
+      `route '${route.name}': changing its access groups failed: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -193,7 +213,9 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     const result = checkInputs(inputsSchema, news);
     // Access is a set: keep it sorted so state, refresh and the program always agree.
     const groups = result.inputs?.accessGroups;
-    return groups ? { inputs: { ...result.inputs, accessGroups: sorted(groups) } as StaticRouteInputs } : result;
+    return groups
+      ? { inputs: { ...result.inputs, accessGroups: sorted(groups) } as StaticRouteInputs }
+      : result;
   },
 
   async diff(_id, olds, news) {
@@ -232,7 +254,9 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     } catch (err) {
       // The answer was lost after the request went out: the route may exist. Adopt it only if
       // it is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
-      const found = hasCode(err, "APPGW_CONNECTION") ? await client.routes.findByName(inputs.name) : undefined;
+      const found = hasCode(err, "APPGW_CONNECTION")
+        ? await client.routes.findByName(inputs.name)
+        : undefined;
       if (!found || detailsDiffer(found, inputs)) throw createError(err, inputs);
       id = found.id;
     }
@@ -264,7 +288,9 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
       route = await client.routes.get(id);
     } catch (err) {
       if (isNotFound(err)) {
-        throw new Error(`route '${olds.name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``);
+        throw new Error(
+          `route '${olds.name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
+        );
       }
       throw err;
     }
