@@ -1,7 +1,7 @@
 // Helpers shared by the resource implementations. This module runs in the provider process
 // (loaded from disk by the shim), so module-level state such as the client cache is fine here.
 import type * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
+import { z } from "zod";
 import { AppGatewayClient, hasCode } from "../sdk";
 import type { ConnectionConfig } from "./shim";
 
@@ -90,4 +90,12 @@ export function sameSet(
 
 export function sorted(values: readonly string[]): string[] {
   return [...new Set(values)].sort();
+}
+
+/** A set of strings as an input: de-duplicated and sorted, so state, refresh and program agree. */
+export function stringSet(): z.ZodPipe<
+  z.ZodArray<z.ZodString>,
+  z.ZodTransform<string[], string[]>
+> {
+  return z.array(z.string().min(1)).transform(sorted);
 }

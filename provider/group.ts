@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
 import { hasCode, SYSTEM_GROUPS } from "../sdk";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted } from "./common";
+import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
@@ -30,7 +30,7 @@ const inputsSchema = z.strictObject({
         .join(", ")})`,
     }),
   description: z.string().max(1024).default(""),
-  members: z.array(z.string().min(1)).default([]),
+  members: stringSet().default([]),
   adopt: z.boolean().optional(),
 });
 
@@ -75,10 +75,7 @@ function inputsOf(s: GroupState): GroupInputs {
 
 export const groupImpl: Implementation<GroupInputs, GroupState> = {
   async check(_olds, news) {
-    const result = checkInputs(inputsSchema, news);
-    return result.inputs?.members
-      ? { inputs: { ...result.inputs, members: sorted(result.inputs.members) } }
-      : result;
+    return checkInputs(inputsSchema, news);
   },
 
   async diff(_id, olds, news) {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted } from "./common";
+import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
 import { providerShim, type Implementation } from "./shim";
 
 export interface GroupAccessArgs {
@@ -12,7 +12,7 @@ export interface GroupAccessArgs {
 
 const inputsSchema = z.strictObject({
   group: z.string().min(1),
-  routes: z.array(z.string().min(1)).min(1, { message: "must name at least one route" }),
+  routes: stringSet().refine((r) => r.length > 0, { message: "must name at least one route" }),
 });
 
 type GroupAccessInputs = z.output<typeof inputsSchema>;
@@ -32,10 +32,7 @@ async function granted(
 
 export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState> = {
   async check(_olds, news) {
-    const result = checkInputs(inputsSchema, news);
-    return result.inputs?.routes
-      ? { inputs: { ...result.inputs, routes: sorted(result.inputs.routes) } }
-      : result;
+    return checkInputs(inputsSchema, news);
   },
 
   async diff(_id, olds, news) {

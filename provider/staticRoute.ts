@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Route } from "../sdk";
 import { hasCode, routeName, routePath, subdomain } from "../sdk";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted } from "./common";
+import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface StaticRouteArgs {
@@ -38,7 +38,7 @@ const inputsSchema = z
     subdomain: subdomain.optional(),
     loadBalanced: z.boolean().default(false),
     authenticated: z.boolean().default(true),
-    accessGroups: z.array(z.string().min(1)).optional(),
+    accessGroups: stringSet().optional(),
     enabled: z.boolean().default(true),
     adopt: z.boolean().optional(),
   })
@@ -210,12 +210,7 @@ function createError(err: unknown, inputs: StaticRouteInputs): Error {
 
 export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState> = {
   async check(_olds, news) {
-    const result = checkInputs(inputsSchema, news);
-    // Access is a set: keep it sorted so state, refresh and the program always agree.
-    const groups = result.inputs?.accessGroups;
-    return groups
-      ? { inputs: { ...result.inputs, accessGroups: sorted(groups) } as StaticRouteInputs }
-      : result;
+    return checkInputs(inputsSchema, news);
   },
 
   async diff(_id, olds, news) {

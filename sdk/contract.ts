@@ -632,3 +632,12 @@ export const RUNTIME = {
   browserEndpoint: "browser_endpoint",
 } as const;
 export const EXTERNAL_SERVICE_TAG = "external_service";
+
+/** Tokens: ES256 JWTs from `auth.login`, verified by routers against the published key set. */
+export const TOKENS = {
+  issuer: "appgw",
+  audience: "appgw",
+  algorithm: "ES256",
+  /** GET, unauthenticated, on the control API. */
+  jwksPath: "/.well-known/jwks.json",
+} as const;

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { actions, USER_ACTIONS, type ActionName } from "../../sdk/contract";
+import { actions, TOKENS, USER_ACTIONS, type ActionName } from "../../sdk/contract";
 import { AppGatewayError, appgwError } from "../../sdk/errors";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
@@ -70,7 +70,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const shutdown = new AbortController();
   app.addHook("preClose", async () => shutdown.abort());
 
-  app.get("/.well-known/jwks.json", async () => tokens.jwks());
+  app.get(TOKENS.jwksPath, async () => tokens.jwks());
   app.get("/health", async () => ({ status: "ok" }));
 
   app.post<{ Params: { action: string } }>("/:action", async (req, reply) => {

@@ -13,12 +13,11 @@ import {
   type CryptoKey,
   type JWK,
 } from "jose";
+import { TOKENS } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
 import type { Store } from "../store";
 
-export const TOKEN_ISSUER = "appgw";
-export const TOKEN_AUDIENCE = "appgw";
-const ALG = "ES256";
+const ALG = TOKENS.algorithm;
 
 export interface TokenClaims {
   sub: string;
@@ -61,8 +60,8 @@ export class TokenService {
     return new SignJWT({ name: claims.name, admin: claims.admin, groups: claims.groups })
       .setProtectedHeader({ alg: ALG, kid: this.publicJwk.kid })
       .setSubject(claims.sub)
-      .setIssuer(TOKEN_ISSUER)
-      .setAudience(TOKEN_AUDIENCE)
+      .setIssuer(TOKENS.issuer)
+      .setAudience(TOKENS.audience)
       .setIssuedAt()
       .setExpirationTime(`${ttlSec}s`)
       .sign(this.privateKey);
@@ -73,8 +72,8 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALG],
-        issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
+        issuer: TOKENS.issuer,
+        audience: TOKENS.audience,
         clockTolerance: 30,
       });
       if (typeof payload.sub !== "string") throw new Error("no subject");

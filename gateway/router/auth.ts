@@ -9,10 +9,9 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from "jose";
+import { TOKENS } from "../../sdk/contract";
 import { getCookie } from "./cookies";
 
-export const TOKEN_ISSUER = "appgw";
-export const TOKEN_AUDIENCE = "appgw";
 
 export interface Identity {
   /** `sub`: the user id. */
@@ -63,9 +62,9 @@ export class TokenVerifier {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
-        algorithms: ["ES256"],
-        issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
+        algorithms: [TOKENS.algorithm],
+        issuer: TOKENS.issuer,
+        audience: TOKENS.audience,
         clockTolerance: 30,
         requiredClaims: ["exp", "sub"],
       }));
@@ -106,7 +105,7 @@ export interface RemoteKeys {
  * so a control-plane restart does not log everybody out.
  */
 export function remoteKeys(apiHost: string): RemoteKeys {
-  const jwks = createRemoteJWKSet(new URL(`${apiHost}/.well-known/jwks.json`), {
+  const jwks = createRemoteJWKSet(new URL(`${apiHost}${TOKENS.jwksPath}`), {
     cacheMaxAge: Infinity,
     timeoutDuration: 5000,
   });
@@ -127,7 +126,7 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** True when the token claims to come from the gateway, valid or not: it must not leak. */
 function isGatewayToken(token: string): boolean {
   try {
-    return decodeJwt(token).iss === TOKEN_ISSUER;
+    return decodeJwt(token).iss === TOKENS.issuer;
   } catch {
     return false;
   }

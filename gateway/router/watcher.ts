@@ -106,19 +106,24 @@ export class ConfigWatcher {
     }
   }
 
+  /** After a failed call: registers again if the control plane forgot this router, else logs. */
+  private async recover(err: unknown, what: string): Promise<void> {
+    if (hasCode(err, "APPGW_ROUTER_NOT_FOUND")) {
+      this.opts.logger.warn("the control plane no longer knows this router; registering again");
+      await this.register().catch((e: unknown) =>
+        this.opts.logger.error({ error: errorFields(e) }, "re-registration failed"),
+      );
+    } else {
+      this.opts.logger.warn({ error: errorFields(err) }, what);
+    }
+  }
+
   private async heartbeat(): Promise<void> {
     try {
       await this.opts.client.routers.heartbeat(this.routerId);
     } catch (err) {
       if (this.stopped) return;
-      if (hasCode(err, "APPGW_ROUTER_NOT_FOUND")) {
-        this.opts.logger.warn("the control plane no longer knows this router; registering again");
-        await this.register().catch((e: unknown) =>
-          this.opts.logger.error({ error: errorFields(e) }, "re-registration failed"),
-        );
-      } else {
-        this.opts.logger.warn({ error: errorFields(err) }, "heartbeat failed");
-      }
+      await this.recover(err, "heartbeat failed");
     }
     void this.flushReport(); // retries a report that failed
   }
@@ -148,14 +153,7 @@ export class ConfigWatcher {
         }
       } catch (err) {
         if (this.stopped) return;
-        if (hasCode(err, "APPGW_ROUTER_NOT_FOUND")) {
-          this.opts.logger.warn("the control plane no longer knows this router; registering again");
-          await this.register().catch((e: unknown) =>
-            this.opts.logger.error({ error: errorFields(e) }, "re-registration failed"),
-          );
-        } else {
-          this.opts.logger.warn({ error: errorFields(err) }, "configuration poll failed");
-        }
+        await this.recover(err, "configuration poll failed");
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 100 : backoff * 2);
         await this.pause(backoff / 2 + Math.random() * (backoff / 2));
       }

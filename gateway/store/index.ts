@@ -710,17 +710,10 @@ export class Store {
   }
 
   listRules(filter: { route?: string; group?: string }): AccessRule[] {
-    const clauses: string[] = [];
-    const args: unknown[] = [];
-    if (filter.route) {
-      clauses.push("a.route_id = ?");
-      args.push(filter.route);
-    }
-    if (filter.group) {
-      clauses.push("a.group_id = ?");
-      args.push(filter.group);
-    }
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
+    const { where, args } = whereAll([
+      eq("a.route_id", filter.route),
+      eq("a.group_id", filter.group),
+    ]);
     const rows = this.db
       .prepare(
         `SELECT a.id, a.created, r.id AS route_id, r.name AS route_name, g.id AS group_id, g.name AS group_name
@@ -744,23 +737,15 @@ export class Store {
   }
 
   deleteRules(filter: { ids?: string[]; route?: string; group?: string }): number {
-    const clauses: string[] = [];
-    const args: unknown[] = [];
-    if (filter.ids) {
-      clauses.push(`id IN (${filter.ids.map(() => "?").join(",") || "NULL"})`);
-      args.push(...filter.ids);
-    }
-    if (filter.route) {
-      clauses.push("route_id = ?");
-      args.push(filter.route);
-    }
-    if (filter.group) {
-      clauses.push("group_id = ?");
-      args.push(filter.group);
-    }
-    const changes = this.db
-      .prepare(`DELETE FROM access_rules WHERE ${clauses.join(" AND ")}`)
-      .run(...args).changes;
+    const { where, args } = whereAll([
+      inList("id", filter.ids),
+      eq("route_id", filter.route),
+      eq("group_id", filter.group),
+    ]);
+    // The contract requires a filter; never let an empty one delete every rule.
+    if (!where)
+      throw appgwError("APPGW_INVALID_REQUEST", "give ids, route or group", { field: "ids" });
+    const changes = this.db.prepare(`DELETE FROM access_rules ${where}`).run(...args).changes;
     if (changes) this.touch();
     return changes;
   }
@@ -1355,25 +1340,43 @@ function routeUrl(row: RouteRow, via: RouterRow | undefined): string {
   return `${u.protocol}//${row.subdomain}.${via.domain}${u.port ? `:${u.port}` : ""}`;
 }
 
-function filters(f: { id?: string[]; name?: string; enabled?: boolean }): {
+/** The `get_*` filters every listing shares: ids, a name regex, the enabled flag. */
+function filters(f: { id?: string[]; name?: string; enabled?: boolean }): Where {
+  return whereAll([
+    inList("id", f.id),
+    f.name === undefined ? undefined : { sql: "name REGEXP ?", args: [f.name] },
+    eq("enabled", f.enabled === undefined ? undefined : +f.enabled),
+  ]);
+}
+
+interface Where {
   where: string;
   args: unknown[];
-} {
-  const clauses: string[] = [];
-  const args: unknown[] = [];
-  if (f.id) {
-    clauses.push(f.id.length ? `id IN (${f.id.map(() => "?").join(",")})` : "0");
-    args.push(...f.id);
-  }
-  if (f.name !== undefined) {
-    clauses.push("name REGEXP ?");
-    args.push(f.name);
-  }
-  if (f.enabled !== undefined) {
-    clauses.push("enabled = ?");
-    args.push(+f.enabled);
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", args };
+}
+
+/** `column = ?`, or nothing when the value is not given. */
+function eq(column: string, value: unknown): { sql: string; args: unknown[] } | undefined {
+  return value === undefined ? undefined : { sql: `${column} = ?`, args: [value] };
+}
+
+/** `column IN (...)`; an empty list matches nothing. */
+function inList(
+  column: string,
+  values: string[] | undefined,
+): { sql: string; args: unknown[] } | undefined {
+  if (values === undefined) return undefined;
+  return {
+    sql: values.length ? `${column} IN (${values.map(() => "?").join(",")})` : "0",
+    args: values,
+  };
+}
+
+function whereAll(parts: ({ sql: string; args: unknown[] } | undefined)[]): Where {
+  const given = parts.filter((p) => p !== undefined);
+  return {
+    where: given.length ? `WHERE ${given.map((p) => p.sql).join(" AND ")}` : "",
+    args: given.flatMap((p) => p.args),
+  };
 }
 
 function isUnique(err: unknown, column: string): boolean {
