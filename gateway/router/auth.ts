@@ -12,7 +12,6 @@ import {
 import { TOKENS } from "../../sdk/contract";
 import { getCookie } from "./cookies";
 
-
 export interface Identity {
   /** `sub`: the user id. */
   id: string;
