@@ -21,6 +21,7 @@ import {
   type Worker,
 } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
+import type Database from "better-sqlite3";
 import { openDb, type Db } from "./db";
 
 export const newId = (): string => randomUUID().replace(/-/g, "");
@@ -158,6 +159,7 @@ export class Store {
   /** Bumped by every change a router must see; routers long-poll on it. */
   private rev = Date.now();
   private readonly events = new EventEmitter();
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(dataDir: string) {
     this.db = openDb(dataDir);
@@ -178,6 +180,18 @@ export class Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /** A prepared statement, compiled once per SQL text: preparing is the costly part. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      // Filters with id lists make many texts; keep the cache bounded.
+      if (this.statements.size >= 1000) this.statements.clear();
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   get revision(): number {
@@ -208,33 +222,29 @@ export class Store {
   // --- meta -----------------------------------------------------------------------------------
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+    const row = this.sql("SELECT value FROM meta WHERE key = ?").get(key) as
       { value: string } | undefined;
     return row?.value;
   }
 
   setMeta(key: string, value: string): void {
-    this.db
-      .prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      )
-      .run(key, value);
+    this.sql(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    ).run(key, value);
   }
 
   // --- users ----------------------------------------------------------------------------------
 
   countUsers(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM users").get() as { n: number }).n;
+    return (this.sql("SELECT count(*) AS n FROM users").get() as { n: number }).n;
   }
 
   createUser(u: { name: string; admin: boolean; accessKey: string; secretHash: string }): string {
     const id = newId();
     try {
-      this.db
-        .prepare(
-          "INSERT INTO users (id, name, admin, access_key, secret_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .run(id, u.name, u.admin ? 1 : 0, u.accessKey, u.secretHash, now());
+      this.sql(
+        "INSERT INTO users (id, name, admin, access_key, secret_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
+      ).run(id, u.name, u.admin ? 1 : 0, u.accessKey, u.secretHash, now());
     } catch (err) {
       if (isUnique(err, "users.name")) {
         throw appgwError("APPGW_USER_NAME_TAKEN", `a user named '${u.name}' exists`, {
@@ -259,47 +269,48 @@ export class Store {
     secretHash: string;
   }): string {
     return this.db.transaction(() => {
-      const existing = this.db.prepare("SELECT id FROM users WHERE name = ?").get(u.name) as
+      const existing = this.sql("SELECT id FROM users WHERE name = ?").get(u.name) as
         { id: string } | undefined;
       if (!existing) return this.createUser(u);
-      this.db
-        .prepare("UPDATE users SET admin = ?, access_key = ?, secret_hash = ? WHERE id = ?")
-        .run(u.admin ? 1 : 0, u.accessKey, u.secretHash, existing.id);
+      this.sql("UPDATE users SET admin = ?, access_key = ?, secret_hash = ? WHERE id = ?").run(
+        u.admin ? 1 : 0,
+        u.accessKey,
+        u.secretHash,
+        existing.id,
+      );
       return existing.id;
     })();
   }
 
   userByAccessKey(accessKey: string): UserRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM users WHERE access_key = ?").get(accessKey) as
+    const row = this.sql("SELECT * FROM users WHERE access_key = ?").get(accessKey) as
       UserRow | undefined;
     return row && toUserRecord(row);
   }
 
   userById(id: string): UserRecord | undefined {
-    const row = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
+    const row = this.sql("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
     return row && toUserRecord(row);
   }
 
   listUsers(filter: { id?: string[]; name?: string }): User[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db
-      .prepare(`SELECT * FROM users ${where} ORDER BY created, name`)
-      .all(...args) as UserRow[];
+    const rows = this.sql(`SELECT * FROM users ${where} ORDER BY created, name`).all(
+      ...args,
+    ) as UserRow[];
     return rows.map((r) => ({ id: r.id, name: r.name, admin: r.admin === 1, created: r.created }));
   }
 
   deleteUser(id: string): number {
-    return this.db.prepare("DELETE FROM users WHERE id = ?").run(id).changes;
+    return this.sql("DELETE FROM users WHERE id = ?").run(id).changes;
   }
 
   /** Every group the user belongs to, built-in ones included. */
   groupsOfUser(user: { id: string; admin: boolean }): Ref[] {
-    const custom = this.db
-      .prepare(
-        `SELECT g.id, g.name FROM groups g JOIN group_members m ON m.group_id = g.id
+    const custom = this.sql(
+      `SELECT g.id, g.name FROM groups g JOIN group_members m ON m.group_id = g.id
          WHERE m.user_id = ? AND g.id NOT IN (?, ?) ORDER BY g.name`,
-      )
-      .all(user.id, SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id) as Ref[];
+    ).all(user.id, SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id) as Ref[];
     const builtin: Ref[] = [SYSTEM_GROUPS.users];
     if (user.admin) builtin.push(SYSTEM_GROUPS.admins);
     return [...builtin.map(({ id, name }) => ({ id, name })), ...custom];
@@ -308,7 +319,7 @@ export class Store {
   // --- groups ---------------------------------------------------------------------------------
 
   private seedSystemGroups(): void {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       "INSERT OR IGNORE INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 1, ?)",
     );
     for (const g of Object.values(SYSTEM_GROUPS)) insert.run(g.id, g.name, g.description, now());
@@ -318,11 +329,9 @@ export class Store {
     const id = newId();
     this.db.transaction(() => {
       try {
-        this.db
-          .prepare(
-            "INSERT INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 0, ?)",
-          )
-          .run(id, g.name, g.description, now());
+        this.sql(
+          "INSERT INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 0, ?)",
+        ).run(id, g.name, g.description, now());
       } catch (err) {
         if (isUnique(err, "groups.name")) {
           throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${g.name}' exists`, {
@@ -338,7 +347,7 @@ export class Store {
 
   updateGroup(id: string, patch: { name?: string; description?: string; users?: string[] }): void {
     this.db.transaction(() => {
-      const row = this.db.prepare("SELECT system FROM groups WHERE id = ?").get(id) as
+      const row = this.sql("SELECT system FROM groups WHERE id = ?").get(id) as
         { system: number } | undefined;
       if (!row)
         throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
@@ -355,11 +364,9 @@ export class Store {
       }
       if (patch.name !== undefined || patch.description !== undefined) {
         try {
-          this.db
-            .prepare(
-              "UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?",
-            )
-            .run(patch.name ?? null, patch.description ?? null, id);
+          this.sql(
+            "UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?",
+          ).run(patch.name ?? null, patch.description ?? null, id);
         } catch (err) {
           if (isUnique(err, "groups.name")) {
             throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${patch.name}' exists`, {
@@ -380,14 +387,14 @@ export class Store {
         throw appgwError("APPGW_USER_NOT_FOUND", `user ${u} not found`, { field: "users" });
       }
     }
-    this.db.prepare("DELETE FROM group_members WHERE group_id = ?").run(groupId);
-    const insert = this.db.prepare("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)");
+    this.sql("DELETE FROM group_members WHERE group_id = ?").run(groupId);
+    const insert = this.sql("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)");
     for (const u of unique) insert.run(groupId, u);
   }
 
   deleteGroup(id: string): void {
     this.db.transaction(() => {
-      const row = this.db.prepare("SELECT system FROM groups WHERE id = ?").get(id) as
+      const row = this.sql("SELECT system FROM groups WHERE id = ?").get(id) as
         { system: number } | undefined;
       if (!row)
         throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
@@ -396,21 +403,17 @@ export class Store {
           field: "group",
         });
       }
-      const hadRules = this.db
-        .prepare("DELETE FROM access_rules WHERE group_id = ?")
-        .run(id).changes;
-      this.db.prepare("DELETE FROM groups WHERE id = ?").run(id);
+      const hadRules = this.sql("DELETE FROM access_rules WHERE group_id = ?").run(id).changes;
+      this.sql("DELETE FROM groups WHERE id = ?").run(id);
       if (hadRules) this.touch();
     })();
   }
 
   listGroups(filter: { id?: string[]; name?: string }): Group[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db
-      .prepare(
-        `SELECT id, name, description, system FROM groups ${where} ORDER BY system DESC, name`,
-      )
-      .all(...args) as { id: string; name: string; description: string; system: number }[];
+    const rows = this.sql(
+      `SELECT id, name, description, system FROM groups ${where} ORDER BY system DESC, name`,
+    ).all(...args) as { id: string; name: string; description: string; system: number }[];
     return rows.map((g) => ({
       id: g.id,
       name: g.name,
@@ -422,18 +425,14 @@ export class Store {
 
   private membersOf(groupId: string): Ref[] {
     if (groupId === SYSTEM_GROUPS.users.id) {
-      return this.db.prepare("SELECT id, name FROM users ORDER BY name").all() as Ref[];
+      return this.sql("SELECT id, name FROM users ORDER BY name").all() as Ref[];
     }
     if (groupId === SYSTEM_GROUPS.admins.id) {
-      return this.db
-        .prepare("SELECT id, name FROM users WHERE admin = 1 ORDER BY name")
-        .all() as Ref[];
+      return this.sql("SELECT id, name FROM users WHERE admin = 1 ORDER BY name").all() as Ref[];
     }
-    return this.db
-      .prepare(
-        "SELECT u.id, u.name FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name",
-      )
-      .all(groupId) as Ref[];
+    return this.sql(
+      "SELECT u.id, u.name FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name",
+    ).all(groupId) as Ref[];
   }
 
   // --- routes ---------------------------------------------------------------------------------
@@ -443,23 +442,21 @@ export class Store {
     this.db.transaction(() => {
       const ts = now();
       try {
-        this.db
-          .prepare(
-            `INSERT INTO routes (id, name, path, subdomain, load_balanced, authenticated, enabled, created, last_update, updated_by)
+        this.sql(
+          `INSERT INTO routes (id, name, path, subdomain, load_balanced, authenticated, enabled, created, last_update, updated_by)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            id,
-            r.name,
-            r.path,
-            r.subdomain,
-            +r.loadBalanced,
-            +r.authenticated,
-            +r.enabled,
-            ts,
-            ts,
-            userId,
-          );
+        ).run(
+          id,
+          r.name,
+          r.path,
+          r.subdomain,
+          +r.loadBalanced,
+          +r.authenticated,
+          +r.enabled,
+          ts,
+          ts,
+          userId,
+        );
       } catch (err) {
         throw this.routeConflict(err, r);
       }
@@ -471,8 +468,7 @@ export class Store {
 
   /** The stored inputs of a route; throws APPGW_ROUTE_NOT_FOUND. */
   routeInput(id: string): RouteInput & { id: string } {
-    const row = this.db.prepare("SELECT * FROM routes WHERE id = ?").get(id) as
-      RouteRow | undefined;
+    const row = this.sql("SELECT * FROM routes WHERE id = ?").get(id) as RouteRow | undefined;
     if (!row)
       throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
     return {
@@ -498,12 +494,10 @@ export class Store {
         );
       }
       try {
-        this.db
-          .prepare(
-            `UPDATE routes SET name = ?, path = ?, subdomain = ?, load_balanced = ?, authenticated = ?,
+        this.sql(
+          `UPDATE routes SET name = ?, path = ?, subdomain = ?, load_balanced = ?, authenticated = ?,
              last_update = ?, updated_by = ? WHERE id = ?`,
-          )
-          .run(r.name, r.path, r.subdomain, +r.loadBalanced, +r.authenticated, now(), userId, id);
+        ).run(r.name, r.path, r.subdomain, +r.loadBalanced, +r.authenticated, now(), userId, id);
       } catch (err) {
         throw this.routeConflict(err, r);
       }
@@ -516,17 +510,20 @@ export class Store {
     return this.db.transaction(() => {
       const current = this.routeInput(id);
       if (current.enabled === enabled) return 0;
-      this.db
-        .prepare("UPDATE routes SET enabled = ?, last_update = ?, updated_by = ? WHERE id = ?")
-        .run(+enabled, now(), userId, id);
-      if (!enabled) this.db.prepare("DELETE FROM router_routes WHERE route_id = ?").run(id);
+      this.sql("UPDATE routes SET enabled = ?, last_update = ?, updated_by = ? WHERE id = ?").run(
+        +enabled,
+        now(),
+        userId,
+        id,
+      );
+      if (!enabled) this.sql("DELETE FROM router_routes WHERE route_id = ?").run(id);
       this.touch();
       return 1;
     })();
   }
 
   deleteRoute(id: string): number {
-    const changes = this.db.prepare("DELETE FROM routes WHERE id = ?").run(id).changes;
+    const changes = this.sql("DELETE FROM routes WHERE id = ?").run(id).changes;
     if (!changes)
       throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
     this.touch();
@@ -537,7 +534,7 @@ export class Store {
   private routeConflict(err: unknown, r: RouteInput): unknown {
     const holder = (column: "name" | "path" | "subdomain", value: string | null) =>
       (
-        this.db.prepare(`SELECT name FROM routes WHERE ${column} = ?`).get(value) as
+        this.sql(`SELECT name FROM routes WHERE ${column} = ?`).get(value) as
           { name: string } | undefined
       )?.name;
     if (isUnique(err, "routes.name")) {
@@ -571,9 +568,9 @@ export class Store {
 
   listRoutes(filter: { id?: string[]; name?: string; enabled?: boolean }): Route[] {
     const { where, args } = filters({ id: filter.id, name: filter.name, enabled: filter.enabled });
-    const rows = this.db
-      .prepare(`SELECT * FROM routes ${where} ORDER BY created, name`)
-      .all(...args) as RouteRow[];
+    const rows = this.sql(`SELECT * FROM routes ${where} ORDER BY created, name`).all(
+      ...args,
+    ) as RouteRow[];
     if (!rows.length) return [];
     const routers = this.onlineRouters();
     const requested = this.requestingTasks();
@@ -581,9 +578,9 @@ export class Store {
   }
 
   private toRoute(row: RouteRow, routers: RouterRow[], requested: Map<string, Ref[]>): Route {
-    const reports = this.db
-      .prepare("SELECT router_id, targets, tasks FROM router_routes WHERE route_id = ?")
-      .all(row.id) as { router_id: string; targets: string; tasks: string }[];
+    const reports = this.sql(
+      "SELECT router_id, targets, tasks FROM router_routes WHERE route_id = ?",
+    ).all(row.id) as { router_id: string; targets: string; tasks: string }[];
     const online = new Map(routers.map((r) => [r.id, r]));
     const targets = new Set<string>();
     const taskIds = new Set<string>();
@@ -645,27 +642,25 @@ export class Store {
 
   private externalServiceTasks(): TaskRow[] {
     return (
-      this.db
-        .prepare("SELECT * FROM tasks WHERE status = 'in_progress' ORDER BY created")
-        .all() as TaskRow[]
+      this.sql(
+        "SELECT * FROM tasks WHERE status = 'in_progress' ORDER BY created",
+      ).all() as TaskRow[]
     ).filter((t) => parse<string[]>(t.system_tags).includes(EXTERNAL_SERVICE_TAG));
   }
 
   private taskRefs(ids: string[]): Ref[] {
     if (!ids.length) return [];
-    return this.db
-      .prepare(`SELECT id, name FROM tasks WHERE id IN (${ids.map(() => "?").join(",")})`)
-      .all(...ids) as Ref[];
+    return this.sql(`SELECT id, name FROM tasks WHERE id IN (${ids.map(() => "?").join(",")})`).all(
+      ...ids,
+    ) as Ref[];
   }
 
   // --- access rules ---------------------------------------------------------------------------
 
   routeGroups(routeId: string): Ref[] {
-    return this.db
-      .prepare(
-        "SELECT g.id, g.name FROM access_rules a JOIN groups g ON g.id = a.group_id WHERE a.route_id = ? ORDER BY g.name",
-      )
-      .all(routeId) as Ref[];
+    return this.sql(
+      "SELECT g.id, g.name FROM access_rules a JOIN groups g ON g.id = a.group_id WHERE a.route_id = ? ORDER BY g.name",
+    ).all(routeId) as Ref[];
   }
 
   /** Replaces the route's rules with exactly these groups. */
@@ -675,19 +670,17 @@ export class Store {
     const existing = new Set(this.routeGroups(routeId).map((g) => g.id));
     for (const g of existing) {
       if (!wanted.includes(g)) {
-        this.db
-          .prepare("DELETE FROM access_rules WHERE route_id = ? AND group_id = ?")
-          .run(routeId, g);
+        this.sql("DELETE FROM access_rules WHERE route_id = ? AND group_id = ?").run(routeId, g);
       }
     }
-    const insert = this.db.prepare(
+    const insert = this.sql(
       "INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)",
     );
     for (const g of wanted) if (!existing.has(g)) insert.run(newId(), routeId, g, now());
   }
 
   private requireGroup(id: string, field: string): void {
-    if (!this.db.prepare("SELECT 1 FROM groups WHERE id = ?").get(id)) {
+    if (!this.sql("SELECT 1 FROM groups WHERE id = ?").get(id)) {
       throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field });
     }
   }
@@ -696,14 +689,15 @@ export class Store {
     return this.db.transaction(() => {
       this.routeInput(routeId);
       this.requireGroup(groupId, "group");
-      const row = this.db
-        .prepare("SELECT id FROM access_rules WHERE route_id = ? AND group_id = ?")
-        .get(routeId, groupId) as { id: string } | undefined;
+      const row = this.sql("SELECT id FROM access_rules WHERE route_id = ? AND group_id = ?").get(
+        routeId,
+        groupId,
+      ) as { id: string } | undefined;
       if (row) return { id: row.id, created: false };
       const id = newId();
-      this.db
-        .prepare("INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)")
-        .run(id, routeId, groupId, now());
+      this.sql(
+        "INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)",
+      ).run(id, routeId, groupId, now());
       this.touch();
       return { id, created: true };
     })();
@@ -714,13 +708,11 @@ export class Store {
       eq("a.route_id", filter.route),
       eq("a.group_id", filter.group),
     ]);
-    const rows = this.db
-      .prepare(
-        `SELECT a.id, a.created, r.id AS route_id, r.name AS route_name, g.id AS group_id, g.name AS group_name
+    const rows = this.sql(
+      `SELECT a.id, a.created, r.id AS route_id, r.name AS route_name, g.id AS group_id, g.name AS group_name
          FROM access_rules a JOIN routes r ON r.id = a.route_id JOIN groups g ON g.id = a.group_id
          ${where} ORDER BY r.name, g.name`,
-      )
-      .all(...args) as {
+    ).all(...args) as {
       id: string;
       created: string;
       route_id: string;
@@ -745,7 +737,7 @@ export class Store {
     // The contract requires a filter; never let an empty one delete every rule.
     if (!where)
       throw appgwError("APPGW_INVALID_REQUEST", "give ids, route or group", { field: "ids" });
-    const changes = this.db.prepare(`DELETE FROM access_rules ${where}`).run(...args).changes;
+    const changes = this.sql(`DELETE FROM access_rules ${where}`).run(...args).changes;
     if (changes) this.touch();
     return changes;
   }
@@ -755,9 +747,7 @@ export class Store {
   createQueue(name: string): string {
     const id = newId();
     try {
-      this.db
-        .prepare("INSERT INTO queues (id, name, created) VALUES (?, ?, ?)")
-        .run(id, name, now());
+      this.sql("INSERT INTO queues (id, name, created) VALUES (?, ?, ?)").run(id, name, now());
     } catch (err) {
       if (isUnique(err, "queues.name")) {
         throw appgwError("APPGW_QUEUE_NAME_TAKEN", `a queue named '${name}' exists`, {
@@ -770,12 +760,12 @@ export class Store {
   }
 
   queueById(id: string): Ref | undefined {
-    return this.db.prepare("SELECT id, name FROM queues WHERE id = ?").get(id) as Ref | undefined;
+    return this.sql("SELECT id, name FROM queues WHERE id = ?").get(id) as Ref | undefined;
   }
 
   listQueues(filter: { id?: string[]; name?: string }): Queue[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db.prepare(`SELECT * FROM queues ${where} ORDER BY name`).all(...args) as {
+    const rows = this.sql(`SELECT * FROM queues ${where} ORDER BY name`).all(...args) as {
       id: string;
       name: string;
       created: string;
@@ -784,63 +774,61 @@ export class Store {
       id: q.id,
       name: q.name,
       created: q.created,
-      entries: this.db
-        .prepare("SELECT task_id AS task, added FROM queue_entries WHERE queue_id = ? ORDER BY seq")
-        .all(q.id) as { task: string; added: string }[],
+      entries: this.sql(
+        "SELECT task_id AS task, added FROM queue_entries WHERE queue_id = ? ORDER BY seq",
+      ).all(q.id) as { task: string; added: string }[],
       workers: this.workersOf(q.id).map((w) => w.id),
     }));
   }
 
   deleteQueue(id: string): number {
-    return this.db.prepare("DELETE FROM queues WHERE id = ?").run(id).changes;
+    return this.sql("DELETE FROM queues WHERE id = ?").run(id).changes;
   }
 
   /** Takes the oldest entry of the queue, if any. */
   popQueue(queueId: string): { task: string; added: string } | null {
     return this.db.transaction(() => {
-      const row = this.db
-        .prepare(
-          "SELECT seq, task_id, added FROM queue_entries WHERE queue_id = ? ORDER BY seq LIMIT 1",
-        )
-        .get(queueId) as { seq: number; task_id: string; added: string } | undefined;
+      const row = this.sql(
+        "SELECT seq, task_id, added FROM queue_entries WHERE queue_id = ? ORDER BY seq LIMIT 1",
+      ).get(queueId) as { seq: number; task_id: string; added: string } | undefined;
       if (!row) return null;
-      this.db.prepare("DELETE FROM queue_entries WHERE seq = ?").run(row.seq);
+      this.sql("DELETE FROM queue_entries WHERE seq = ?").run(row.seq);
       return { task: row.task_id, added: row.added };
     })();
   }
 
   registerWorker(id: string, queues: string[]): void {
     const ts = now();
-    this.db
-      .prepare(
-        `INSERT INTO workers (id, queues, task, registered, last_activity) VALUES (?, ?, NULL, ?, ?)
+    this.sql(
+      `INSERT INTO workers (id, queues, task, registered, last_activity) VALUES (?, ?, NULL, ?, ?)
          ON CONFLICT(id) DO UPDATE SET queues = excluded.queues, last_activity = excluded.last_activity`,
-      )
-      .run(id, json(queues), ts, ts);
+    ).run(id, json(queues), ts, ts);
   }
 
   /** Records activity; returns this worker's tasks that were stopped meanwhile. */
   workerHeartbeat(id: string, task: string | null | undefined): string[] {
-    const changes = this.db
-      .prepare("UPDATE workers SET last_activity = ?, task = ? WHERE id = ?")
-      .run(now(), task ?? null, id).changes;
+    const changes = this.sql("UPDATE workers SET last_activity = ?, task = ? WHERE id = ?").run(
+      now(),
+      task ?? null,
+      id,
+    ).changes;
     if (!changes)
       throw appgwError("APPGW_INVALID_REQUEST", `worker '${id}' is not registered`, {
         field: "worker",
       });
     return (
-      this.db.prepare("SELECT id FROM tasks WHERE worker = ? AND status = 'stopped'").all(id) as {
+      this.sql("SELECT id FROM tasks WHERE worker = ? AND status = 'stopped'").all(id) as {
         id: string;
       }[]
     ).map((r) => r.id);
   }
 
   unregisterWorker(id: string): void {
-    this.db.prepare("DELETE FROM workers WHERE id = ?").run(id);
+    this.sql("DELETE FROM workers WHERE id = ?").run(id);
   }
 
   listWorkers(queue?: string): Worker[] {
-    const rows = this.db.prepare("SELECT * FROM workers ORDER BY id").all() as {
+    const rows = this.sql("SELECT * FROM workers ORDER BY id").all() as {
       id: string;
       queues: string;
       task: string | null;
@@ -878,17 +866,15 @@ export class Store {
   }): string {
     const id = newId();
     const ts = now();
-    this.db
-      .prepare(
-        `INSERT INTO tasks (id, name, type, status, user_id, system_tags, runtime, entry_point, params, created, last_update)
+    this.sql(
+      `INSERT INTO tasks (id, name, type, status, user_id, system_tags, runtime, entry_point, params, created, last_update)
          VALUES (?, ?, ?, 'created', ?, ?, '{}', ?, ?, ?, ?)`,
-      )
-      .run(id, t.name, t.type, t.userId, json(t.systemTags), t.entryPoint, json(t.params), ts, ts);
+    ).run(id, t.name, t.type, t.userId, json(t.systemTags), t.entryPoint, json(t.params), ts, ts);
     return id;
   }
 
   private taskRow(id: string): TaskRow {
-    const row = this.db.prepare("SELECT * FROM tasks WHERE id = ?").get(id) as TaskRow | undefined;
+    const row = this.sql("SELECT * FROM tasks WHERE id = ?").get(id) as TaskRow | undefined;
     if (!row) throw appgwError("APPGW_TASK_NOT_FOUND", `task ${id} not found`, { field: "task" });
     return row;
   }
@@ -904,9 +890,7 @@ export class Store {
     systemTags?: string[];
   }): Task[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    let rows = this.db
-      .prepare(`SELECT * FROM tasks ${where} ORDER BY created`)
-      .all(...args) as TaskRow[];
+    let rows = this.sql(`SELECT * FROM tasks ${where} ORDER BY created`).all(...args) as TaskRow[];
     if (filter.status) rows = rows.filter((r) => filter.status?.includes(r.status));
     if (filter.systemTags) {
       rows = rows.filter((r) => {
@@ -955,23 +939,23 @@ export class Store {
           },
         );
       }
-      this.db
-        .prepare("UPDATE tasks SET status = 'queued', queue_id = ?, last_update = ? WHERE id = ?")
-        .run(queueId, now(), taskId);
-      this.db
-        .prepare("INSERT INTO queue_entries (queue_id, task_id, added) VALUES (?, ?, ?)")
-        .run(queueId, taskId, now());
+      this.sql(
+        "UPDATE tasks SET status = 'queued', queue_id = ?, last_update = ? WHERE id = ?",
+      ).run(queueId, now(), taskId);
+      this.sql("INSERT INTO queue_entries (queue_id, task_id, added) VALUES (?, ?, ?)").run(
+        queueId,
+        taskId,
+        now(),
+      );
     })();
     queueMicrotask(() => this.events.emit("change"));
   }
 
   editTask(taskId: string, patch: { name?: string; systemTags?: string[] }): void {
     this.taskRow(taskId);
-    this.db
-      .prepare(
-        "UPDATE tasks SET name = coalesce(?, name), system_tags = coalesce(?, system_tags), last_update = ? WHERE id = ?",
-      )
-      .run(patch.name ?? null, patch.systemTags ? json(patch.systemTags) : null, now(), taskId);
+    this.sql(
+      "UPDATE tasks SET name = coalesce(?, name), system_tags = coalesce(?, system_tags), last_update = ? WHERE id = ?",
+    ).run(patch.name ?? null, patch.systemTags ? json(patch.systemTags) : null, now(), taskId);
     this.touch();
   }
 
@@ -990,9 +974,11 @@ export class Store {
       for (const ep of requestedEndpoints(runtime)) {
         if (ep.staticRoute) this.checkRouteFree(ep.staticRoute, taskId);
       }
-      this.db
-        .prepare("UPDATE tasks SET runtime = ?, last_update = ? WHERE id = ?")
-        .run(json(runtime), now(), taskId);
+      this.sql("UPDATE tasks SET runtime = ?, last_update = ? WHERE id = ?").run(
+        json(runtime),
+        now(),
+        taskId,
+      );
       // Endpoint write-backs come from routers themselves; they change nothing a router serves.
       const routingKeys = Object.keys(patch).some(
         (k) => !k.startsWith(RUNTIME.endpoint) && !k.startsWith(RUNTIME.browserEndpoint),
@@ -1002,9 +988,8 @@ export class Store {
   }
 
   private checkRouteFree(routeName: string, taskId: string): void {
-    const route = this.db
-      .prepare("SELECT load_balanced FROM routes WHERE name = ?")
-      .get(routeName) as { load_balanced: number } | undefined;
+    const route = this.sql("SELECT load_balanced FROM routes WHERE name = ?").get(routeName) as
+      { load_balanced: number } | undefined;
     if (!route || route.load_balanced === 1) return;
     const other = (this.requestingTasks().get(routeName) ?? []).find((t) => t.id !== taskId);
     if (other) {
@@ -1038,27 +1023,25 @@ export class Store {
         });
       }
       const ts = now();
-      this.db
-        .prepare(
-          `UPDATE tasks SET status = ?, worker = coalesce(?, worker), status_reason = coalesce(?, status_reason),
+      this.sql(
+        `UPDATE tasks SET status = ?, worker = coalesce(?, worker), status_reason = coalesce(?, status_reason),
            status_message = coalesce(?, status_message), started = CASE WHEN ? = 'in_progress' THEN ? ELSE started END,
            completed = CASE WHEN ? IN ('completed', 'failed', 'stopped') THEN ? ELSE completed END, last_update = ?
            WHERE id = ?`,
-        )
-        .run(
-          status,
-          extra.worker ?? null,
-          extra.reason ?? null,
-          extra.message ?? null,
-          status,
-          ts,
-          status,
-          ts,
-          ts,
-          taskId,
-        );
+      ).run(
+        status,
+        extra.worker ?? null,
+        extra.reason ?? null,
+        extra.message ?? null,
+        status,
+        ts,
+        status,
+        ts,
+        ts,
+        taskId,
+      );
       if (status === "stopped" || status === "failed") {
-        this.db.prepare("DELETE FROM queue_entries WHERE task_id = ?").run(taskId);
+        this.sql("DELETE FROM queue_entries WHERE task_id = ?").run(taskId);
       }
       this.touch();
     })();
@@ -1066,9 +1049,7 @@ export class Store {
 
   addLog(taskId: string, lines: string[]): number {
     this.taskRow(taskId);
-    const insert = this.db.prepare(
-      "INSERT INTO task_log (task_id, timestamp, msg) VALUES (?, ?, ?)",
-    );
+    const insert = this.sql("INSERT INTO task_log (task_id, timestamp, msg) VALUES (?, ?, ?)");
     const ts = now();
     this.db.transaction(() => lines.forEach((l) => insert.run(taskId, ts, l)))();
     return lines.length;
@@ -1076,9 +1057,9 @@ export class Store {
 
   getLog(taskId: string): { timestamp: string; msg: string }[] {
     this.taskRow(taskId);
-    return this.db
-      .prepare("SELECT timestamp, msg FROM task_log WHERE task_id = ? ORDER BY seq")
-      .all(taskId) as { timestamp: string; msg: string }[];
+    return this.sql("SELECT timestamp, msg FROM task_log WHERE task_id = ? ORDER BY seq").all(
+      taskId,
+    ) as { timestamp: string; msg: string }[];
   }
 
   // --- routers --------------------------------------------------------------------------------
@@ -1091,23 +1072,20 @@ export class Store {
     domain: string;
   }): string {
     const ts = now();
-    const existing = this.db.prepare("SELECT id FROM routers WHERE name = ?").get(r.name) as
+    const existing = this.sql("SELECT id FROM routers WHERE name = ?").get(r.name) as
       { id: string } | undefined;
     const id = existing?.id ?? newId();
-    this.db
-      .prepare(
-        `INSERT INTO routers (id, name, url, domain, version, queues, started, last_update) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    this.sql(
+      `INSERT INTO routers (id, name, url, domain, version, queues, started, last_update) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET url = excluded.url, domain = excluded.domain, version = excluded.version,
          queues = excluded.queues, started = excluded.started, last_update = excluded.last_update`,
-      )
-      .run(id, r.name, r.url, r.domain, r.version, json(r.queues), ts, ts);
+    ).run(id, r.name, r.url, r.domain, r.version, json(r.queues), ts, ts);
     this.touch();
     return id;
   }
 
   private routerRow(id: string): RouterRow {
-    const row = this.db.prepare("SELECT * FROM routers WHERE id = ?").get(id) as
-      RouterRow | undefined;
+    const row = this.sql("SELECT * FROM routers WHERE id = ?").get(id) as RouterRow | undefined;
     if (!row)
       throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
     return row;
@@ -1119,9 +1097,10 @@ export class Store {
   }
 
   routerHeartbeat(id: string): void {
-    const changes = this.db
-      .prepare("UPDATE routers SET last_update = ? WHERE id = ?")
-      .run(now(), id).changes;
+    const changes = this.sql("UPDATE routers SET last_update = ? WHERE id = ?").run(
+      now(),
+      id,
+    ).changes;
     if (!changes)
       throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
   }
@@ -1132,13 +1111,13 @@ export class Store {
 
   private onlineRouters(): RouterRow[] {
     const cutoff = new Date(Date.now() - ROUTER_ONLINE_MS).toISOString();
-    return this.db
-      .prepare("SELECT * FROM routers WHERE last_update >= ? ORDER BY name")
-      .all(cutoff) as RouterRow[];
+    return this.sql("SELECT * FROM routers WHERE last_update >= ? ORDER BY name").all(
+      cutoff,
+    ) as RouterRow[];
   }
 
   deleteRouter(id: string): number {
-    const changes = this.db.prepare("DELETE FROM routers WHERE id = ?").run(id).changes;
+    const changes = this.sql("DELETE FROM routers WHERE id = ?").run(id).changes;
     if (!changes)
       throw appgwError("APPGW_ROUTER_NOT_FOUND", `router ${id} not found`, { field: "router" });
     this.touch();
@@ -1147,13 +1126,13 @@ export class Store {
 
   listRouters(filter: { id?: string[]; name?: string }): Router[] {
     const { where, args } = filters({ id: filter.id, name: filter.name });
-    const rows = this.db
-      .prepare(`SELECT * FROM routers ${where} ORDER BY name`)
-      .all(...args) as RouterRow[];
+    const rows = this.sql(`SELECT * FROM routers ${where} ORDER BY name`).all(
+      ...args,
+    ) as RouterRow[];
     return rows.map((r) => {
-      const test = this.db
-        .prepare("SELECT status, started FROM router_tests WHERE router_id = ?")
-        .get(r.id) as { status: RouterTest["status"]; started: string } | undefined;
+      const test = this.sql("SELECT status, started FROM router_tests WHERE router_id = ?").get(
+        r.id,
+      ) as { status: RouterTest["status"]; started: string } | undefined;
       const lastUpdate = Date.parse(r.last_update);
       return {
         id: r.id,
@@ -1192,7 +1171,7 @@ export class Store {
     const revision = this.rev;
     const router = this.routerRow(id);
     const routes = (
-      this.db.prepare("SELECT * FROM routes WHERE enabled = 1 ORDER BY name").all() as RouteRow[]
+      this.sql("SELECT * FROM routes WHERE enabled = 1 ORDER BY name").all() as RouteRow[]
     ).map((r) => ({
       id: r.id,
       name: r.name,
@@ -1249,20 +1228,20 @@ export class Store {
   ): void {
     this.db.transaction(() => {
       this.routerHeartbeat(id);
-      this.db.prepare("DELETE FROM router_routes WHERE router_id = ?").run(id);
-      const insert = this.db.prepare(
+      this.sql("DELETE FROM router_routes WHERE router_id = ?").run(id);
+      const insert = this.sql(
         "INSERT INTO router_routes (router_id, route_id, targets, tasks) SELECT ?, id, ?, ? FROM routes WHERE id = ?",
       );
       for (const r of routes) insert.run(id, json(r.targets), json(r.tasks), r.route);
       for (const e of endpoints) {
-        const row = this.db.prepare("SELECT runtime FROM tasks WHERE id = ?").get(e.task) as
+        const row = this.sql("SELECT runtime FROM tasks WHERE id = ?").get(e.task) as
           { runtime: string } | undefined;
         if (!row) continue;
         const runtime = parse<Record<string, string>>(row.runtime);
         const suffix = e.endpoint_name ? `__${e.endpoint_name}` : "";
         runtime[RUNTIME.endpoint + suffix] = e.endpoint;
         runtime[RUNTIME.browserEndpoint + suffix] = e.browser_endpoint;
-        this.db.prepare("UPDATE tasks SET runtime = ? WHERE id = ?").run(json(runtime), e.task);
+        this.sql("UPDATE tasks SET runtime = ? WHERE id = ?").run(json(runtime), e.task);
       }
     })();
   }
@@ -1272,33 +1251,31 @@ export class Store {
   saveTest(
     t: Omit<RouterTest, "router" | "queue" | "task"> & { router: string; queue: string; task: Ref },
   ): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO router_tests (router_id, status, status_message, status_reason, started, completed,
+    this.sql(
+      `INSERT OR REPLACE INTO router_tests (router_id, status, status_message, status_reason, started, completed,
          run_time_sec, queue_id, worker, task_id, task_name, browser_endpoint, endpoint, timeout_sec, log)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        t.router,
-        t.status,
-        t.status_message,
-        t.status_reason,
-        t.started,
-        t.completed,
-        t.run_time_sec,
-        t.queue,
-        t.worker,
-        t.task.id,
-        t.task.name,
-        t.browser_endpoint,
-        t.endpoint,
-        t.timeout_sec,
-        json(t.log),
-      );
+    ).run(
+      t.router,
+      t.status,
+      t.status_message,
+      t.status_reason,
+      t.started,
+      t.completed,
+      t.run_time_sec,
+      t.queue,
+      t.worker,
+      t.task.id,
+      t.task.name,
+      t.browser_endpoint,
+      t.endpoint,
+      t.timeout_sec,
+      json(t.log),
+    );
   }
 
   getTest(routerId: string): RouterTest | undefined {
-    const row = this.db.prepare("SELECT * FROM router_tests WHERE router_id = ?").get(routerId) as
+    const row = this.sql("SELECT * FROM router_tests WHERE router_id = ?").get(routerId) as
       TestRow | undefined;
     if (!row) return undefined;
     const router = this.routerRef(routerId);
