@@ -2,7 +2,6 @@
 // register themselves; here the test plays the router through the SDK, so the wait is seen
 // from both sides without a data plane.
 import assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
 import { UNKNOWN } from "../../provider/common";
 import {
   routerRegistrationImpl as impl,
@@ -11,6 +10,7 @@ import {
 } from "../../provider/routerRegistration";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { configureFor, roundTrip } from "../helpers/serialize";
 
 type Inputs = Parameters<typeof impl.create>[0];
 
@@ -268,32 +268,10 @@ describe("RouterRegistration provider against a real gateway", () => {
     });
   });
 
-  it("serializes to a small closure without credentials, and waits from its serialized form", async () => {
-    process.env.CLEARML_API_SECRET_KEY = "never-in-state-secret";
-    let text: string;
-    try {
-      // Through a local: a captured module object would drag the whole test module along.
-      const provider = routerRegistrationProvider;
-      ({ text } = await pulumi.runtime.serializeFunction(() => provider, {
-        allowSecrets: true,
-      }));
-    } finally {
-      delete process.env.CLEARML_API_SECRET_KEY;
-    }
-    assert.ok(!text.includes("never-in-state-secret"));
-    assert.ok(text.length < 20_000, `serialized provider is ${text.length} bytes`);
-    const requireFromString = require("require-from-string") as (code: string) => {
-      handler: () => pulumi.dynamic.ResourceProvider;
-    };
-    const loaded = requireFromString(text).handler();
-    const config: Record<string, string> = {
-      "appgw:apiHost": t.apiUrl,
-      "appgw:accessKey": t.admin.accessKey,
-      "appgw:secretKey": t.admin.secretKey,
-    };
-    await loaded.configure?.({
-      config: { get: (k) => config[k], require: (k) => config[k] as string },
-    });
+  it("waits from its serialized form, configured from stack config", async () => {
+    // Size and credentials of the serialized text: tests/provider/serialized.test.ts.
+    const { loaded } = await roundTrip(routerRegistrationProvider);
+    await configureFor(loaded, t);
     const registering = registerLater(t, 100, {
       name: "serialized-router",
       url: "https://s.example.com",

@@ -2,7 +2,6 @@
 // These tests serialize the real provider objects the same way, load them back from text and
 // run them, so a capture error fails here and not in a user's `pulumi up`.
 import assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
 import {
   groupAccessProvider,
   groupProvider,
@@ -11,17 +10,7 @@ import {
   staticRouteProvider,
 } from "../../provider";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
-
-const requireFromString = require("require-from-string") as (code: string) => {
-  handler: () => pulumi.dynamic.ResourceProvider;
-};
-
-async function roundTrip(
-  provider: pulumi.dynamic.ResourceProvider,
-): Promise<{ text: string; loaded: pulumi.dynamic.ResourceProvider }> {
-  const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-  return { text: sf.text, loaded: requireFromString(sf.text).handler() };
-}
+import { configureFor, roundTrip } from "../helpers/serialize";
 
 describe("serialized providers", () => {
   let t: TestGateway;
@@ -52,14 +41,7 @@ describe("serialized providers", () => {
 
   it("runs create, read, update and delete from its serialized form, configured from stack config", async () => {
     const { loaded } = await roundTrip(staticRouteProvider);
-    const config: Record<string, string> = {
-      "appgw:apiHost": t.apiUrl,
-      "appgw:accessKey": t.admin.accessKey,
-      "appgw:secretKey": t.admin.secretKey,
-    };
-    await loaded.configure?.({
-      config: { get: (k) => config[k], require: (k) => config[k] as string },
-    });
+    await configureFor(loaded, t);
     const checked = await loaded.check?.({}, { name: "serialized", path: "/serialized" });
     const created = await loaded.create(checked?.inputs);
     assert.equal((await t.client.routes.get(created.id)).path, "/serialized");
