@@ -53,7 +53,7 @@ export async function bootstrapAdmin(
   admin?: Credentials,
 ): Promise<Credentials | undefined> {
   if (admin) {
-    store.upsertUserCredentials({
+    store.users.upsertCredentials({
       name: "admin",
       admin: true,
       accessKey: admin.accessKey,
@@ -61,9 +61,9 @@ export async function bootstrapAdmin(
     });
     return undefined;
   }
-  if (store.countUsers() > 0) return undefined;
+  if (store.users.count() > 0) return undefined;
   const generated = generateCredentials();
-  store.createUser({
+  store.users.create({
     name: "admin",
     admin: true,
     accessKey: generated.accessKey,
@@ -78,7 +78,7 @@ export async function bootstrapAdmin(
  */
 async function systemCredentials(store: Store): Promise<Credentials> {
   const creds = generateCredentials();
-  store.upsertUserCredentials({
+  store.users.upsertCredentials({
     name: "appgw-system",
     admin: true,
     accessKey: creds.accessKey,

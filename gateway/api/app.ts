@@ -157,7 +157,7 @@ async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> 
   }
   const decoded = Buffer.from(value, "base64").toString();
   const sep = decoded.indexOf(":");
-  const user = sep > 0 ? store.userByAccessKey(decoded.slice(0, sep)) : undefined;
+  const user = sep > 0 ? store.users.byAccessKey(decoded.slice(0, sep)) : undefined;
   if (!user || !(await verifySecret(decoded.slice(sep + 1), user.secretHash))) {
     throw appgwError("APPGW_BAD_CREDENTIALS", "invalid access key or secret key", {
       field: "authorization",
@@ -184,7 +184,7 @@ async function bearerAuth(
   }
   const claims = await tokens.verify(match[1]);
   // A token outlives nothing: a deleted user's token stops working at once.
-  const user = store.userById(claims.sub);
+  const user = store.users.byId(claims.sub);
   if (!user)
     throw appgwError("APPGW_UNAUTHORIZED", "the token's user no longer exists", {
       field: "authorization",

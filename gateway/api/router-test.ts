@@ -52,8 +52,8 @@ export class TestRunner {
 
   /** Validates, enqueues the test task and returns its id; the test goes on in the background. */
   start(opts: StartTest): string {
-    const router = this.store.routerRef(opts.router);
-    const queue = this.store.queueById(opts.queue);
+    const router = this.store.routers.ref(opts.router);
+    const queue = this.store.queues.byId(opts.queue);
     if (!queue)
       throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${opts.queue} not found`, {
         field: "queue",
@@ -79,7 +79,7 @@ export class TestRunner {
 
     const nonce = randomBytes(12).toString("hex");
     const taskName = `router-test-${router.name}`;
-    const task = this.store.createTask({
+    const task = this.store.tasks.create({
       name: taskName,
       type: TEST_TASK_TYPE,
       entryPoint: ECHO_ENTRY_POINT,
@@ -88,8 +88,8 @@ export class TestRunner {
       userId: opts.user.id,
     });
     // Pinned to the router under test, whatever queues that router listens to.
-    this.store.editRuntime(task, { [RUNTIME.router]: router.name });
-    this.store.enqueueTask(task, queue.id);
+    this.store.tasks.editRuntime(task, { [RUNTIME.router]: router.name });
+    this.store.tasks.enqueue(task, queue.id);
 
     const test: TestState = {
       router: router.id,
@@ -109,7 +109,7 @@ export class TestRunner {
     };
     const step = (line: string) => {
       test.log.push(`${new Date().toISOString()} ${line}`);
-      this.store.saveTest(test);
+      this.store.routers.saveTest(test);
     };
     step(
       `test of router '${router.name}' (${router.url}) started by ${opts.user.name}; task ${task} enqueued on '${queue.name}'`,
@@ -156,7 +156,9 @@ export class TestRunner {
     test.completed = new Date().toISOString();
     test.run_time_sec = Math.round(Date.now() - started) / 1000;
     this.endTask(test.task.id);
-    const taskLog = this.store.getLog(test.task.id).map((e) => `${e.timestamp} [task] ${e.msg}`);
+    const taskLog = this.store.tasks
+      .getLog(test.task.id)
+      .map((e) => `${e.timestamp} [task] ${e.msg}`);
     test.log.push(...taskLog);
     step(`${test.status}: ${test.status_message} (${test.run_time_sec} s)`);
   }
@@ -168,11 +170,11 @@ export class TestRunner {
     deadline: number,
     step: (l: string) => void,
   ): Promise<void> {
-    const noAgentBy = this.store.workersOf(test.queue).length
+    const noAgentBy = this.store.queues.workersOf(test.queue).length
       ? Infinity
       : Date.now() + NO_AGENT_GRACE_MS;
     for (;;) {
-      const task = this.store.getTask(test.task.id);
+      const task = this.store.tasks.get(test.task.id);
       if (task.status === "in_progress") {
         test.worker = task.worker;
         test.status_message = "waiting for the router to publish the test task's endpoint";
@@ -185,14 +187,14 @@ export class TestRunner {
           `the test task ${task.status}: ${task.status_reason || "no reason given"}`,
         );
       }
-      if (Date.now() >= noAgentBy && !this.store.workersOf(test.queue).length) {
+      if (Date.now() >= noAgentBy && !this.store.queues.workersOf(test.queue).length) {
         throw new TestFailure(
           "no_agent",
           `no agent serves queue '${queueName}': start an agent on it (npm start -- --role agent --queue ${queueName})`,
         );
       }
       if (Date.now() >= deadline) {
-        const workers = this.store.workersOf(test.queue).map((w) => w.id);
+        const workers = this.store.queues.workersOf(test.queue).map((w) => w.id);
         throw new TestFailure(
           "not_started",
           `no agent started the test task within ${test.timeout_sec} s (workers on '${queueName}': ${workers.join(", ") || "none"}); they may be busy`,
@@ -210,7 +212,7 @@ export class TestRunner {
     step: (l: string) => void,
   ): Promise<void> {
     for (;;) {
-      const task = this.store.getTask(test.task.id);
+      const task = this.store.tasks.get(test.task.id);
       const endpoint = task.runtime[RUNTIME.endpoint];
       if (endpoint) {
         test.endpoint = endpoint;
@@ -225,7 +227,7 @@ export class TestRunner {
           `the test task ${task.status}: ${task.status_reason || "no reason given"}`,
         );
       }
-      if (!this.store.isRouterOnline(router.id)) {
+      if (!this.store.routers.isOnline(router.id)) {
         throw new TestFailure(
           "router_offline",
           `router '${router.name}' has not sent a heartbeat for 30 s: check that it runs and reaches the API`,
@@ -250,7 +252,7 @@ export class TestRunner {
     step: (l: string) => void,
   ): Promise<void> {
     const endpoint = test.endpoint as string;
-    const groups = this.store.groupsOfUser(user).map((g) => g.id);
+    const groups = this.store.groups.ofUser(user).map((g) => g.id);
     const token = await this.tokens.sign(
       { sub: user.id, name: user.name, admin: user.admin, groups },
       300,
@@ -300,7 +302,7 @@ export class TestRunner {
 
   private endTask(taskId: string): void {
     try {
-      this.store.setTaskStatus(taskId, "stopped", { reason: "router test finished" });
+      this.store.tasks.setStatus(taskId, "stopped", { reason: "router test finished" });
     } catch {
       // Already ended (failed or stopped by someone): nothing to stop.
     }

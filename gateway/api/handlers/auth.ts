@@ -5,7 +5,7 @@ import type { Handlers } from "./types";
 export const auth: Handlers<"auth"> = {
   "auth.login": async (body, { user, store, tokens, settings }) => {
     const ttl = body.expiration_sec ?? settings.tokenTtlSec;
-    const groups = store.groupsOfUser(user).map((g) => g.id);
+    const groups = store.groups.ofUser(user).map((g) => g.id);
     const token = await tokens.sign(
       { sub: user.id, name: user.name, admin: user.admin, groups },
       ttl,
@@ -19,7 +19,7 @@ export const users: Handlers<"users"> = {
     const generated = generateCredentials();
     const accessKey = body.access_key ?? generated.accessKey;
     const secretKey = body.secret_key ?? generated.secretKey;
-    const id = store.createUser({
+    const id = store.users.create({
       name: body.name,
       admin: body.admin ?? false,
       accessKey,
@@ -27,17 +27,17 @@ export const users: Handlers<"users"> = {
     });
     return { id, credentials: { access_key: accessKey, secret_key: secretKey } };
   },
-  "users.get_all": (body, { store }) => ({ users: store.listUsers(body) }),
+  "users.get_all": (body, { store }) => ({ users: store.users.list(body) }),
   "users.get_current_user": (_body, { user, store }) => {
-    const [me] = store.listUsers({ id: [user.id] });
+    const [me] = store.users.list({ id: [user.id] });
     if (!me) throw appgwError("APPGW_USER_NOT_FOUND", "the current user no longer exists");
-    return { user: { ...me, groups: store.groupsOfUser(user) } };
+    return { user: { ...me, groups: store.groups.ofUser(user) } };
   },
   "users.delete": (body, { user, store }) => {
     if (body.user === user.id) {
       throw appgwError("APPGW_INVALID_REQUEST", "you cannot delete yourself", { field: "user" });
     }
-    const deleted = store.deleteUser(body.user);
+    const deleted = store.users.delete(body.user);
     if (!deleted)
       throw appgwError("APPGW_USER_NOT_FOUND", `user ${body.user} not found`, { field: "user" });
     return { deleted };

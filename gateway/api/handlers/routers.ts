@@ -53,26 +53,26 @@ function checkRoute(r: RouteInput, accessGroups: string[] | undefined): void {
 }
 
 export const routers: Handlers<"routers"> = {
-  "routers.register": (body, { store }) => ({ id: store.registerRouter(body) }),
+  "routers.register": (body, { store }) => ({ id: store.routers.register(body) }),
   "routers.heartbeat": (body, { store }) => {
-    store.routerHeartbeat(body.router);
+    store.routers.heartbeat(body.router);
     return {};
   },
-  "routers.get_all": (body, { store }) => ({ routers: store.listRouters(body) }),
-  "routers.delete": (body, { store }) => ({ deleted: store.deleteRouter(body.router) }),
+  "routers.get_all": (body, { store }) => ({ routers: store.routers.list(body) }),
+  "routers.delete": (body, { store }) => ({ deleted: store.routers.delete(body.router) }),
 
   "routers.get_config": async (body, { store, signal }) => {
-    store.routerHeartbeat(body.router);
+    store.routers.heartbeat(body.router);
     // Waits while the router is current. `!==` rather than `<`: after an API restart the
     // revision starts afresh, and a router holding any other number must refetch at once.
     const deadline = Date.now() + (body.wait_sec ?? 0) * 1000;
     while (body.since === store.revision && Date.now() < deadline && !signal.aborted) {
       await store.waitForChange(deadline - Date.now(), signal);
     }
-    return store.routerConfig(body.router);
+    return store.routers.config(body.router);
   },
   "routers.report": (body, { store }) => {
-    store.routerReport(body.router, body.routes, body.endpoints);
+    store.routers.report(body.router, body.routes, body.endpoints);
     return {};
   },
 
@@ -86,10 +86,10 @@ export const routers: Handlers<"routers"> = {
       enabled: body.enabled ?? true,
     };
     checkRoute(route, body.access_groups);
-    return { id: store.createRoute(route, body.access_groups, user.id) };
+    return { id: store.routes.create(route, body.access_groups, user.id) };
   },
   "routers.update_route": (body, { user, store }) => {
-    const current = store.routeInput(body.route);
+    const current = store.routes.input(body.route);
     if (current.enabled) {
       throw appgwError(
         "APPGW_ROUTE_ENABLED",
@@ -101,19 +101,19 @@ export const routers: Handlers<"routers"> = {
     checkRoute(
       next,
       body.access_groups ??
-        (next.authenticated ? undefined : store.routeGroups(body.route).map((g) => g.id)),
+        (next.authenticated ? undefined : store.routes.groupsOf(body.route).map((g) => g.id)),
     );
-    store.updateRoute(body.route, next, body.access_groups, user.id);
+    store.routes.update(body.route, next, body.access_groups, user.id);
     return { updated: 1 };
   },
   "routers.enable_route": (body, { user, store }) => ({
-    updated: store.setRouteEnabled(body.route, true, user.id),
+    updated: store.routes.setEnabled(body.route, true, user.id),
   }),
   "routers.disable_route": (body, { user, store }) => ({
-    updated: store.setRouteEnabled(body.route, false, user.id),
+    updated: store.routes.setEnabled(body.route, false, user.id),
   }),
-  "routers.delete_route": (body, { store }) => ({ deleted: store.deleteRoute(body.route) }),
-  "routers.get_routes": (body, { store }) => ({ routes: store.listRoutes(body) }),
+  "routers.delete_route": (body, { store }) => ({ deleted: store.routes.delete(body.route) }),
+  "routers.get_routes": (body, { store }) => ({ routes: store.routes.list(body) }),
 
   "routers.start_test": (body, { user, tests, settings }) => ({
     task: tests.start({
@@ -125,8 +125,8 @@ export const routers: Handlers<"routers"> = {
     }),
   }),
   "routers.get_test": (body, { store }) => {
-    store.routerRef(body.router);
-    const test = store.getTest(body.router);
+    store.routers.ref(body.router);
+    const test = store.routers.getTest(body.router);
     if (!test)
       throw appgwError("APPGW_TEST_NOT_FOUND", "this router has not been tested yet", {
         field: "router",

@@ -3,7 +3,7 @@ import type { Ctx, Handlers } from "./types";
 
 /** Non-admins may only touch their own tasks. */
 function ownTask(taskId: string, { user, store }: Ctx): void {
-  const task = store.getTask(taskId);
+  const task = store.tasks.get(taskId);
   if (!user.admin && task.user.id !== user.id) {
     throw appgwError("APPGW_FORBIDDEN", "only the task's owner or an administrator can change it", {
       field: "task",
@@ -13,7 +13,7 @@ function ownTask(taskId: string, { user, store }: Ctx): void {
 
 export const tasks: Handlers<"tasks"> = {
   "tasks.create": (body, { user, store }) => ({
-    id: store.createTask({
+    id: store.tasks.create({
       name: body.name,
       type: body.type ?? "application",
       entryPoint: body.entry_point ?? "",
@@ -24,12 +24,12 @@ export const tasks: Handlers<"tasks"> = {
   }),
   "tasks.enqueue": (body, ctx) => {
     ownTask(body.task, ctx);
-    ctx.store.enqueueTask(body.task, body.queue);
+    ctx.store.tasks.enqueue(body.task, body.queue);
     return { queued: 1 };
   },
-  "tasks.get_by_id": (body, { store }) => ({ task: store.getTask(body.task) }),
+  "tasks.get_by_id": (body, { store }) => ({ task: store.tasks.get(body.task) }),
   "tasks.get_all": (body, { store }) => ({
-    tasks: store.listTasks({
+    tasks: store.tasks.list({
       id: body.id,
       name: body.name,
       status: body.status,
@@ -38,29 +38,29 @@ export const tasks: Handlers<"tasks"> = {
   }),
   "tasks.edit": (body, ctx) => {
     ownTask(body.task, ctx);
-    ctx.store.editTask(body.task, { name: body.name, systemTags: body.system_tags });
+    ctx.store.tasks.edit(body.task, { name: body.name, systemTags: body.system_tags });
     return { updated: 1 };
   },
   "tasks.edit_runtime_properties": (body, ctx) => {
     ownTask(body.task, ctx);
-    ctx.store.editRuntime(body.task, body.runtime);
+    ctx.store.tasks.editRuntime(body.task, body.runtime);
     return { updated: 1 };
   },
   "tasks.started": (body, { store }) => {
-    store.setTaskStatus(body.task, "in_progress", { worker: body.worker });
+    store.tasks.setStatus(body.task, "in_progress", { worker: body.worker });
     return { updated: 1 };
   },
   "tasks.completed": (body, { store }) => {
-    store.setTaskStatus(body.task, "completed", { message: body.status_message });
+    store.tasks.setStatus(body.task, "completed", { message: body.status_message });
     return { updated: 1 };
   },
   "tasks.failed": (body, { store }) => {
-    store.setTaskStatus(body.task, "failed", { reason: body.status_reason });
+    store.tasks.setStatus(body.task, "failed", { reason: body.status_reason });
     return { updated: 1 };
   },
   "tasks.stop": (body, ctx) => {
     ownTask(body.task, ctx);
-    ctx.store.setTaskStatus(body.task, "stopped", {
+    ctx.store.tasks.setStatus(body.task, "stopped", {
       reason: body.status_reason ?? `stopped by ${ctx.user.name}`,
     });
     return { updated: 1 };
@@ -68,15 +68,15 @@ export const tasks: Handlers<"tasks"> = {
 };
 
 export const events: Handlers<"events"> = {
-  "events.add_log": (body, { store }) => ({ added: store.addLog(body.task, body.lines) }),
-  "events.get_task_log": (body, { store }) => ({ events: store.getLog(body.task) }),
+  "events.add_log": (body, { store }) => ({ added: store.tasks.addLog(body.task, body.lines) }),
+  "events.get_task_log": (body, { store }) => ({ events: store.tasks.getLog(body.task) }),
 };
 
 export const queues: Handlers<"queues"> = {
-  "queues.create": (body, { store }) => ({ id: store.createQueue(body.name) }),
-  "queues.get_all": (body, { store }) => ({ queues: store.listQueues(body) }),
+  "queues.create": (body, { store }) => ({ id: store.queues.create(body.name) }),
+  "queues.get_all": (body, { store }) => ({ queues: store.queues.list(body) }),
   "queues.delete": (body, { store }) => {
-    const deleted = store.deleteQueue(body.queue);
+    const deleted = store.queues.delete(body.queue);
     if (!deleted)
       throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
         field: "queue",
@@ -84,14 +84,14 @@ export const queues: Handlers<"queues"> = {
     return { deleted };
   },
   "queues.get_next_task": async (body, { store, signal }) => {
-    if (!store.queueById(body.queue)) {
+    if (!store.queues.byId(body.queue)) {
       throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
         field: "queue",
       });
     }
     const deadline = Date.now() + (body.wait_sec ?? 0) * 1000;
     for (;;) {
-      const entry = store.popQueue(body.queue);
+      const entry = store.queues.pop(body.queue);
       if (entry || Date.now() >= deadline || signal.aborted) return { entry };
       await store.waitForChange(deadline - Date.now(), signal);
     }
@@ -101,18 +101,18 @@ export const queues: Handlers<"queues"> = {
 export const workers: Handlers<"workers"> = {
   "workers.register": (body, { store }) => {
     for (const q of body.queues) {
-      if (!store.queueById(q))
+      if (!store.queues.byId(q))
         throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${q} not found`, { field: "queues" });
     }
-    store.registerWorker(body.worker, body.queues);
+    store.queues.registerWorker(body.worker, body.queues);
     return {};
   },
   "workers.heartbeat": (body, { store }) => ({
-    stop: store.workerHeartbeat(body.worker, body.task),
+    stop: store.queues.workerHeartbeat(body.worker, body.task),
   }),
   "workers.unregister": (body, { store }) => {
-    store.unregisterWorker(body.worker);
+    store.queues.unregisterWorker(body.worker);
     return {};
   },
-  "workers.get_all": (body, { store }) => ({ workers: store.listWorkers(body.queue) }),
+  "workers.get_all": (body, { store }) => ({ workers: store.queues.listWorkers(body.queue) }),
 };
