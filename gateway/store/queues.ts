@@ -42,8 +42,14 @@ export class Queues extends Repository {
     }));
   }
 
+  /** Deletes the queue; its waiting tasks go back to `created`, to be enqueued elsewhere. */
   delete(id: string): number {
-    return this.sql("DELETE FROM queues WHERE id = ?").run(id).changes;
+    return this.db.transaction(() => {
+      this.sql(
+        "UPDATE tasks SET status = 'created', queue_id = NULL, last_update = ? WHERE queue_id = ? AND status = 'queued'",
+      ).run(now(), id);
+      return this.sql("DELETE FROM queues WHERE id = ?").run(id).changes;
+    })();
   }
 
   /** Takes the oldest entry of the queue, if any. */

@@ -254,9 +254,9 @@ export class Tasks extends Repository {
         ts,
         taskId,
       );
-      if (status === "stopped" || status === "failed") {
-        this.sql("DELETE FROM queue_entries WHERE task_id = ?").run(taskId);
-      }
+      // A task leaves its queue however it leaves `queued`: even a worker that started it
+      // without popping it must not leave it for another worker to pop.
+      if (status !== "queued") this.sql("DELETE FROM queue_entries WHERE task_id = ?").run(taskId);
       this.touch();
     })();
   }
