@@ -505,6 +505,13 @@ export const actions = {
       revision: z.number(),
       routes: z.array(routeConfig),
       services: z.array(serviceConfig),
+      /**
+       * Every user's current groups (user id -> group ids, built-in ones included). Routers check
+       * route access against this rather than the token's claims, so removing a member or a
+       * user takes effect at once instead of at the token's expiry. Optional: without it a
+       * router falls back to the claims.
+       */
+      members: z.record(z.string(), z.array(z.string())).optional(),
     }),
   },
   "routers.report": {

@@ -153,13 +153,16 @@ const FAILURE_RANK: Record<VerifyFailure, number> = { invalid: 1, expired: 2, un
  * The access decision for a route. A Bearer token is tried first, then the cookie; a Bearer
  * header that is not ours (an app's own API key) is left for the target. Groups: a route with
  * groups admits users in at least one of them. Admins are not exempt: a route open to admins
- * lists the "admins" group, which every admin's token carries.
+ * lists the "admins" group, which every admin belongs to. `members` (from the control plane's
+ * config) are the users' current groups; a user missing from it no longer exists. Without it
+ * the token's claims decide.
  */
 export async function authorize(
   route: { authenticated: boolean; groups: readonly string[] },
   headers: IncomingHttpHeaders,
   verifier: TokenVerifier,
   cookieName: string,
+  members: ReadonlyMap<string, readonly string[]> | null = null,
 ): Promise<AuthDecision> {
   const bearer = bearerToken(headers.authorization);
   // Decoding the Bearer token only to see whose it is costs; do it only when it decides.
@@ -170,13 +173,13 @@ export async function authorize(
   let failure: VerifyFailure | null = null;
   if (bearer !== undefined && JWT_SHAPE.test(bearer)) {
     const r = await verifier.verify(bearer);
-    if (r.ok) return checkGroups(route, r.identity, true, false);
+    if (r.ok) return checkGroups(route, r.identity, members, true, false);
     failure = r.reason;
   }
   const cookie = getCookie(headers.cookie, cookieName);
   if (cookie !== undefined && cookie !== "") {
     const r = await verifier.verify(cookie);
-    if (r.ok) return checkGroups(route, r.identity, ours(), true);
+    if (r.ok) return checkGroups(route, r.identity, members, ours(), true);
     if (failure === null || FAILURE_RANK[r.reason] > FAILURE_RANK[failure]) failure = r.reason;
   }
   const code: AuthFailureCode =
@@ -191,10 +194,14 @@ export async function authorize(
 function checkGroups(
   route: { groups: readonly string[] },
   identity: Identity,
+  members: ReadonlyMap<string, readonly string[]> | null,
   dropAuthorization: boolean,
   viaCookie: boolean,
 ): AuthDecision {
-  if (route.groups.length > 0 && !route.groups.some((g) => identity.groups.includes(g))) {
+  const groups = members ? members.get(identity.id) : identity.groups;
+  // A valid signature of a user the control plane no longer has: deleted since the login.
+  if (groups === undefined) return { ok: false, code: "APPGW_UNAUTHORIZED" };
+  if (route.groups.length > 0 && !route.groups.some((g) => groups.includes(g))) {
     return { ok: false, code: "APPGW_FORBIDDEN" };
   }
   return { ok: true, identity, dropAuthorization, viaCookie };

@@ -100,7 +100,7 @@ export async function resolveRequest(
     if (match === null) return { kind: "error", code: "APPGW_NO_ROUTE" };
     const { route } = match;
 
-    const auth = await authorize(route, req.headers, deps.verifier, deps.cookieName);
+    const auth = await authorize(route, req.headers, deps.verifier, deps.cookieName, table.members);
     if (deps.table() !== table) continue;
     if (!auth.ok) {
       if (auth.code === "APPGW_FORBIDDEN" || auth.code === "APPGW_AUTH_UNAVAILABLE") {

@@ -56,12 +56,15 @@ export interface RouteTable {
   byHost: ReadonlyMap<string, RouteEntry>;
   /** Services asking for raw TCP endpoints. */
   tcpServices: readonly ServiceConfig[];
+  /** Current groups of every user (see `routers.get_config`); null: trust the token's claims. */
+  members: ReadonlyMap<string, readonly string[]> | null;
 }
 
 export interface TableInput {
   revision: number;
   routes: readonly RouteConfig[];
   services: readonly ServiceConfig[];
+  members?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface TableContext {
@@ -78,6 +81,7 @@ export const EMPTY_TABLE: RouteTable = {
   byPrefix: new Map(),
   byHost: new Map(),
   tcpServices: [],
+  members: null,
 };
 
 export const SERVICE_PREFIX = "/service/";
@@ -218,7 +222,8 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
     add(e, byPrefix, prefix);
   }
 
-  return { revision: input.revision, routes, byId, byPrefix, byHost, tcpServices };
+  const members = input.members ? new Map(Object.entries(input.members)) : null;
+  return { revision: input.revision, routes, byId, byPrefix, byHost, tcpServices, members };
 }
 
 /**

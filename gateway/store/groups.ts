@@ -86,6 +86,8 @@ export class Groups extends Repository {
     this.sql("DELETE FROM group_members WHERE group_id = ?").run(groupId);
     const insert = this.sql("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)");
     for (const u of unique) insert.run(groupId, u);
+    // Routers check access against current membership (see membership()).
+    this.touch();
   }
 
   /** Deletes a custom group and the access rules that name it (routers must see those go). */
@@ -100,9 +102,10 @@ export class Groups extends Repository {
           field: "group",
         });
       }
-      const hadRules = this.sql("DELETE FROM access_rules WHERE group_id = ?").run(id).changes;
+      this.sql("DELETE FROM access_rules WHERE group_id = ?").run(id);
       this.sql("DELETE FROM groups WHERE id = ?").run(id);
-      if (hadRules) this.touch();
+      // Its rules and its members are gone: routers must see both.
+      this.touch();
     })();
   }
 
@@ -140,6 +143,25 @@ export class Groups extends Repository {
   }
 
   /** Every group the user belongs to, built-in ones included. */
+  /** Every user's groups by id (built-in ones included): what routers check access against. */
+  membership(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const users = this.sql("SELECT id, admin FROM users").all() as { id: string; admin: number }[];
+    for (const u of users) {
+      out[u.id] = u.admin
+        ? [SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id]
+        : [SYSTEM_GROUPS.users.id];
+    }
+    const rows = this.sql(
+      "SELECT user_id, group_id FROM group_members WHERE group_id NOT IN (?, ?)",
+    ).all(SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id) as {
+      user_id: string;
+      group_id: string;
+    }[];
+    for (const r of rows) out[r.user_id]?.push(r.group_id);
+    return out;
+  }
+
   ofUser(user: { id: string; admin: boolean }): Ref[] {
     const custom = this.sql(
       `SELECT g.id, g.name FROM groups g JOIN group_members m ON m.group_id = g.id

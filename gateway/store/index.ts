@@ -75,6 +75,7 @@ export class Store {
     });
     this.routers = new Routers(ctx, {
       users: this.users,
+      groups: this.groups,
       queues: this.queues,
       tasks: this.tasks,
       routes: this.routes,

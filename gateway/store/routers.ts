@@ -8,6 +8,7 @@ import {
   type ServiceConfig,
 } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
+import type { Groups } from "./groups";
 import type { Queues } from "./queues";
 import type { Routes } from "./routes";
 import { filters, json, newId, now, parse, Repository, type Ref, type StoreContext } from "./sql";
@@ -48,7 +49,13 @@ interface TestRow {
 export class Routers extends Repository {
   constructor(
     ctx: StoreContext,
-    private readonly deps: { users: Users; queues: Queues; tasks: Tasks; routes: Routes },
+    private readonly deps: {
+      users: Users;
+      groups: Groups;
+      queues: Queues;
+      tasks: Tasks;
+      routes: Routes;
+    },
   ) {
     super(ctx);
   }
@@ -158,11 +165,17 @@ export class Routers extends Repository {
   }
 
   /** What a router routes: enabled static routes and the running tasks of its queues. */
-  config(id: string): { revision: number; routes: RouteConfig[]; services: ServiceConfig[] } {
+  config(id: string): {
+    revision: number;
+    routes: RouteConfig[];
+    services: ServiceConfig[];
+    members: Record<string, string[]>;
+  } {
     const revision = this.ctx.revision();
     const router = this.row(id);
     const routes = this.deps.routes.configs();
-    return { revision, routes, services: this.servicesFor(router) };
+    const members = this.deps.groups.membership();
+    return { revision, routes, services: this.servicesFor(router), members };
   }
 
   private servicesFor(router: RouterRow): ServiceConfig[] {

@@ -31,6 +31,8 @@ export class Users extends Repository {
       this.sql(
         "INSERT INTO users (id, name, admin, access_key, secret_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
       ).run(id, u.name, u.admin ? 1 : 0, u.accessKey, u.secretHash, now());
+      // Every user is in Users (and admins in Admins): routers' membership changes.
+      this.touch();
     } catch (err) {
       if (isUnique(err, "users.name")) {
         throw appgwError("APPGW_USER_NAME_TAKEN", `a user named '${u.name}' exists`, {
@@ -64,6 +66,7 @@ export class Users extends Repository {
         u.secretHash,
         existing.id,
       );
+      this.touch();
       return existing.id;
     })();
   }
@@ -87,8 +90,11 @@ export class Users extends Repository {
     return rows.map((r) => ({ id: r.id, name: r.name, admin: r.admin === 1, created: r.created }));
   }
 
+  /** Deletes the user; routers stop accepting their tokens with the next configuration. */
   delete(id: string): number {
-    return this.sql("DELETE FROM users WHERE id = ?").run(id).changes;
+    const changes = this.sql("DELETE FROM users WHERE id = ?").run(id).changes;
+    if (changes) this.touch();
+    return changes;
   }
 }
 

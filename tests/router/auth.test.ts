@@ -188,6 +188,29 @@ describe("router authentication", () => {
     );
   });
 
+  it("checks the control plane's current membership over the token's claims when it has one", async () => {
+    const token = bearer(await alice());
+    // Claims say g-research; the control plane says alice left it.
+    const left = new Map([["u-alice", ["users"]]]);
+    assert.deepEqual(await authorize(route(["g-research"]), token, verifier, "appgw_token", left), {
+      ok: false,
+      code: "APPGW_FORBIDDEN",
+    });
+    const joined = new Map([["u-alice", ["users", "g-ops"]]]);
+    assert.ok((await authorize(route(["g-ops"]), token, verifier, "appgw_token", joined)).ok);
+  });
+
+  it("refuses a validly signed token of a user the control plane no longer has", async () => {
+    const gone = new Map<string, string[]>();
+    assert.deepEqual(
+      await authorize(route([]), bearer(await alice()), verifier, "appgw_token", gone),
+      {
+        ok: false,
+        code: "APPGW_UNAUTHORIZED",
+      },
+    );
+  });
+
   it("admits every authenticated user when the route has no groups", async () => {
     assert.ok((await authorize(route([]), bearer(await alice()), verifier, "appgw_token")).ok);
   });
