@@ -104,13 +104,28 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
         users,
       }));
     } catch (err) {
-      if (hasCode(err, "APPGW_GROUP_NAME_TAKEN")) {
-        throw new Error(
-          `a group named '${inputs.name}' already exists on the gateway. To manage it from this stack set ` +
-            "`adopt: true` on the Group, or choose another name",
+      // The answer was lost after the request went out: the group may exist. Take it only if it
+      // is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
+      const found = hasCode(err, "APPGW_CONNECTION")
+        ? await client.groups.findByName(inputs.name)
+        : undefined;
+      const same =
+        found !== undefined &&
+        found.description === inputs.description &&
+        sameSet(
+          found.users.map((u) => u.id),
+          users,
         );
+      if (!same) {
+        if (hasCode(err, "APPGW_GROUP_NAME_TAKEN")) {
+          throw new Error(
+            `a group named '${inputs.name}' already exists on the gateway. To manage it from this stack set ` +
+              "`adopt: true` on the Group, or choose another name",
+          );
+        }
+        throw err;
       }
-      throw err;
+      id = found.id;
     }
     return { id, outs: stateOf(await client.groups.get(id), inputs.adopt) };
   },

@@ -1,0 +1,105 @@
+// A create whose answer is lost after the gateway acted (a reset connection, a proxy timeout)
+// must not fail the update nor leave a duplicate: the provider finds what it made and takes it.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { groupImpl } from "../../provider/group";
+import type { ConnectionConfig } from "../../provider/shim";
+import { staticRouteImpl } from "../../provider/staticRoute";
+import { startTestGateway, type TestGateway } from "../helpers/gateway";
+
+/** Forwards every call to the API, but cuts the connection after `action` was carried out. */
+async function lossyProxy(
+  apiUrl: string,
+  action: string,
+): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    const upstream = http.request(
+      `${apiUrl}${req.url}`,
+      { method: req.method, headers: req.headers },
+      (up) => {
+        if (req.url === `/${action}`) {
+          up.resume();
+          up.on("end", () => res.socket?.destroy());
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => server.close(),
+  };
+}
+
+describe("provider creates whose answer is lost", () => {
+  let t: TestGateway;
+  before(async () => {
+    t = await startTestGateway({ router: false, agent: false });
+  });
+  after(() => t.stop());
+
+  const through = (url: string): ConnectionConfig => ({ apiHost: url, ...t.admin });
+
+  it("StaticRoute takes the route it created instead of failing or duplicating it", async () => {
+    const proxy = await lossyProxy(t.apiUrl, "routers.create_route");
+    try {
+      const inputs = {
+        name: "lost-route",
+        path: "/lost",
+        loadBalanced: false,
+        authenticated: true,
+        enabled: true,
+      };
+      const { id, outs } = await staticRouteImpl.create(inputs, through(proxy.url));
+      const routes = await t.client.routes.list({ name: "^lost-route$" });
+      assert.deepEqual(
+        routes.map((r) => r.id),
+        [id],
+      );
+      assert.equal(outs?.path, "/lost");
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("Group takes the group it created instead of failing or duplicating it", async () => {
+    const proxy = await lossyProxy(t.apiUrl, "permissions.create_group");
+    try {
+      const { id } = await groupImpl.create(
+        { name: "lost-group", description: "d", members: [] },
+        through(proxy.url),
+      );
+      const groups = await t.client.groups.list({ name: "^lost-group$" });
+      assert.deepEqual(
+        groups.map((g) => g.id),
+        [id],
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it("does not take a same-named object that differs from what was asked", async () => {
+    await t.client.routes.create({ name: "lost-other", path: "/elsewhere" });
+    const proxy = await lossyProxy(t.apiUrl, "routers.create_route");
+    try {
+      const inputs = {
+        name: "lost-other",
+        path: "/lost-other",
+        loadBalanced: false,
+        authenticated: true,
+        enabled: true,
+      };
+      await assert.rejects(staticRouteImpl.create(inputs, through(proxy.url)), /cannot reach/);
+      const [other] = await t.client.routes.list({ name: "^lost-other$" });
+      assert.equal(other?.path, "/elsewhere", "the other route was left alone");
+    } finally {
+      proxy.close();
+    }
+  });
+});
