@@ -13,7 +13,7 @@ import path from "node:path";
 import pino from "pino";
 import { request } from "undici";
 import { startGateway, type RunningGateway } from "../gateway";
-import { AppGatewayClient } from "../sdk";
+import { AppGatewayClient, ECHO_ENTRY_POINT } from "../sdk";
 import { PulumiProject, pulumiBinDir, REPO } from "./pulumi";
 
 const WORK = path.join(REPO, ".appgw");
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const queue = await admin.queues.ensure("default");
   const { id: task } = await admin.tasks.create({
     name: "demo-llm-server",
-    entry_point: "appgw:echo",
+    entry_point: ECHO_ENTRY_POINT,
     params: { static_route: "llm", nonce: "demo" },
   });
   await admin.tasks.enqueue(task, queue);

@@ -640,6 +640,13 @@ export const RUNTIME = {
 } as const;
 export const EXTERNAL_SERVICE_TAG = "external_service";
 
+/**
+ * The reference agent's built-in app (`entry_point`): an HTTP, SSE and WebSocket echo that
+ * reports the task's `nonce` param, used by router tests and demos. Param `static_route`
+ * attaches it to a static route by name.
+ */
+export const ECHO_ENTRY_POINT = "appgw:echo";
+
 /** Tokens: ES256 JWTs from `auth.login`, verified by routers against the published key set. */
 export const TOKENS = {
   issuer: "appgw",

@@ -3,10 +3,15 @@
 // with a reason, so the agent never executes code it was sent.
 import type { Logger } from "pino";
 import pino from "pino";
-import { AppGatewayClient, EXTERNAL_SERVICE_TAG, RUNTIME, hasCode, type Task } from "../../sdk";
+import {
+  AppGatewayClient,
+  ECHO_ENTRY_POINT,
+  EXTERNAL_SERVICE_TAG,
+  RUNTIME,
+  hasCode,
+  type Task,
+} from "../../sdk";
 import { startEcho, type EchoService } from "./echo";
-
-export const ECHO_ENTRY_POINT = "appgw:echo";
 
 export interface AgentConfig {
   /** The worker name reported to the control plane. */

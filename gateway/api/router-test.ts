@@ -5,14 +5,13 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import { request } from "undici";
-import { RUNTIME, type RouterTest, type TestReason } from "../../sdk/contract";
+import { ECHO_ENTRY_POINT, RUNTIME, type RouterTest, type TestReason } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
 import type { Store } from "../store";
 import type { Principal } from "./handlers";
 import type { TokenService } from "./tokens";
 
 export const TEST_TASK_TYPE = "router_test";
-export const ECHO_ENTRY_POINT = "appgw:echo";
 /** How long a test waits for a worker to appear when none serves the queue at the start. */
 const NO_AGENT_GRACE_MS = 5_000;
 

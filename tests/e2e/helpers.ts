@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { request } from "undici";
 import { PulumiProject, pulumiBinDir, REPO } from "../../scripts/pulumi";
-import type { AppGatewayClient } from "../../sdk";
+import { ECHO_ENTRY_POINT, type AppGatewayClient } from "../../sdk";
 import type { TestGateway } from "../helpers/gateway";
 
 /** The CLI, or one loud line and a failure: this suite never passes by skipping. */
@@ -53,7 +53,7 @@ export async function attachApp(client: AppGatewayClient, route: string): Promis
   const queue = await client.queues.ensure("default");
   const { id } = await client.tasks.create({
     name: `app-on-${route}`,
-    entry_point: "appgw:echo",
+    entry_point: ECHO_ENTRY_POINT,
     params: { static_route: route },
   });
   await client.tasks.enqueue(id, queue);

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { request } from "undici";
 import WebSocket from "ws";
-import { EXTERNAL_SERVICE_TAG, RUNTIME, type Task } from "../../sdk";
+import { ECHO_ENTRY_POINT, EXTERNAL_SERVICE_TAG, RUNTIME, type Task } from "../../sdk";
 import { eventually, startTestGateway, type TestGateway } from "./gateway";
 
 /** A gateway whose agent runs many echo apps at once (each test file starts several). */
@@ -89,7 +89,7 @@ export async function startEchoApp(
   const queue = await t.client.queues.ensure("default");
   const { id } = await t.client.tasks.create({
     name,
-    entry_point: "appgw:echo",
+    entry_point: ECHO_ENTRY_POINT,
     params: route === null ? {} : { static_route: route },
   });
   await t.client.tasks.enqueue(id, queue);

@@ -1,4 +1,3 @@
-import type { FastifyBaseLogger } from "fastify";
 import type { ActionName, ActionResponse, ParsedRequest } from "../../../sdk/contract";
 import type { Store } from "../../store";
 import type { TestRunner } from "../router-test";
@@ -19,7 +18,6 @@ export interface Ctx {
   settings: { tokenTtlSec: number; allowInsecureTests: boolean };
   /** Aborted when the client goes away: long polls stop waiting. */
   signal: AbortSignal;
-  log?: FastifyBaseLogger;
 }
 
 export type Handler<A extends ActionName> = (
