@@ -179,11 +179,17 @@ ours_ok() {
 go_build() { # $1 module dir, $2 package, $3 output, $4 version for the -X flag
   local start=$SECONDS
   log "go build $2 (in ${1#"$repo"/}) -> ${3#"$repo"/}"
-  (
+  # Go lists every module it downloads (hundreds): keep that in a log, shown only on failure.
+  local go_log="$3.build.log"
+  if ! (
     cd "$1"
     GOWORK=off CGO_ENABLED=0 go build -mod=readonly -trimpath \
       -ldflags "-s -w -X $VERSION_VAR=$4" -o "$3.tmp" "$2"
-  )
+  ) >"$go_log" 2>&1; then
+    tail -n 40 "$go_log" >&2
+    die "go build of $2 failed (full output: ${go_log#"$repo"/})"
+  fi
+  rm -f "$go_log"
   mv -f "$3.tmp" "$3"
   log "built ${3##*/} in $((SECONDS - start))s"
 }
