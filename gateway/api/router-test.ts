@@ -47,7 +47,9 @@ export class TestRunner {
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    store.routers.abandonRunningTests("the gateway restarted during the test; run it again");
+  }
 
   /** Validates, enqueues the test task and returns its id; the test goes on in the background. */
   start(opts: StartTest): string {
@@ -153,7 +155,7 @@ export class TestRunner {
       }
     }
     test.completed = new Date().toISOString();
-    test.run_time_sec = Math.round(Date.now() - started) / 1000;
+    test.run_time_sec = (Date.now() - started) / 1000;
     this.endTask(test.task.id);
     const taskLog = this.store.tasks
       .getLog(test.task.id)

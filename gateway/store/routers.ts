@@ -269,6 +269,18 @@ export class Routers extends Repository {
     );
   }
 
+  /**
+   * Ends the tests a previous process left `running` (it stopped mid-test): only the process
+   * that started a test can finish it, so without this they would run for ever.
+   */
+  abandonRunningTests(reason: string): number {
+    const ts = now();
+    return this.sql(
+      `UPDATE router_tests SET status = 'failed', status_reason = 'aborted', status_message = ?,
+       completed = ?, log = json_insert(log, '$[#]', ?) WHERE status = 'running'`,
+    ).run(reason, ts, `${ts} failed: ${reason}`).changes;
+  }
+
   getTest(routerId: string): RouterTest | undefined {
     const row = this.sql("SELECT * FROM router_tests WHERE router_id = ?").get(routerId) as
       TestRow | undefined;
