@@ -96,8 +96,7 @@ async function main(): Promise<void> {
   }
 
   // A user of the ML team, so the demo can call the authenticated `llm` route as them.
-  const user = (await admin.users.findByName("demo-user")) ?? undefined;
-  const userKeys = user ? readUserKeys() : await createDemoUser(admin);
+  const userKeys = await demoUserKeys(admin);
   await project.config({ teamMembers: JSON.stringify(["demo-user"]) });
 
   step(3, "pulumi up (examples/local: routes, a group, group access, a router test)");
@@ -154,21 +153,20 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-function readUserKeys(): { accessKey: string; secretKey: string } {
-  return JSON.parse(fs.readFileSync(path.join(WORK, "demo-user.json"), "utf8")) as {
-    accessKey: string;
-    secretKey: string;
-  };
-}
-
-async function createDemoUser(
+/** demo-user's keys: made on the first run and kept in .appgw/demo-user.json. */
+async function demoUserKeys(
   admin: AppGatewayClient,
 ): Promise<{ accessKey: string; secretKey: string }> {
+  const file = path.join(WORK, "demo-user.json");
+  const existing = await admin.users.findByName("demo-user");
+  if (existing && fs.existsSync(file)) {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as { accessKey: string; secretKey: string };
+  }
+  // The gateway keeps only a hash of the secret: with the file gone, start the user afresh.
+  if (existing) await admin.users.delete(existing.id);
   const { credentials } = await admin.users.create({ name: "demo-user" });
   const keys = { accessKey: credentials.access_key, secretKey: credentials.secret_key };
-  fs.writeFileSync(path.join(WORK, "demo-user.json"), JSON.stringify(keys, null, 2), {
-    mode: 0o600,
-  });
+  fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
 }
 

@@ -84,6 +84,7 @@ export class Core {
         if (!(err instanceof AppGatewayError)) throw err;
         const expired = err.code === "APPGW_TOKEN_EXPIRED" || err.code === "APPGW_UNAUTHORIZED";
         if (expired && !renewed && this.canLogin() && action !== "auth.login") {
+          // Log in again once; a renewal does not count as a retry.
           renewed = true;
           this.token = undefined;
           attempt--;

@@ -200,16 +200,19 @@ export class Routes extends Repository {
       ...args,
     ) as RouteRow[];
     if (!rows.length) return [];
-    const routers = this.deps.onlineRouters();
+    const online = new Map(this.deps.onlineRouters().map((r) => [r.id, r]));
     const requested = this.deps.tasks.requestingTasks();
-    return rows.map((row) => this.toRoute(row, routers, requested));
+    return rows.map((row) => this.toRoute(row, online, requested));
   }
 
-  private toRoute(row: RouteRow, routers: OnlineRouter[], requested: Map<string, Ref[]>): Route {
+  private toRoute(
+    row: RouteRow,
+    online: ReadonlyMap<string, OnlineRouter>,
+    requested: Map<string, Ref[]>,
+  ): Route {
     const reports = this.sql(
       "SELECT router_id, targets, tasks FROM router_routes WHERE route_id = ?",
     ).all(row.id) as { router_id: string; targets: string; tasks: string }[];
-    const online = new Map(routers.map((r) => [r.id, r]));
     const targets = new Set<string>();
     const taskIds = new Set<string>();
     let routingVia: OnlineRouter | undefined;
