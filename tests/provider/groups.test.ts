@@ -3,22 +3,19 @@ import { groupImpl, type GroupState } from "../../provider/group";
 import { groupAccessImpl } from "../../provider/groupAccess";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { checkedInputs, connectionOf } from "../helpers/provider";
 
 describe("Group and GroupAccess providers against a real gateway", () => {
   let t: TestGateway;
   let conn: ConnectionConfig;
   before(async () => {
     t = await startTestGateway({ router: false, agent: false });
-    conn = { apiHost: t.apiUrl, ...t.admin };
+    conn = connectionOf(t);
     for (const name of ["ann", "ben", "cat"]) await t.client.users.create({ name });
   });
   after(() => t.stop());
 
-  const inputs = async (news: Record<string, unknown>) => {
-    const r = await groupImpl.check({}, news);
-    assert.deepEqual(r.failures ?? [], []);
-    return r.inputs as Parameters<typeof groupImpl.create>[0];
-  };
+  const inputs = (news: Record<string, unknown>) => checkedInputs(groupImpl, news);
 
   it("refuses to manage a built-in group, naming the property", async () => {
     const { failures } = await groupImpl.check({}, { name: "Admins" });

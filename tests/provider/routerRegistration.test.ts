@@ -10,15 +10,12 @@ import {
 } from "../../provider/routerRegistration";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { checkedInputs, connectionOf } from "../helpers/provider";
 import { configureFor, roundTrip } from "../helpers/serialize";
 
 type Inputs = Parameters<typeof impl.create>[0];
 
-async function checked(news: Record<string, unknown>): Promise<Inputs> {
-  const result = await impl.check({}, news);
-  assert.deepEqual(result.failures ?? [], []);
-  return result.inputs as Inputs;
-}
+const checked = (news: Record<string, unknown>): Promise<Inputs> => checkedInputs(impl, news);
 
 const registerLater = (t: TestGateway, ms: number, body: { name: string; url: string }) =>
   new Promise<string>((resolve, reject) =>
@@ -34,7 +31,7 @@ describe("RouterRegistration provider against a real gateway", () => {
   let conn: ConnectionConfig;
   before(async () => {
     t = await startTestGateway({ router: false, agent: false });
-    conn = { apiHost: t.apiUrl, ...t.admin };
+    conn = connectionOf(t);
   });
   after(() => t.stop());
 

@@ -3,20 +3,17 @@ import { UNKNOWN } from "../../provider/common";
 import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { checkedInputs, connectionOf } from "../helpers/provider";
 
 /** Runs `check` and returns the resolved inputs, failing the test on check failures. */
-async function checked(news: Record<string, unknown>) {
-  const result = await impl.check({}, news);
-  assert.deepEqual(result.failures ?? [], []);
-  return result.inputs as Parameters<typeof impl.create>[0];
-}
+const checked = (news: Record<string, unknown>) => checkedInputs(impl, news);
 
 describe("StaticRoute provider against a real gateway", () => {
   let t: TestGateway;
   let conn: ConnectionConfig;
   before(async () => {
     t = await startTestGateway({ router: false, agent: false });
-    conn = { apiHost: t.apiUrl, ...t.admin };
+    conn = connectionOf(t);
   });
   after(() => t.stop());
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { AppGatewayClient } from "../../sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
@@ -58,18 +59,28 @@ describe("SDK client", () => {
     }
   });
 
-  it("retries reads after connection failures, and gives up with APPGW_CONNECTION", async () => {
-    const client = new AppGatewayClient({
-      apiHost: "http://127.0.0.1:9",
-      token: "x",
-      maxRetries: 2,
-      retryDelayMs: 5,
+  it("retries reads after connection failures, but not a write that may have arrived", async () => {
+    // Accepts every connection and resets it: the request was sent, the answer never comes.
+    let connections = 0;
+    const resetting = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
     });
-    const started = Date.now();
-    const err = await rejection(() => client.routes.list());
-    assert.equal(err.code, "APPGW_CONNECTION");
-    assert.match(err.message, /routers\.get_routes: cannot reach http:\/\/127\.0\.0\.1:9/);
-    assert.ok(Date.now() - started >= 10, "it backed off between tries");
+    await new Promise<void>((r) => resetting.listen(0, "127.0.0.1", r));
+    try {
+      const apiHost = `http://127.0.0.1:${(resetting.address() as AddressInfo).port}`;
+      const client = new AppGatewayClient({ apiHost, token: "x", maxRetries: 2, retryDelayMs: 5 });
+      const read = await rejection(() => client.routes.list());
+      assert.equal(read.code, "APPGW_CONNECTION");
+      assert.match(read.message, /routers\.get_routes: cannot reach/);
+      assert.equal(connections, 3, "one try and two retries");
+      connections = 0;
+      const write = await rejection(() => client.routes.create({ name: "x", path: "/x" }));
+      assert.equal(write.code, "APPGW_CONNECTION");
+      assert.equal(connections, 1, "a create is not sent twice");
+    } finally {
+      resetting.close();
+    }
   });
 
   it("never keeps the token in an error", async () => {

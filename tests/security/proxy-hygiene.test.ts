@@ -121,14 +121,19 @@ describe("security: proxy header hygiene", () => {
     await t.stop();
   });
 
-  /** A raw request through the router, so nothing on the client side merges or drops headers. */
-  async function seen(path: string, headerLines: string[]): Promise<Seen> {
-    const reply = await rawRequest(
+  /** A raw GET through the router, so nothing on the client side merges or drops headers. */
+  function rawGet(path: string, headerLines: string[]) {
+    return rawRequest(
       port,
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
         headerLines.map((l) => `${l}\r\n`).join("") +
         "Connection: close\r\n\r\n",
     );
+  }
+
+  /** What the app saw of a raw GET. */
+  async function seen(path: string, headerLines: string[]): Promise<Seen> {
+    const reply = await rawGet(path, headerLines);
     assert.equal(reply.status, 200, reply.raw);
     return JSON.parse(reply.body) as Seen;
   }
@@ -206,12 +211,7 @@ describe("security: proxy header hygiene", () => {
       for (const path of ["/pub/x", "/auth/x"]) {
         const lines = [`Authorization: Bearer sk-app-0123456789`, `Authorization: Bearer ${token}`];
         if (path === "/auth/x") lines.push(`Cookie: appgw_token=${token}`);
-        const reply = await rawRequest(
-          port,
-          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
-            lines.map((l) => `${l}\r\n`).join("") +
-            "Connection: close\r\n\r\n",
-        );
+        const reply = await rawGet(path, lines);
         assert.equal(reply.status, 400, reply.raw);
         assert.equal(JSON.parse(reply.body).error.code, "APPGW_BAD_HEADER");
         assert.ok(!reply.body.includes(token), "nothing of the app's answer came back");
