@@ -42,33 +42,15 @@ export function ms(v: number | null | undefined): string {
 
 /** `a / b` as `0.41x`, or n/a. */
 export function ratio(a: number | null | undefined, b: number | null | undefined): string {
-  if (
-    a === null ||
-    a === undefined ||
-    b === null ||
-    b === undefined ||
-    !(b > 0) ||
-    Number.isNaN(a)
-  ) {
-    return "n/a";
-  }
-  return `${(a / b).toFixed(2)}x`;
+  const r = ratioNum(a, b);
+  return r === null ? "n/a" : `${r.toFixed(2)}x`;
 }
 
 export function ratioNum(
   a: number | null | undefined,
   b: number | null | undefined,
 ): number | null {
-  if (
-    a === null ||
-    a === undefined ||
-    b === null ||
-    b === undefined ||
-    !(b > 0) ||
-    Number.isNaN(a)
-  ) {
-    return null;
-  }
+  if (a == null || b == null || !(b > 0) || Number.isNaN(a)) return null;
   return Math.round((a / b) * 1000) / 1000;
 }
 
