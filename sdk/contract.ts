@@ -1,20 +1,52 @@
 // The control API contract: for every `service.action`, the zod schema of its request body and
-// of its `data`. The gateway validates requests with these schemas and the SDK parses responses
-// with them, so the two cannot drift apart. Field names are snake_case as in ClearML's API.
+// of its `data`, who may call it, and the page of ClearML's published reference that documents
+// it. The reference gateway validates requests with these schemas and the SDK parses responses
+// with them. Shapes follow ClearML's Enterprise API reference exactly
+// (../shared/design/clearml-api.md); docs/clearml-compatibility.md says what is inferred.
+//
+// Two rules keep the SDK working against a real ClearML server:
+// - responses are parsed loosely: unknown fields pass through (a newer server adds fields), and
+//   a field is required only when the SDK needs it and the reference documents it;
+// - actions of the `appgw` service are the reference gateway's own (router watch, test records,
+//   user bootstrap). ClearML publishes no such calls; the SDK's public client and the provider
+//   never need them (the test in tests/sdk/endpoints.test.ts holds us to it).
 import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Where each documented action is described
+
+const REF = "https://clear.ml/docs/latest/docs/references";
+export const DOCS = {
+  routers: `${REF}/enterprise/routers/`,
+  permissions: `${REF}/enterprise/permissions/`,
+  auth: `${REF}/enterprise/auth/`,
+  users: `${REF}/enterprise/users/`,
+  tasks: `${REF}/enterprise/tasks/`,
+  workers: `${REF}/enterprise/workers/`,
+  server: `${REF}/enterprise/server/`,
+  queues: `${REF}/api/queues/`,
+  events: `${REF}/api/events/`,
+} as const;
 
 // ---------------------------------------------------------------------------------------------
 // Shared pieces
 
 const id = z.string().min(1).max(64);
+/** ClearML sends ISO 8601 date-times. */
 const timestamp = z.string();
-/** `get_*` calls filter by a regular expression on `name`, as ClearML does. */
-const nameFilter = z
+const idList = z.array(id).max(1000);
+/** `name`, `path` and `subdomain` filters are (Python) regular expressions. */
+const regexFilter = z
   .string()
   .max(256)
   .refine(isValidRegex, { message: "is not a valid regular expression" });
-const ref = z.object({ id: z.string(), name: z.string() });
-const idList = z.array(id).max(1000);
+const onlyFields = z.array(z.string().max(128)).max(64);
+const paging = {
+  only_fields: onlyFields.optional(),
+  order_by: z.array(z.string().max(128)).max(16).optional(),
+  page: z.number().int().min(0).optional(),
+  page_size: z.number().int().min(1).max(10_000).optional(),
+};
 
 function isValidRegex(value: string): boolean {
   try {
@@ -57,7 +89,6 @@ export const subdomain = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?
   message: "must be a DNS label: lower-case letters, digits and '-', 1 to 63 characters",
 });
 
-const groupName = z.string().min(1).max(128);
 const userName = z
   .string()
   .min(1)
@@ -72,112 +103,224 @@ const queueName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: "must be letters, digits, '.', '_' or '-'" });
 
 // ---------------------------------------------------------------------------------------------
-// Entities as the API returns them
+// Entities as the API returns them: loose objects (unknown fields pass), documented defaults.
 
-export const routeStatus = z.enum(["not_in_use", "pending", "active"]);
+export const routeType = z.enum(["path", "subdomain"]);
+export type RouteType = z.infer<typeof routeType>;
+/** `active`: at least one router routes the route to a target. */
+export const routeStatus = z.enum(["available", "active"]);
 export type RouteStatus = z.infer<typeof routeStatus>;
 
-export const route = z.object({
+export const routeTask = z.looseObject({
+  id: z.string(),
+  name: z.string().nullish(),
+  project: z.string().nullish(),
+  /** Set only for application tasks. */
+  app_id: z.string().nullish(),
+  /** The upstream (`ip:port`) the router sends this task's share of the traffic to. */
+  target: z.string().nullish(),
+});
+
+export const route = z.looseObject({
   id: z.string(),
   name: z.string(),
-  enabled: z.boolean(),
-  /** `active` is shown as Routing. */
-  status: routeStatus,
-  type: z.enum(["url", "subdomain"]),
-  path: z.string().nullable(),
-  subdomain: z.string().nullable(),
-  load_balancer: z.object({ enabled: z.boolean() }),
-  authenticated: z.boolean(),
-  access_groups: z.array(ref),
-  /** `ip:port` of every internal endpoint a router sends this route's traffic to. */
-  targets: z.array(z.string()),
-  tasks: z.array(ref),
-  /** The URL while routing; the template (`<router url>/llm`, `llm.<router domain>`) otherwise. */
-  route_url: z.string(),
-  created: timestamp,
-  last_update: timestamp,
-  updated_by: ref,
+  type: routeType,
+  path: z.string().nullish(),
+  subdomain: z.string().nullish(),
+  enabled: z.boolean().default(true),
+  auth_enabled: z.boolean().default(true),
+  load_balancer: z.looseObject({ enabled: z.boolean().default(true) }).nullish(),
+  /** Ids of the groups whose members may use the route. */
+  user_groups: z.array(z.string()).nullish(),
+  status: routeStatus.nullish(),
+  /** The URLs the routers serving the route report. */
+  urls: z.array(z.string()).nullish(),
+  tasks: z.array(routeTask).nullish(),
+  created: timestamp.nullish(),
+  last_update: timestamp.nullish(),
+  /** A user id. */
+  updated_by: z.string().nullish(),
 });
 export type Route = z.infer<typeof route>;
 
-export const group = z.object({
+export const groupMember = z.looseObject({
+  id: z.string(),
+  name: z.string().nullish(),
+  email: z.string().nullish(),
+});
+
+export const group = z.looseObject({
   id: z.string(),
   name: z.string(),
-  description: z.string(),
+  description: z.string().nullish(),
   /** Built-in groups (Users, Admins, Queue admins) cannot be changed or deleted. */
-  system: z.boolean(),
-  users: z.array(ref),
+  system: z.boolean().default(false),
+  assignable: z.boolean().default(true),
+  users: z.array(groupMember).nullish(),
+  permissions: z.array(z.unknown()).nullish(),
 });
 export type Group = z.infer<typeof group>;
 
-export const accessRule = z.object({
+export const accessPermission = z.enum(["read", "read_write"]);
+export const entityType = z.enum([
+  "task",
+  "model",
+  "project",
+  "queue",
+  "dataset",
+  "dataview",
+  "route",
+  "app",
+  "app_category",
+]);
+
+export const accessRule = z.looseObject({
   id: z.string(),
-  route: ref,
-  group: ref,
-  created: timestamp,
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  access_permission: accessPermission.nullish(),
+  entity_type: entityType,
+  /** An entity id, or `*` for every entity of the type. */
+  entity_id: z.string().nullish(),
+  entity_name: z.string().nullish(),
+  autocreated: z.boolean().nullish(),
+  groups: z.array(z.looseObject({ id: z.string(), name: z.string().nullish() })).nullish(),
+  users: z.array(groupMember).nullish(),
 });
 export type AccessRule = z.infer<typeof accessRule>;
 
-export const user = z.object({
+export const userRole = z.enum(["admin", "superuser", "user", "annotator", "consumer"]);
+
+export const user = z.looseObject({
   id: z.string(),
   name: z.string(),
-  admin: z.boolean(),
-  created: timestamp,
+  role: z.string().nullish(),
+  created: timestamp.nullish(),
+  email: z.string().nullish(),
+  /** Ids of the user's groups. */
+  sec_groups: z.array(z.string()).nullish(),
 });
 export type User = z.infer<typeof user>;
+
+export const credentials = z.looseObject({
+  access_key: z.string(),
+  secret_key: z.string(),
+  expire: z.string().nullish(),
+  label: z.string().nullish(),
+});
+export type Credentials = z.infer<typeof credentials>;
 
 export const taskStatus = z.enum([
   "created",
   "queued",
   "in_progress",
   "stopped",
-  "completed",
+  "published",
+  "publishing",
+  "closed",
   "failed",
+  "completed",
+  "unknown",
 ]);
 export type TaskStatus = z.infer<typeof taskStatus>;
 
-export const task = z.object({
+/** One hyperparameter, as `hyperparams.<section>.<name>`. */
+const paramItem = z.looseObject({
+  section: z.string().nullish(),
+  name: z.string().nullish(),
+  value: z.string().nullish(),
+});
+
+/**
+ * A task. Every field but `id` may be missing: `only_fields` trims the answer, and ClearML
+ * leaves out fields that were never set.
+ */
+export const task = z.looseObject({
   id: z.string(),
-  name: z.string(),
-  type: z.string(),
-  status: taskStatus,
-  status_reason: z.string(),
-  status_message: z.string(),
-  queue: ref.nullable(),
-  worker: z.string().nullable(),
-  user: ref,
-  system_tags: z.array(z.string()),
+  name: z.string().nullish(),
+  type: z.string().nullish(),
+  status: z.string().nullish(),
+  status_reason: z.string().nullish(),
+  status_message: z.string().nullish(),
+  status_changed: timestamp.nullish(),
+  project: z.string().nullish(),
+  /** The owner's user id. */
+  user: z.string().nullish(),
+  created: timestamp.nullish(),
+  started: timestamp.nullish(),
+  completed: timestamp.nullish(),
+  last_update: timestamp.nullish(),
+  last_worker: z.string().nullish(),
+  execution: z.looseObject({ queue: z.string().nullish() }).nullish(),
+  script: z
+    .looseObject({
+      entry_point: z.string().nullish(),
+      binary: z.string().nullish(),
+      diff: z.string().nullish(),
+      working_dir: z.string().nullish(),
+    })
+    .nullish(),
+  hyperparams: z.record(z.string(), z.record(z.string(), paramItem)).nullish(),
   /** Runtime properties: how a task asks for an endpoint, and where routers write it back. */
-  runtime: z.record(z.string(), z.string()),
-  entry_point: z.string(),
-  params: z.record(z.string(), z.string()),
-  created: timestamp,
-  started: timestamp.nullable(),
-  completed: timestamp.nullable(),
-  last_update: timestamp,
+  runtime: z.record(z.string(), z.unknown()).nullish(),
+  tags: z.array(z.string()).nullish(),
+  system_tags: z.array(z.string()).nullish(),
 });
 export type Task = z.infer<typeof task>;
 
-export const queue = z.object({
+export const queueEntry = z.looseObject({ task: z.string(), added: timestamp.nullish() });
+
+export const queue = z.looseObject({
   id: z.string(),
-  name: z.string(),
-  entries: z.array(z.object({ task: z.string(), added: timestamp })),
-  workers: z.array(z.string()),
-  created: timestamp,
+  name: z.string().nullish(),
+  display_name: z.string().nullish(),
+  created: timestamp.nullish(),
+  tags: z.array(z.string()).nullish(),
+  system_tags: z.array(z.string()).nullish(),
+  entries: z.array(queueEntry).nullish(),
 });
 export type Queue = z.infer<typeof queue>;
 
-export const worker = z.object({
+const workerQueue = z.looseObject({ id: z.string(), name: z.string().nullish() });
+
+export const worker = z.looseObject({
   id: z.string(),
-  queues: z.array(ref),
-  task: z.string().nullable(),
-  registered: timestamp,
-  last_activity: timestamp,
+  register_time: timestamp.nullish(),
+  last_activity_time: timestamp.nullish(),
+  last_report_time: timestamp.nullish(),
+  task: z.looseObject({ id: z.string(), name: z.string().nullish() }).nullish(),
+  queue: workerQueue.nullish(),
+  queues: z.array(workerQueue).nullish(),
 });
 export type Worker = z.infer<typeof worker>;
 
-export const testStatus = z.enum(["running", "passed", "failed"]);
-/** Why a test ended as it did: stable values a program can act on. */
+/** A registered router, as `routers.get_task_routers` lists it. Its id is its `ROUTER_NAME`. */
+export const router = z.looseObject({
+  router: z.string(),
+  url: z.string(),
+  version: z.string().nullish(),
+  /** Seconds. */
+  uptime: z.number().nullish(),
+  /** Epoch seconds of the last report. */
+  last_update_timestamp: z.number().nullish(),
+  routes: z
+    .array(z.looseObject({ name: z.string(), tasks: z.array(z.string()).nullish() }))
+    .nullish(),
+  tasks: z.array(z.record(z.string(), z.unknown())).nullish(),
+});
+export type Router = z.infer<typeof router>;
+
+export const logEvent = z.looseObject({
+  timestamp: z.union([z.number(), z.string()]).nullish(),
+  msg: z.string().nullish(),
+  level: z.string().nullish(),
+  worker: z.string().nullish(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The reference gateway's own records (service `appgw`)
+
+/** Why a router test ended as it did: stable values a program can act on. */
 export const testReason = z.enum([
   "running",
   "passed",
@@ -188,47 +331,34 @@ export const testReason = z.enum([
   "not_routed",
   "unreachable",
   "wrong_response",
-  /** The gateway stopped, or the runner hit an unexpected error. */
+  "insecure",
+  /** Interrupted, or the runner hit an unexpected error. */
   "aborted",
 ]);
 export type TestReason = z.infer<typeof testReason>;
 
-export const routerTest = z.object({
-  router: ref,
-  status: testStatus,
-  status_message: z.string(),
+/**
+ * The Test Details of the product page. The reference gateway derives one record per router
+ * from the latest router-test task (see ROUTER_TEST); ClearML publishes no such call.
+ */
+export const routerTestRecord = z.object({
+  router: z.string().min(1).max(128),
+  status: z.enum(["running", "passed", "failed"]),
+  status_message: z.string().max(4096),
   status_reason: testReason,
   started: timestamp,
   completed: timestamp.nullable(),
   run_time_sec: z.number().nullable(),
-  queue: ref,
-  worker: z.string().nullable(),
-  task: ref,
-  browser_endpoint: z.string().nullable(),
-  endpoint: z.string().nullable(),
-  timeout_sec: z.number(),
+  queue: z.string().max(128),
+  worker: z.string().max(128).nullable(),
+  task_name: z.string().max(256),
+  task_id: z.string().max(64),
+  browser_endpoint: z.string().max(2048).nullable(),
+  endpoint: z.string().max(2048).nullable(),
   /** The test log: the runner's steps and the test task's console output, in order. */
-  log: z.array(z.string()),
+  log: z.array(z.string().max(8192)).max(2000),
 });
-export type RouterTest = z.infer<typeof routerTest>;
-
-export const router = z.object({
-  id: z.string(),
-  name: z.string(),
-  url: z.string(),
-  domain: z.string(),
-  version: z.string(),
-  queues: z.array(z.string()),
-  /** A heartbeat arrived within the last 30 seconds. */
-  online: z.boolean(),
-  started: timestamp,
-  uptime_sec: z.number(),
-  last_update: timestamp,
-  last_tested: timestamp.nullable(),
-  test_status: testStatus.nullable(),
-  routed_tasks: z.array(z.object({ task: ref, endpoint: z.string(), owner: ref })),
-});
-export type Router = z.infer<typeof router>;
+export type RouterTestRecord = z.infer<typeof routerTestRecord>;
 
 /** What a router needs to build its table: enabled routes and the tasks it serves. */
 export const routeConfig = z.object({
@@ -238,10 +368,14 @@ export const routeConfig = z.object({
   subdomain: z.string().nullable(),
   load_balanced: z.boolean(),
   authenticated: z.boolean(),
-  /** Group ids allowed; empty means every authenticated user. */
+  /** Group ids allowed: the route's `user_groups` plus the groups of its access rules. */
   groups: z.array(z.string()),
+  /** User ids its access rules allow directly. */
+  users: z.array(z.string()),
 });
 export type RouteConfig = z.infer<typeof routeConfig>;
+
+const ref = z.object({ id: z.string(), name: z.string() });
 
 export const serviceConfig = z.object({
   task: z.string(),
@@ -262,319 +396,584 @@ export type ServiceConfig = z.infer<typeof serviceConfig>;
 // Actions
 
 const empty = z.object({});
-const routeFields = {
-  name: routeName,
-  path: routePath.nullable().optional(),
-  subdomain: subdomain.nullable().optional(),
-  load_balancer: z.strictObject({ enabled: z.boolean() }).optional(),
-  authenticated: z.boolean().optional(),
-  /** Group ids. Replaces the route's access rules. */
-  access_groups: idList.optional(),
-};
+const looseEmpty = z.looseObject({});
 
-function exactlyOneTarget(
-  v: { path?: string | null; subdomain?: string | null },
-  ctx: z.RefinementCtx,
-): void {
-  const has = (x: unknown) => x !== undefined && x !== null;
-  if (has(v.path) === has(v.subdomain)) {
-    ctx.addIssue({
-      code: "custom",
-      path: [has(v.path) ? "subdomain" : "path"],
-      message: "exactly one of path or subdomain must be set",
-    });
-  }
+/** `system,root,admin` in the reference's Security column, or `all`. */
+type Scope = "admin" | "all";
+
+interface ActionSpec {
+  request: z.ZodType;
+  response: z.ZodType;
+  scope: Scope;
+  /** The reference page documenting the action; null for the gateway's own `appgw` service. */
+  docs: string | null;
 }
 
-export const actions = {
-  "auth.login": {
-    request: z.strictObject({ expiration_sec: z.number().int().min(60).max(2592000).optional() }),
-    response: z.object({ token: z.string(), expires_in: z.number() }),
-  },
+const spec = <Req extends z.ZodType, Res extends z.ZodType>(
+  docs: string | null,
+  scope: Scope,
+  request: Req,
+  response: Res,
+) => ({ docs, scope, request, response }) satisfies ActionSpec;
 
-  "users.create": {
-    request: z.strictObject({
+const routeWrite = z
+  .strictObject({
+    /** Update the route with this id; create one when absent. */
+    id: id.optional(),
+    name: routeName,
+    type: routeType,
+    path: routePath.optional(),
+    subdomain: subdomain.optional(),
+    enabled: z.boolean().optional(),
+    auth_enabled: z.boolean().optional(),
+    load_balancer: z.strictObject({ enabled: z.boolean() }).optional(),
+    user_groups: idList.optional(),
+  })
+  .superRefine((v, ctx) => {
+    const [needed, other] = v.type === "path" ? ["path", "subdomain"] : ["subdomain", "path"];
+    if (v[needed as "path" | "subdomain"] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [needed],
+        message: `is required when type is '${v.type}'`,
+      });
+    }
+    if (v[other as "path" | "subdomain"] !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [other],
+        message: `must not be set when type is '${v.type}'`,
+      });
+    }
+  });
+
+const runtimeMap = z.record(z.string().min(1).max(128), z.string().max(4096));
+
+export const actions = {
+  // --- auth ---
+  "auth.login": spec(
+    DOCS.auth,
+    "all",
+    z.strictObject({
+      expiration_sec: z.number().int().min(60).optional(),
+      set_cookie: z.boolean().optional(),
+    }),
+    z.looseObject({ token: z.string() }),
+  ),
+  "auth.create_credentials": spec(
+    DOCS.auth,
+    "all",
+    z.strictObject({
+      expiration_sec: z.number().int().min(60).optional(),
+      label: z.string().max(256).optional(),
+    }),
+    z.looseObject({ credentials }),
+  ),
+  "auth.revoke_credentials": spec(
+    DOCS.auth,
+    "all",
+    z.strictObject({ access_key: z.string().min(1).max(128).optional() }),
+    z.looseObject({ revoked: z.number() }),
+  ),
+  "auth.create_service_user": spec(
+    DOCS.auth,
+    "admin",
+    z.strictObject({
       name: userName,
-      admin: z.boolean().optional(),
+      allow_running_as_owner: z.boolean().optional(),
+      credentials_expiration_sec: z.number().int().min(60).optional(),
+    }),
+    z.looseObject({ id: z.string(), credentials }),
+  ),
+
+  // --- users ---
+  "users.get_all": spec(
+    DOCS.users,
+    "all",
+    z.strictObject({
+      id: idList.optional(),
+      name: regexFilter.optional(),
+      include_auth: z.boolean().optional(),
+      ...paging,
+    }),
+    z.looseObject({ users: z.array(user) }),
+  ),
+  "users.get_current_user": spec(
+    DOCS.users,
+    "all",
+    empty.strict(),
+    z.looseObject({
+      user: user,
+      sec_groups: z.array(z.looseObject({ id: z.string(), name: z.string().nullish() })).nullish(),
+    }),
+  ),
+  "users.delete": spec(
+    DOCS.users,
+    "admin",
+    z.strictObject({ user: id }),
+    z.looseObject({ deleted: z.union([z.number(), z.boolean()]).nullish() }),
+  ),
+
+  // --- permissions ---
+  "permissions.add_or_update_user_group": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({
+      id: id.optional(),
+      name: z.string().min(1).max(128).optional(),
+      description: z.string().max(1024).optional(),
+      /** Member user ids: the whole list. */
+      users: idList.optional(),
+    }),
+    z.looseObject({
+      id: z.string(),
+      name: z.string().nullish(),
+      system: z.boolean().nullish(),
+      assignable: z.boolean().nullish(),
+    }),
+  ),
+  "permissions.get_user_groups": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({ groups: idList.optional(), include_permissions: z.boolean().optional() }),
+    z.looseObject({ groups: z.array(group) }),
+  ),
+  "permissions.delete_user_groups": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({ groups: idList.min(1) }),
+    z.looseObject({ deleted: z.number() }),
+  ),
+  "permissions.add_or_update_access_rule": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({
+      id: id.optional(),
+      name: z.string().min(1).max(256),
+      description: z.string().max(1024),
+      access_permission: accessPermission,
+      entity_type: entityType,
+      entity_id: z.string().min(1).max(64).optional(),
+      users: idList,
+      groups: idList,
+    }),
+    z.looseObject({ id: z.string(), name: z.string().nullish() }),
+  ),
+  "permissions.get_access_rules": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({ rules: idList.optional() }),
+    z.looseObject({ rules: z.array(accessRule) }),
+  ),
+  "permissions.delete_access_rules": spec(
+    DOCS.permissions,
+    "admin",
+    z.strictObject({ rules: idList.min(1) }),
+    z.looseObject({ deleted: z.number() }),
+  ),
+
+  // --- routers ---
+  "routers.add_or_update_route": spec(
+    DOCS.routers,
+    "admin",
+    routeWrite,
+    z.looseObject({ id: z.string() }),
+  ),
+  "routers.check_route_name": spec(
+    DOCS.routers,
+    "admin",
+    z.strictObject({
+      field: z.enum(["name", "path", "subdomain"]),
+      value: z.string().min(1).max(256),
+    }),
+    // Documented only as "object": the reference gateway answers `{available, route?}`.
+    looseEmpty,
+  ),
+  "routers.set_route_enabled": spec(
+    DOCS.routers,
+    "admin",
+    z.strictObject({ id, enabled: z.boolean(), force: z.boolean().optional() }),
+    looseEmpty,
+  ),
+  "routers.delete_routes": spec(
+    DOCS.routers,
+    "admin",
+    z.strictObject({ ids: idList.optional(), force: z.boolean().optional() }),
+    z.looseObject({ deleted: z.number() }),
+  ),
+  "routers.get_routes": spec(
+    DOCS.routers,
+    "all",
+    z.strictObject({
+      id: idList.optional(),
+      name: regexFilter.optional(),
+      path: regexFilter.optional(),
+      subdomain: regexFilter.optional(),
+      enabled: z.boolean().optional(),
+      auth_enabled: z.boolean().optional(),
+      type: z.array(routeType).optional(),
+      ...paging,
+    }),
+    z.looseObject({ routes: z.array(route) }),
+  ),
+  "routers.get_task_routers": spec(
+    DOCS.routers,
+    "admin",
+    z.strictObject({
+      task_only_fields: onlyFields.optional(),
+      task_order_by: z.array(z.string().max(128)).max(16).optional(),
+    }),
+    z.looseObject({ routers: z.array(router) }),
+  ),
+  "routers.task_router_report": spec(
+    DOCS.routers,
+    // `all` in the reference, "for admins or service accounts": the reference gateway
+    // requires one of those, so a user cannot register a router of their own.
+    "admin",
+    z.strictObject({
+      router: z.string().min(1).max(128),
+      url: z.url(),
+      version: z.string().max(64).optional(),
+      /** The router is dropped if it does not report again within this many seconds. */
+      timeout: z.number().int().min(1).max(3600).optional(),
+      status: z
+        .strictObject({
+          last_update_timestamp: z.number().int().optional(),
+          uptime: z.number().int().min(0).optional(),
+          tasks: idList.optional(),
+          routes: z
+            .array(
+              z.strictObject({
+                name: z.string().max(128),
+                url: z.string().max(2048),
+                tasks: z
+                  .array(z.strictObject({ id, upstream_server: z.string().max(512) }))
+                  .max(10_000),
+              }),
+            )
+            .max(10_000)
+            .optional(),
+        })
+        .optional(),
+    }),
+    looseEmpty,
+  ),
+  "routers.unregister": spec(
+    DOCS.routers,
+    "admin",
+    z.strictObject({ router: z.string().min(1).max(128) }),
+    looseEmpty,
+  ),
+
+  // --- queues ---
+  "queues.create": spec(
+    DOCS.queues,
+    "admin",
+    z.strictObject({
+      name: queueName,
+      display_name: z.string().max(256).optional(),
+      tags: z.array(z.string().max(128)).max(64).optional(),
+      system_tags: z.array(z.string().max(128)).max(64).optional(),
+    }),
+    z.looseObject({ id: z.string() }),
+  ),
+  "queues.get_all": spec(
+    DOCS.queues,
+    "all",
+    z.strictObject({ id: idList.optional(), name: regexFilter.optional(), ...paging }),
+    z.looseObject({ queues: z.array(queue) }),
+  ),
+  "queues.get_by_id": spec(
+    DOCS.queues,
+    "all",
+    z.strictObject({ queue: id }),
+    z.looseObject({ queue }),
+  ),
+  "queues.delete": spec(
+    DOCS.queues,
+    "admin",
+    z.strictObject({ queue: id, force: z.boolean().optional() }),
+    z.looseObject({ deleted: z.number() }),
+  ),
+  "queues.get_next_task": spec(
+    DOCS.queues,
+    "all",
+    z.strictObject({ queue: id, get_task_info: z.boolean().optional() }),
+    z.looseObject({ entry: queueEntry.nullish() }),
+  ),
+
+  // --- workers (the agent side) ---
+  "workers.register": spec(
+    DOCS.workers,
+    "all",
+    z.strictObject({
+      worker: z.string().min(1).max(128),
+      queues: idList.optional(),
+      timeout: z.number().int().min(1).max(3600).optional(),
+      tags: z.array(z.string().max(128)).max(64).optional(),
+    }),
+    looseEmpty,
+  ),
+  "workers.status_report": spec(
+    DOCS.workers,
+    "all",
+    z.strictObject({
+      worker: z.string().min(1).max(128),
+      timestamp: z.number().int(),
+      task: id.optional(),
+      queue: id.optional(),
+      queues: idList.optional(),
+    }),
+    looseEmpty,
+  ),
+  "workers.unregister": spec(
+    DOCS.workers,
+    "all",
+    z.strictObject({ worker: z.string().min(1).max(128) }),
+    looseEmpty,
+  ),
+  "workers.get_all": spec(
+    DOCS.workers,
+    "all",
+    z.strictObject({ last_seen: z.number().int().min(0).optional() }),
+    z.looseObject({ workers: z.array(worker) }),
+  ),
+
+  // --- tasks ---
+  "tasks.create": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      name: z.string().min(1).max(256),
+      type: z.string().min(1).max(64),
+      project: id.optional(),
+      comment: z.string().max(4096).optional(),
+      tags: z.array(z.string().max(128)).max(64).optional(),
+      system_tags: z.array(z.string().max(128)).max(64).optional(),
+      script: z
+        .strictObject({
+          entry_point: z.string().max(256).optional(),
+          binary: z.string().max(64).optional(),
+          diff: z.string().max(65_536).optional(),
+          working_dir: z.string().max(256).optional(),
+          requirements: z.record(z.string(), z.unknown()).optional(),
+        })
+        .optional(),
+      hyperparams: z
+        .record(
+          z.string().max(128),
+          z.record(
+            z.string().max(128),
+            z.strictObject({
+              section: z.string().max(128).optional(),
+              name: z.string().max(128).optional(),
+              value: z.string().max(4096),
+              type: z.string().max(64).optional(),
+              description: z.string().max(1024).optional(),
+            }),
+          ),
+        )
+        .optional(),
+    }),
+    z.looseObject({ id: z.string() }),
+  ),
+  "tasks.get_by_id": spec(DOCS.tasks, "all", z.strictObject({ task: id }), z.looseObject({ task })),
+  "tasks.get_all": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      id: idList.optional(),
+      name: regexFilter.optional(),
+      status: z.array(taskStatus).optional(),
+      system_tags: z.array(z.string().max(128)).max(64).optional(),
+      ...paging,
+    }),
+    z.looseObject({ tasks: z.array(task) }),
+  ),
+  "tasks.edit": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      force: z.boolean().optional(),
+      name: z.string().min(1).max(256).optional(),
+      system_tags: z.array(z.string().max(128)).max(64).optional(),
+      /** The whole runtime map. */
+      runtime: runtimeMap.optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  "tasks.edit_runtime": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      add_or_update: runtimeMap.optional(),
+      remove: z.array(z.string().max(128)).max(1000).optional(),
+      force: z.boolean().optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  "tasks.enqueue": spec(
+    DOCS.tasks,
+    "all",
+    z
+      .strictObject({
+        task: id,
+        queue: id.optional(),
+        queue_name: queueName.optional(),
+        status_reason: z.string().max(1024).optional(),
+        status_message: z.string().max(1024).optional(),
+      })
+      .refine((v) => v.queue === undefined || v.queue_name === undefined, {
+        message: "give queue or queue_name, not both",
+        path: ["queue_name"],
+      }),
+    z.looseObject({ queued: z.number() }),
+  ),
+  "tasks.stop": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      force: z.boolean().optional(),
+      status_reason: z.string().max(1024).optional(),
+      status_message: z.string().max(1024).optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  // Reported by the agent that runs the task.
+  "tasks.started": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      status_reason: z.string().max(1024).optional(),
+      status_message: z.string().max(1024).optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  "tasks.stopped": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      status_reason: z.string().max(1024).optional(),
+      status_message: z.string().max(1024).optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  "tasks.completed": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      status_reason: z.string().max(1024).optional(),
+      status_message: z.string().max(1024).optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+  "tasks.failed": spec(
+    DOCS.tasks,
+    "all",
+    z.strictObject({
+      task: id,
+      status_reason: z.string().max(1024).optional(),
+      status_message: z.string().max(1024).optional(),
+    }),
+    z.looseObject({ updated: z.number() }),
+  ),
+
+  // --- events (task console log) ---
+  "events.add": spec(
+    DOCS.events,
+    "all",
+    z.strictObject({
+      type: z.literal("log"),
+      task: id,
+      msg: z.string().max(8192),
+      level: z.enum(["debug", "info", "warning", "error", "critical"]).optional(),
+      timestamp: z.number().optional(),
+      worker: z.string().max(128).optional(),
+    }),
+    looseEmpty,
+  ),
+  "events.get_task_log": spec(
+    DOCS.events,
+    "all",
+    z.strictObject({
+      task: id,
+      batch_size: z.number().int().min(1).max(10_000).optional(),
+      navigate_earlier: z.boolean().optional(),
+    }),
+    z.looseObject({
+      events: z.array(logEvent),
+      returned: z.number().nullish(),
+      total: z.number().nullish(),
+    }),
+  ),
+
+  // --- server ---
+  "server.info": spec(
+    DOCS.server,
+    "all",
+    empty.strict(),
+    z.looseObject({
+      version: z.string(),
+      build: z.string().nullish(),
+      commit: z.string().nullish(),
+      api_version: z.string().nullish(),
+    }),
+  ),
+
+  // --- appgw: the reference gateway's own service; ClearML publishes nothing like it ---
+  "appgw.add_user": spec(
+    null,
+    "admin",
+    z.strictObject({
+      name: userName,
+      role: z.enum(["admin", "user"]).optional(),
       access_key: z.string().min(8).max(128).optional(),
       secret_key: z.string().min(16).max(256).optional(),
     }),
-    response: z.object({
-      id: z.string(),
-      credentials: z.object({ access_key: z.string(), secret_key: z.string() }),
-    }),
-  },
-  "users.get_all": {
-    request: z.strictObject({ id: idList.optional(), name: nameFilter.optional() }),
-    response: z.object({ users: z.array(user) }),
-  },
-  "users.get_current_user": {
-    request: empty.strict(),
-    response: z.object({ user: user.extend({ groups: z.array(ref) }) }),
-  },
-  "users.delete": {
-    request: z.strictObject({ user: id }),
-    response: z.object({ deleted: z.number() }),
-  },
-
-  "permissions.create_group": {
-    request: z.strictObject({
-      name: groupName,
-      description: z.string().max(1024).optional(),
-      users: idList.optional(),
-    }),
-    response: z.object({ id: z.string() }),
-  },
-  "permissions.update_group": {
-    request: z.strictObject({
-      group: id,
-      name: groupName.optional(),
-      description: z.string().max(1024).optional(),
-      /** Replaces the members. */
-      users: idList.optional(),
-    }),
-    response: z.object({ updated: z.number() }),
-  },
-  "permissions.delete_group": {
-    request: z.strictObject({ group: id }),
-    response: z.object({ deleted: z.number() }),
-  },
-  "permissions.get_user_groups": {
-    request: z.strictObject({ id: idList.optional(), name: nameFilter.optional() }),
-    response: z.object({ groups: z.array(group) }),
-  },
-  "permissions.add_or_update_access_rule": {
-    request: z.strictObject({ route: id, group: id }),
-    response: z.object({ id: z.string(), created: z.boolean() }),
-  },
-  "permissions.get_access_rules": {
-    request: z.strictObject({ route: id.optional(), group: id.optional() }),
-    response: z.object({ rules: z.array(accessRule) }),
-  },
-  "permissions.delete_access_rules": {
-    request: z
-      .strictObject({ ids: idList.optional(), route: id.optional(), group: id.optional() })
-      .refine((v) => v.ids !== undefined || v.route !== undefined || v.group !== undefined, {
-        message: "give ids, route or group",
-        path: ["ids"],
-      }),
-    response: z.object({ deleted: z.number() }),
-  },
-
-  "queues.create": {
-    request: z.strictObject({ name: queueName }),
-    response: z.object({ id: z.string() }),
-  },
-  "queues.get_all": {
-    request: z.strictObject({ id: idList.optional(), name: nameFilter.optional() }),
-    response: z.object({ queues: z.array(queue) }),
-  },
-  "queues.delete": {
-    request: z.strictObject({ queue: id }),
-    response: z.object({ deleted: z.number() }),
-  },
-  "queues.get_next_task": {
-    request: z.strictObject({
-      queue: id,
-      worker: z.string().min(1).max(128),
-      /** Long poll: wait up to this long for a task. */
-      wait_sec: z.number().min(0).max(30).optional(),
-    }),
-    response: z.object({ entry: z.object({ task: z.string(), added: timestamp }).nullable() }),
-  },
-
-  "workers.register": {
-    request: z.strictObject({ worker: z.string().min(1).max(128), queues: idList }),
-    response: empty,
-  },
-  "workers.heartbeat": {
-    request: z.strictObject({ worker: z.string().min(1).max(128), task: id.nullable().optional() }),
-    /** Tasks of this worker that were stopped and must be ended. */
-    response: z.object({ stop: z.array(z.string()) }),
-  },
-  "workers.unregister": {
-    request: z.strictObject({ worker: z.string().min(1).max(128) }),
-    response: empty,
-  },
-  "workers.get_all": {
-    request: z.strictObject({ queue: id.optional() }),
-    response: z.object({ workers: z.array(worker) }),
-  },
-
-  "tasks.create": {
-    request: z.strictObject({
-      name: z.string().min(1).max(256),
-      type: z.string().min(1).max(64).optional(),
-      entry_point: z.string().max(256).optional(),
-      params: z.record(z.string(), z.string()).optional(),
-      system_tags: z.array(z.string().max(128)).max(64).optional(),
-    }),
-    response: z.object({ id: z.string() }),
-  },
-  "tasks.enqueue": {
-    request: z.strictObject({ task: id, queue: id }),
-    response: z.object({ queued: z.number() }),
-  },
-  "tasks.get_by_id": {
-    request: z.strictObject({ task: id }),
-    response: z.object({ task }),
-  },
-  "tasks.get_all": {
-    request: z.strictObject({
-      id: idList.optional(),
-      name: nameFilter.optional(),
-      status: z.array(taskStatus).optional(),
-      system_tags: z.array(z.string()).optional(),
-    }),
-    response: z.object({ tasks: z.array(task) }),
-  },
-  "tasks.edit": {
-    request: z.strictObject({
-      task: id,
-      name: z.string().min(1).max(256).optional(),
-      system_tags: z.array(z.string().max(128)).max(64).optional(),
-    }),
-    response: z.object({ updated: z.number() }),
-  },
-  "tasks.edit_runtime_properties": {
-    request: z.strictObject({
-      task: id,
-      /** Merged into the task's runtime properties; null removes a key. */
-      runtime: z.record(z.string().min(1).max(128), z.string().max(4096).nullable()),
-    }),
-    response: z.object({ updated: z.number() }),
-  },
-  "tasks.started": {
-    request: z.strictObject({ task: id, worker: z.string().min(1).max(128) }),
-    response: z.object({ updated: z.number() }),
-  },
-  "tasks.completed": {
-    request: z.strictObject({ task: id, status_message: z.string().max(1024).optional() }),
-    response: z.object({ updated: z.number() }),
-  },
-  "tasks.failed": {
-    request: z.strictObject({ task: id, status_reason: z.string().max(1024).optional() }),
-    response: z.object({ updated: z.number() }),
-  },
-  "tasks.stop": {
-    request: z.strictObject({ task: id, status_reason: z.string().max(1024).optional() }),
-    response: z.object({ updated: z.number() }),
-  },
-
-  "events.add_log": {
-    request: z.strictObject({ task: id, lines: z.array(z.string().max(8192)).min(1).max(1000) }),
-    response: z.object({ added: z.number() }),
-  },
-  "events.get_task_log": {
-    request: z.strictObject({ task: id }),
-    response: z.object({ events: z.array(z.object({ timestamp, msg: z.string() })) }),
-  },
-
-  "routers.register": {
-    request: z.strictObject({
-      name: z.string().min(1).max(128),
-      url: z.url(),
-      version: z.string().max(64),
-      /** Queue names whose tasks this router serves; empty serves every queue. */
-      queues: z.array(z.string().max(128)).max(64),
-      /** Parent domain of subdomain routes (`llm.<domain>`). */
-      domain: z.string().min(1).max(253),
-    }),
-    response: z.object({ id: z.string() }),
-  },
-  "routers.heartbeat": {
-    request: z.strictObject({ router: id }),
-    response: empty,
-  },
-  "routers.get_all": {
-    request: z.strictObject({ id: idList.optional(), name: nameFilter.optional() }),
-    response: z.object({ routers: z.array(router) }),
-  },
-  "routers.delete": {
-    request: z.strictObject({ router: id }),
-    response: z.object({ deleted: z.number() }),
-  },
-  "routers.get_config": {
-    request: z.strictObject({
-      router: id,
-      /** The revision the router already has; the call waits until a newer one exists. */
+    z.object({ id: z.string(), credentials }),
+  ),
+  "appgw.watch": spec(
+    null,
+    "all",
+    z.strictObject({
+      /** The revision the caller already has; the call waits until a newer one exists. */
       since: z.number().int().min(0).optional(),
       wait_sec: z.number().min(0).max(30).optional(),
     }),
-    response: z.object({
+    z.object({ revision: z.number() }),
+  ),
+  "appgw.get_router_config": spec(
+    null,
+    "admin",
+    z.strictObject({
+      router: z.string().min(1).max(128),
+      since: z.number().int().min(0).optional(),
+      wait_sec: z.number().min(0).max(30).optional(),
+    }),
+    z.object({
       revision: z.number(),
       routes: z.array(routeConfig),
       services: z.array(serviceConfig),
       /**
        * Every user's current groups (user id -> group ids, built-in ones included). Routers check
        * route access against this rather than the token's claims, so removing a member or a
-       * user takes effect at once instead of at the token's expiry. Optional: without it a
-       * router falls back to the claims.
+       * user takes effect at once instead of at the token's expiry.
        */
-      members: z.record(z.string(), z.array(z.string())).optional(),
+      members: z.record(z.string(), z.array(z.string())),
     }),
-  },
-  "routers.report": {
-    request: z.strictObject({
-      router: id,
-      routes: z
-        .array(z.strictObject({ route: id, targets: z.array(z.string()), tasks: idList }))
-        .max(10000),
-      endpoints: z
-        .array(
-          z.strictObject({
-            task: id,
-            endpoint_name: z.string().nullable(),
-            endpoint: z.string(),
-            browser_endpoint: z.string(),
-          }),
-        )
-        .max(10000),
-    }),
-    response: empty,
-  },
-  "routers.create_route": {
-    request: z
-      .strictObject({ ...routeFields, enabled: z.boolean().optional() })
-      .superRefine(exactlyOneTarget),
-    response: z.object({ id: z.string() }),
-  },
-  "routers.update_route": {
-    request: z.strictObject({ route: id, ...routeFields, name: routeName.optional() }),
-    response: z.object({ updated: z.number() }),
-  },
-  "routers.enable_route": {
-    request: z.strictObject({ route: id }),
-    response: z.object({ updated: z.number() }),
-  },
-  "routers.disable_route": {
-    request: z.strictObject({ route: id }),
-    response: z.object({ updated: z.number() }),
-  },
-  "routers.delete_route": {
-    request: z.strictObject({ route: id }),
-    response: z.object({ deleted: z.number() }),
-  },
-  "routers.get_routes": {
-    request: z.strictObject({
-      id: idList.optional(),
-      name: nameFilter.optional(),
-      enabled: z.boolean().optional(),
-    }),
-    response: z.object({ routes: z.array(route) }),
-  },
-  "routers.start_test": {
-    request: z.strictObject({
-      router: id,
-      queue: id,
-      timeout_sec: z.number().int().min(5).max(3600).optional(),
-    }),
-    response: z.object({ task: z.string() }),
-  },
-  "routers.get_test": {
-    request: z.strictObject({ router: id }),
-    response: z.object({ test: routerTest }),
-  },
+  ),
+  "appgw.get_router_tests": spec(
+    null,
+    "admin",
+    z.strictObject({ routers: z.array(z.string().max(128)).max(1000).optional() }),
+    z.object({ tests: z.array(routerTestRecord) }),
+  ),
 } as const;
 
 export type ActionName = keyof typeof actions;
@@ -582,44 +981,39 @@ export type ActionRequest<A extends ActionName> = z.input<(typeof actions)[A]["r
 export type ParsedRequest<A extends ActionName> = z.output<(typeof actions)[A]["request"]>;
 export type ActionResponse<A extends ActionName> = z.output<(typeof actions)[A]["response"]>;
 
-/** Actions any authenticated user may call; every other action needs an admin. */
-export const USER_ACTIONS: ReadonlySet<ActionName> = new Set<ActionName>([
-  "auth.login",
-  "users.get_current_user",
-  "permissions.get_user_groups",
-  "routers.get_routes",
-  "routers.get_all",
-  "tasks.create",
-  "tasks.enqueue",
-  "tasks.get_by_id",
-  "tasks.get_all",
-  "tasks.edit",
-  "tasks.edit_runtime_properties",
-  "tasks.stop",
-  "queues.get_all",
-  "events.get_task_log",
-]);
+/** Actions ClearML documents, with the page that documents each. */
+export const DOCUMENTED_ACTIONS: ReadonlyMap<ActionName, string> = new Map(
+  Object.entries(actions).flatMap(([name, a]) =>
+    a.docs ? [[name as ActionName, a.docs] as const] : [],
+  ),
+);
 
 /** The ClearML response envelope. */
 export const envelope = z.object({
-  meta: z.object({
-    id: z.string(),
-    trx: z.string(),
-    endpoint: z.object({
-      name: z.string(),
-      requested_version: z.string(),
-      actual_version: z.string(),
-    }),
+  meta: z.looseObject({
+    id: z.string().nullish(),
+    trx: z.string().nullish(),
+    endpoint: z
+      .looseObject({
+        name: z.string().nullish(),
+        requested_version: z.string().nullish(),
+        actual_version: z.string().nullish(),
+      })
+      .nullish(),
     result_code: z.number(),
-    result_subcode: z.number(),
-    result_msg: z.string(),
-    error_data: z.record(z.string(), z.unknown()),
+    result_subcode: z.number().nullish(),
+    result_msg: z.string().nullish(),
+    error_stack: z.string().nullish(),
+    error_data: z.record(z.string(), z.unknown()).nullish(),
   }),
   data: z.unknown(),
 });
 export type Envelope = z.infer<typeof envelope>;
 
-/** The built-in groups: fixed ids, membership derived from the users table. */
+/**
+ * The built-in groups. ClearML gives them server-generated ids; the reference gateway uses
+ * these fixed ones so programs can name them.
+ */
 export const SYSTEM_GROUPS = {
   users: { id: "users", name: "Users", description: "Every user" },
   admins: { id: "admins", name: "Admins", description: "Gateway administrators" },
@@ -641,11 +1035,33 @@ export const RUNTIME = {
 export const EXTERNAL_SERVICE_TAG = "external_service";
 
 /**
- * The reference agent's built-in app (`entry_point`): an HTTP, SSE and WebSocket echo that
- * reports the task's `nonce` param, used by router tests and demos. Param `static_route`
- * attaches it to a static route by name.
+ * The router test's task. On a ClearML agent it is a standalone Python script (ClearML keeps a
+ * standalone script's text in `script.diff`) that serves the nonce over HTTP and asks for an
+ * endpoint with `Task.request_external_endpoint`. The reference agent does not run Python: it
+ * recognises this entry point and runs its built-in echo app, which does the same.
+ * Hyperparameters `General/nonce` and `General/static_route` drive both.
  */
-export const ECHO_ENTRY_POINT = "appgw:echo";
+export const ECHO_ENTRY_POINT = "appgw_echo.py";
+
+/**
+ * How a router test is written down with documented calls only: its task carries this system
+ * tag and `_ROUTER`, and the runner (the provider) writes its verdict into the task's runtime
+ * properties and its steps into the task's console log. The reference gateway reads tests back
+ * from there (`appgw.get_router_tests`); on ClearML they stay visible on the task.
+ */
+export const ROUTER_TEST = {
+  tag: "appgw_router_test",
+  hyperparamSection: "General",
+  nonceParam: "nonce",
+  staticRouteParam: "static_route",
+  runtime: {
+    status: "appgw_test_status",
+    reason: "appgw_test_reason",
+    message: "appgw_test_message",
+    started: "appgw_test_started",
+    completed: "appgw_test_completed",
+  },
+} as const;
 
 /** Tokens: ES256 JWTs from `auth.login`, verified by routers against the published key set. */
 export const TOKENS = {

@@ -1,6 +1,7 @@
 // The request core every API area goes through: one `call(service.action, body)` that logs in,
 // renews the token, retries only where it is safe, and parses the answer with the contract.
 import axios, { AxiosError, type AxiosInstance } from "axios";
+import { appendFileSync } from "node:fs";
 import {
   actions,
   envelope,
@@ -8,7 +9,7 @@ import {
   type ActionRequest,
   type ActionResponse,
 } from "./contract";
-import { appgwError, AppGatewayError, isErrorCode, type ErrorCode } from "./errors";
+import { appgwError, AppGatewayError, classify, isAuthFailure } from "./errors";
 
 export interface ClientOptions {
   /** Base URL of the control API (`CLEARML_API_HOST`). */
@@ -33,14 +34,56 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Reads: safe to retry after any failure. Everything else retries only if nothing was sent. */
-function isSafeToRetry(action: ActionName): boolean {
-  const name = action.split(".")[1] ?? "";
-  return name.startsWith("get_") || name === "heartbeat";
+/**
+ * Calls that change nothing, or that are idempotent reports: safe to retry after any failure.
+ * Listed by name, not guessed from a `get_` prefix: `queues.get_next_task` takes the task it
+ * returns off the queue, so a retry after a lost answer would lose that task.
+ */
+const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
+  "users.get_all",
+  "users.get_current_user",
+  "permissions.get_user_groups",
+  "permissions.get_access_rules",
+  "routers.get_routes",
+  "routers.check_route_name",
+  "routers.get_task_routers",
+  "routers.task_router_report",
+  "queues.get_all",
+  "queues.get_by_id",
+  "workers.get_all",
+  "workers.status_report",
+  "tasks.get_by_id",
+  "tasks.get_all",
+  "events.get_task_log",
+  "server.info",
+  "appgw.watch",
+  "appgw.get_router_config",
+  "appgw.get_router_tests",
+]);
+
+/** Renew a token this long before the `exp` it carries, when it carries one. */
+const RENEW_BEFORE_MS = 60_000;
+
+/** The `exp` claim of a JWT in ms, or undefined when the token is not a readable JWT. */
+export function tokenExpiry(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Connection failures that prove the request never reached the server. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * `APPGW_SDK_TRACE=<file>` appends every action called to the file: the end-to-end suite uses
+ * it to prove the provider calls only documented endpoints.
+ */
+const TRACE_FILE = process.env.APPGW_SDK_TRACE;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -82,8 +125,8 @@ export class Core {
         return await this.send(action, body, token, callOpts);
       } catch (err) {
         if (!(err instanceof AppGatewayError)) throw err;
-        const expired = err.code === "APPGW_TOKEN_EXPIRED" || err.code === "APPGW_UNAUTHORIZED";
-        if (expired && !renewed && this.canLogin() && action !== "auth.login") {
+        // ClearML's token carries no expiry field: any 401 may be an expired token.
+        if (isAuthFailure(err) && !renewed && this.canLogin() && action !== "auth.login") {
           // Log in again once; a renewal does not count as a retry.
           renewed = true;
           this.token = undefined;
@@ -92,7 +135,7 @@ export class Core {
         }
         const retryable =
           err.code === "APPGW_CONNECTION" &&
-          (isSafeToRetry(action) || NOT_SENT.has(String(err.details.cause)));
+          (SAFE_TO_RETRY.has(action) || NOT_SENT.has(String(err.details.cause)));
         if (!retryable || attempt >= maxRetries || callOpts.signal?.aborted) throw err;
         const base = (this.opts.retryDelayMs ?? 200) * 2 ** attempt;
         await sleep(base / 2 + Math.random() * base);
@@ -102,7 +145,12 @@ export class Core {
 
   /** Logs in (once at a time) and returns the token. */
   async currentToken(): Promise<string> {
-    if (this.token) return this.token;
+    if (this.token) {
+      const exp = tokenExpiry(this.token);
+      const stale = exp !== undefined && exp - Date.now() < RENEW_BEFORE_MS && this.canLogin();
+      if (!stale) return this.token;
+      this.token = undefined;
+    }
     if (!this.canLogin()) {
       throw appgwError(
         "APPGW_UNAUTHORIZED",
@@ -132,6 +180,7 @@ export class Core {
     } else if (token) {
       headers.authorization = `Bearer ${token}`;
     }
+    if (TRACE_FILE) appendFileSync(TRACE_FILE, `${action}\n`);
     const waitSec = (body as { wait_sec?: number }).wait_sec ?? 0;
     let res;
     try {
@@ -158,17 +207,23 @@ export class Core {
       const e = appgwError(
         "APPGW_BAD_RESPONSE",
         `${action}: HTTP ${res.status} without a ClearML envelope from ${this.apiHost}`,
+        {},
+        { status: res.status, subcode: 0 },
       );
       e.endpoint = action;
       throw e;
     }
     const { meta, data } = parsed.data;
     if (meta.result_code !== 200) {
-      const code: ErrorCode = isErrorCode(meta.error_data.code)
-        ? meta.error_data.code
-        : "APPGW_INTERNAL";
-      const e = appgwError(code, meta.result_msg, meta.error_data);
-      e.requestId = meta.id;
+      const subcode = meta.result_subcode ?? 0;
+      const message = meta.result_msg || `HTTP ${meta.result_code}/${subcode}`;
+      const e = appgwError(
+        classify(meta.result_code, subcode),
+        `${action}: ${message}`,
+        { ...(meta.error_data ?? {}), result_msg: message },
+        { status: meta.result_code, subcode },
+      );
+      if (meta.id) e.requestId = meta.id;
       e.endpoint = action;
       throw e;
     }
@@ -180,7 +235,7 @@ export class Core {
         `${action}: response field '${issue?.path.join(".")}' ${issue?.message ?? "is invalid"}`,
         { field: issue?.path.join(".") },
       );
-      e.requestId = meta.id;
+      if (meta.id) e.requestId = meta.id;
       e.endpoint = action;
       throw e;
     }

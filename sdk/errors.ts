@@ -1,50 +1,144 @@
-// One error hierarchy for the gateway and its clients. The gateway throws these, serialises them
-// into the ClearML envelope (`result_code`, `result_subcode`, `result_msg`, `error_data.code`),
-// and the SDK rebuilds the same class from the envelope. Match on `code`, never on `instanceof`:
-// a serialized Pulumi provider can load a second copy of this module.
+// One error hierarchy for the gateway and its clients, in ClearML's terms. The control API
+// reports an error as `meta.result_code` (the HTTP status) and `meta.result_subcode`, with the
+// text in `result_msg`; the SDK classifies a failure by that pair alone, so it reads a real
+// ClearML server the same way as the reference gateway. Match on `code`, never on
+// `instanceof`: a serialized Pulumi provider can load a second copy of this module.
 //
 // This file has no imports on purpose: the gateway, the SDK and the provider all load it.
 
-/** Every stable code, its HTTP status and its ClearML-style numeric subcode. */
+/**
+ * Every stable code with its HTTP status and subcode. `documented: true` marks the pairs
+ * ClearML's server defines (apierrors/errors.conf); the SDK classifies only those. The others
+ * fill gaps of the published Enterprise reference (no subcodes for routes and groups): the
+ * reference gateway sends them, and the SDK reads them as an unclassified 400.
+ */
 export const ERROR_CODES = {
-  APPGW_INVALID_REQUEST: { status: 400, subcode: 1, message: "Invalid request" },
-  APPGW_TEST_INSECURE: { status: 400, subcode: 2, message: "Router test needs HTTPS" },
-  APPGW_UNAUTHORIZED: { status: 401, subcode: 20, message: "Missing or invalid token" },
-  APPGW_BAD_CREDENTIALS: { status: 401, subcode: 21, message: "Invalid access key or secret" },
-  APPGW_TOKEN_EXPIRED: { status: 401, subcode: 22, message: "Token expired" },
-  APPGW_FORBIDDEN: { status: 403, subcode: 30, message: "Not allowed" },
-  APPGW_UNKNOWN_ACTION: { status: 404, subcode: 40, message: "Unknown action" },
-  APPGW_ROUTE_NOT_FOUND: { status: 404, subcode: 41, message: "Route not found" },
-  APPGW_GROUP_NOT_FOUND: { status: 404, subcode: 42, message: "Group not found" },
-  APPGW_USER_NOT_FOUND: { status: 404, subcode: 43, message: "User not found" },
-  APPGW_TASK_NOT_FOUND: { status: 404, subcode: 44, message: "Task not found" },
-  APPGW_QUEUE_NOT_FOUND: { status: 404, subcode: 45, message: "Queue not found" },
-  APPGW_ROUTER_NOT_FOUND: { status: 404, subcode: 46, message: "Router not found" },
-  APPGW_TEST_NOT_FOUND: { status: 404, subcode: 47, message: "No router test has run" },
-  APPGW_ROUTE_ENABLED: { status: 409, subcode: 60, message: "Route is enabled" },
-  APPGW_ROUTE_NAME_TAKEN: { status: 409, subcode: 61, message: "Route name taken" },
-  APPGW_ROUTE_PATH_TAKEN: { status: 409, subcode: 62, message: "Route path taken" },
-  APPGW_ROUTE_SUBDOMAIN_TAKEN: { status: 409, subcode: 63, message: "Route subdomain taken" },
-  APPGW_ROUTE_BUSY: { status: 409, subcode: 64, message: "Single-endpoint route in use" },
-  APPGW_GROUP_NAME_TAKEN: { status: 409, subcode: 65, message: "Group name taken" },
-  APPGW_GROUP_SYSTEM: { status: 409, subcode: 66, message: "Built-in group" },
-  APPGW_USER_NAME_TAKEN: { status: 409, subcode: 67, message: "User name taken" },
-  APPGW_QUEUE_NAME_TAKEN: { status: 409, subcode: 68, message: "Queue name taken" },
-  APPGW_TASK_STATE: { status: 409, subcode: 69, message: "Task state does not allow this" },
-  APPGW_TEST_RUNNING: { status: 409, subcode: 70, message: "A router test is running" },
-  APPGW_INTERNAL: { status: 500, subcode: 90, message: "Internal error" },
+  APPGW_INVALID_ID: { status: 400, subcode: 10, documented: true, message: "Invalid id" },
+  APPGW_MISSING_FIELDS: {
+    status: 400,
+    subcode: 11,
+    documented: true,
+    message: "Missing required fields",
+  },
+  APPGW_INVALID_REQUEST: {
+    status: 400,
+    subcode: 12,
+    documented: true,
+    message: "Validation error",
+  },
+  APPGW_TASK_NOT_FOUND: { status: 400, subcode: 101, documented: true, message: "Invalid task id" },
+  APPGW_TASK_STATE: { status: 400, subcode: 110, documented: true, message: "Invalid task status" },
+  APPGW_USER_NOT_FOUND: { status: 400, subcode: 301, documented: true, message: "Invalid user id" },
+  APPGW_QUEUE_NOT_FOUND: {
+    status: 400,
+    subcode: 701,
+    documented: true,
+    message: "Invalid queue id",
+  },
+  APPGW_QUEUE_NOT_EMPTY: {
+    status: 400,
+    subcode: 702,
+    documented: true,
+    message: "Queue not empty",
+  },
+  APPGW_ALREADY_EXISTS: {
+    status: 400,
+    subcode: 801,
+    documented: true,
+    message: "Expected unique data",
+  },
+  APPGW_UNAUTHORIZED: { status: 401, subcode: 20, documented: true, message: "No credentials" },
+  APPGW_BAD_CREDENTIALS: { status: 401, subcode: 21, documented: true, message: "Bad credentials" },
+  APPGW_INVALID_CREDENTIALS: {
+    status: 401,
+    subcode: 22,
+    documented: true,
+    message: "Invalid access key or secret",
+  },
+  APPGW_INVALID_TOKEN: {
+    status: 401,
+    subcode: 30,
+    documented: true,
+    message: "Invalid or expired token",
+  },
+  APPGW_BLOCKED_TOKEN: { status: 401, subcode: 31, documented: true, message: "Blocked token" },
+  APPGW_FORBIDDEN: { status: 403, subcode: 20, documented: true, message: "Role not allowed" },
+  APPGW_NO_WRITE_PERMISSION: {
+    status: 403,
+    subcode: 21,
+    documented: true,
+    message: "No write permission",
+  },
+  APPGW_UNKNOWN_ENDPOINT: {
+    status: 404,
+    subcode: 0,
+    documented: true,
+    message: "Unknown endpoint",
+  },
+  APPGW_INTERNAL: { status: 500, subcode: 0, documented: true, message: "General error" },
+  // The reference gateway's own subcodes, where the Enterprise reference publishes none.
+  APPGW_ROUTE_ENABLED: {
+    status: 400,
+    subcode: 1101,
+    documented: false,
+    message: "Route is enabled",
+  },
+  APPGW_ROUTE_ACTIVE: { status: 400, subcode: 1102, documented: false, message: "Route is active" },
+  APPGW_ROUTE_BUSY: {
+    status: 400,
+    subcode: 1103,
+    documented: false,
+    message: "Single-endpoint route in use",
+  },
+  APPGW_GROUP_SYSTEM: { status: 400, subcode: 1104, documented: false, message: "Built-in group" },
+  // Client-side: an error answer the SDK could not classify, or no usable answer at all.
+  APPGW_BAD_REQUEST: { status: 400, subcode: 0, documented: false, message: "Request refused" },
+  APPGW_CONNECTION: { status: 0, subcode: 0, documented: false, message: "Gateway unreachable" },
+  APPGW_BAD_RESPONSE: { status: 0, subcode: 0, documented: false, message: "Unexpected response" },
   // The router's data plane answers with these (body `{"error": {"code", "message"}}`).
-  APPGW_BAD_PATH: { status: 400, subcode: 100, message: "Bad request path" },
-  APPGW_NO_ROUTE: { status: 404, subcode: 101, message: "No route for this address" },
-  APPGW_METHOD_NOT_ALLOWED: { status: 405, subcode: 102, message: "Method not allowed" },
-  APPGW_UPSTREAM_UNAVAILABLE: { status: 502, subcode: 103, message: "Upstream unavailable" },
-  APPGW_NO_TARGET: { status: 503, subcode: 104, message: "No target is serving this route" },
-  APPGW_AUTH_UNAVAILABLE: { status: 503, subcode: 105, message: "Cannot verify tokens right now" },
-  APPGW_UPSTREAM_TIMEOUT: { status: 504, subcode: 106, message: "Upstream timed out" },
-  APPGW_BAD_HEADER: { status: 400, subcode: 107, message: "Malformed or repeated request header" },
-  // Client-side failures: the SDK raises these, the gateway never sends them.
-  APPGW_CONNECTION: { status: 0, subcode: 0, message: "Gateway unreachable" },
-  APPGW_BAD_RESPONSE: { status: 0, subcode: 0, message: "Unexpected response" },
+  APPGW_BAD_PATH: { status: 400, subcode: 0, documented: false, message: "Bad request path" },
+  APPGW_BAD_HEADER: {
+    status: 400,
+    subcode: 0,
+    documented: false,
+    message: "Malformed or repeated request header",
+  },
+  APPGW_NO_ROUTE: {
+    status: 404,
+    subcode: 0,
+    documented: false,
+    message: "No route for this address",
+  },
+  APPGW_METHOD_NOT_ALLOWED: {
+    status: 405,
+    subcode: 0,
+    documented: false,
+    message: "Method not allowed",
+  },
+  APPGW_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    subcode: 0,
+    documented: false,
+    message: "Upstream unavailable",
+  },
+  APPGW_NO_TARGET: {
+    status: 503,
+    subcode: 0,
+    documented: false,
+    message: "No target is serving this route",
+  },
+  APPGW_AUTH_UNAVAILABLE: {
+    status: 503,
+    subcode: 0,
+    documented: false,
+    message: "Cannot verify tokens right now",
+  },
+  APPGW_UPSTREAM_TIMEOUT: {
+    status: 504,
+    subcode: 0,
+    documented: false,
+    message: "Upstream timed out",
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -54,14 +148,16 @@ export interface ErrorDetails {
   field?: string;
   /** Why the field or the request was refused, for a person. */
   reason?: string;
-  /** Anything else worth keeping (the object holding a taken name, ...). */
+  /** Anything else worth keeping (`meta.error_data` of the answer, the holder of a name...). */
   [key: string]: unknown;
 }
 
 /** Base of every gateway error. */
 export class AppGatewayError extends Error {
   readonly code: ErrorCode;
+  /** HTTP status: `meta.result_code` of the answer (0 when there was none). */
   readonly statusCode: number;
+  /** `meta.result_subcode` of the answer. */
   readonly subcode: number;
   readonly details: ErrorDetails;
   /** The `meta.id` of the failed call, when the gateway answered. */
@@ -69,12 +165,17 @@ export class AppGatewayError extends Error {
   /** `service.action` of the failed call, when known. */
   endpoint?: string;
 
-  constructor(code: ErrorCode, message?: string, details: ErrorDetails = {}) {
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    details: ErrorDetails = {},
+    wire?: { status: number; subcode: number },
+  ) {
     super(message ?? ERROR_CODES[code].message);
     this.name = new.target.name;
     this.code = code;
-    this.statusCode = ERROR_CODES[code].status;
-    this.subcode = ERROR_CODES[code].subcode;
+    this.statusCode = wire?.status ?? ERROR_CODES[code].status;
+    this.subcode = wire?.subcode ?? ERROR_CODES[code].subcode;
     this.details = details;
   }
 
@@ -87,7 +188,6 @@ export class InvalidRequestError extends AppGatewayError {}
 export class AuthenticationError extends AppGatewayError {}
 export class PermissionError extends AppGatewayError {}
 export class NotFoundError extends AppGatewayError {}
-export class ConflictError extends AppGatewayError {}
 export class InternalError extends AppGatewayError {}
 /** The request never got an answer (refused, reset, timed out). */
 export class ConnectionError extends AppGatewayError {}
@@ -99,20 +199,42 @@ const BY_STATUS: Record<number, typeof AppGatewayError> = {
   401: AuthenticationError,
   403: PermissionError,
   404: NotFoundError,
-  409: ConflictError,
   500: InternalError,
 };
 
-/** The one factory: picks the subclass from the code's status. */
+/** The one factory: picks the subclass from the status. */
 export function appgwError(
   code: ErrorCode,
   message?: string,
   details: ErrorDetails = {},
+  wire?: { status: number; subcode: number },
 ): AppGatewayError {
-  if (code === "APPGW_CONNECTION") return new ConnectionError(code, message, details);
-  if (code === "APPGW_BAD_RESPONSE") return new BadResponseError(code, message, details);
-  const Cls = BY_STATUS[ERROR_CODES[code].status] ?? AppGatewayError;
-  return new Cls(code, message, details);
+  if (code === "APPGW_CONNECTION") return new ConnectionError(code, message, details, wire);
+  if (code === "APPGW_BAD_RESPONSE") return new BadResponseError(code, message, details, wire);
+  const status = wire?.status ?? ERROR_CODES[code].status;
+  const Cls = BY_STATUS[status] ?? (status >= 500 ? InternalError : AppGatewayError);
+  return new Cls(code, message, details, wire);
+}
+
+const DOCUMENTED = new Map<string, ErrorCode>(
+  (Object.keys(ERROR_CODES) as ErrorCode[])
+    .filter((c) => ERROR_CODES[c].documented)
+    .map((c) => [`${ERROR_CODES[c].status}/${ERROR_CODES[c].subcode}`, c]),
+);
+
+/**
+ * The code of an error answer, from `result_code` and `result_subcode` only: a documented pair
+ * gives its own code, anything else the generic code of its status.
+ */
+export function classify(status: number, subcode: number): ErrorCode {
+  const known = DOCUMENTED.get(`${status}/${subcode}`);
+  if (known) return known;
+  if (status === 400) return "APPGW_BAD_REQUEST";
+  if (status === 401) return "APPGW_UNAUTHORIZED";
+  if (status === 403) return "APPGW_FORBIDDEN";
+  if (status === 404) return "APPGW_UNKNOWN_ENDPOINT";
+  if (status >= 500) return "APPGW_INTERNAL";
+  return "APPGW_BAD_RESPONSE";
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -122,4 +244,11 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** True when `err` carries `code`, whichever copy of this module made it. */
 export function hasCode(err: unknown, code: ErrorCode): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** True for a 401 of any kind: the token is missing, expired, revoked or not ours. */
+export function isAuthFailure(err: unknown): boolean {
+  return (
+    typeof err === "object" && err !== null && (err as { statusCode?: unknown }).statusCode === 401
+  );
 }

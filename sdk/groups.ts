@@ -1,42 +1,48 @@
-import type { AccessRule, ActionRequest, Group } from "./contract";
+import type { AccessRule, ActionRequest, ActionResponse, Group } from "./contract";
 import type { Core } from "./core";
-import { appgwError } from "./errors";
-import { escapeRegex } from "./routes";
 
-/** Groups (`permissions.*_group`) and route access rules (`permissions.*access_rule*`). */
+/** User groups (`permissions.*user_group*`). */
 export class GroupsApi {
   constructor(private readonly core: Core) {}
 
-  create(body: ActionRequest<"permissions.create_group">): Promise<{ id: string }> {
-    return this.core.call("permissions.create_group", body);
+  /** Creates the group, or updates it when `id` names one. `users` is the whole member list. */
+  save(
+    body: ActionRequest<"permissions.add_or_update_user_group">,
+  ): Promise<ActionResponse<"permissions.add_or_update_user_group">> {
+    return this.core.call("permissions.add_or_update_user_group", body);
   }
-  async update(body: ActionRequest<"permissions.update_group">): Promise<void> {
-    await this.core.call("permissions.update_group", body);
+  async delete(groups: string[]): Promise<number> {
+    return (await this.core.call("permissions.delete_user_groups", { groups })).deleted;
   }
-  async delete(group: string): Promise<void> {
-    await this.core.call("permissions.delete_group", { group });
+  /** Every group, or the ones with these ids. */
+  async list(groups?: string[]): Promise<Group[]> {
+    return (await this.core.call("permissions.get_user_groups", groups ? { groups } : {})).groups;
   }
-  async list(filter: ActionRequest<"permissions.get_user_groups"> = {}): Promise<Group[]> {
-    return (await this.core.call("permissions.get_user_groups", filter)).groups;
+  /**
+   * The group with this id, or undefined. Decided by listing every group: what ClearML answers
+   * for an unknown id in `groups` is not published.
+   */
+  async get(id: string): Promise<Group | undefined> {
+    return (await this.list()).find((g) => g.id === id);
   }
-  async get(id: string): Promise<Group> {
-    const [found] = await this.list({ id: [id] });
-    if (!found)
-      throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
-    return found;
-  }
+  /** The group with exactly this name, or undefined (there is no lookup by name). */
   async findByName(name: string): Promise<Group | undefined> {
-    return (await this.list({ name: `^${escapeRegex(name)}$` }))[0];
+    return (await this.list()).find((g) => g.name === name);
   }
+}
 
-  /** Grants `group` access to `route`; idempotent. */
-  grant(route: string, group: string): Promise<{ id: string; created: boolean }> {
-    return this.core.call("permissions.add_or_update_access_rule", { route, group });
+/** Access rules (`permissions.*access_rule*`): who may use which entities. */
+export class AccessRulesApi {
+  constructor(private readonly core: Core) {}
+
+  /** Creates the rule, or updates it when `id` names one. */
+  async save(body: ActionRequest<"permissions.add_or_update_access_rule">): Promise<string> {
+    return (await this.core.call("permissions.add_or_update_access_rule", body)).id;
   }
-  async rules(filter: ActionRequest<"permissions.get_access_rules"> = {}): Promise<AccessRule[]> {
-    return (await this.core.call("permissions.get_access_rules", filter)).rules;
+  async list(rules?: string[]): Promise<AccessRule[]> {
+    return (await this.core.call("permissions.get_access_rules", rules ? { rules } : {})).rules;
   }
-  async revoke(filter: ActionRequest<"permissions.delete_access_rules">): Promise<number> {
-    return (await this.core.call("permissions.delete_access_rules", filter)).deleted;
+  async delete(rules: string[]): Promise<number> {
+    return (await this.core.call("permissions.delete_access_rules", { rules })).deleted;
   }
 }

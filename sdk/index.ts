@@ -1,48 +1,65 @@
-// The typed client of the gateway's control API.
+// The typed client of ClearML's API, as the App Gateway uses it. Every method calls a documented
+// endpoint (sdk/contract.ts names the reference page of each); the reference gateway's own
+// `appgw` service is reached through ReferenceGatewayClient (sdk/reference.ts), never from here.
 import { Core, type CallOptions, type ClientOptions } from "./core";
 import type { ActionName, ActionRequest, ActionResponse } from "./contract";
 import { appgwError } from "./errors";
-import { GroupsApi } from "./groups";
+import { AccessRulesApi, GroupsApi } from "./groups";
 import { RoutersApi } from "./routers";
 import { RoutesApi } from "./routes";
-import { QueuesApi, TasksApi } from "./tasks";
-import { UsersApi } from "./users";
+import { QueuesApi, TasksApi, WorkersApi } from "./tasks";
+import { AuthApi, UsersApi } from "./users";
 
 export * from "./errors";
 export * from "./contract";
+export { escapeRegex } from "./routes";
+export { tokenExpiry } from "./core";
 export type { ClientOptions, CallOptions } from "./core";
+
+/** Actions ClearML documents: everything but the reference gateway's `appgw` service. */
+export type DocumentedAction = Exclude<ActionName, `appgw.${string}`>;
 
 export class AppGatewayClient {
   readonly routes: RoutesApi;
   readonly groups: GroupsApi;
+  readonly accessRules: AccessRulesApi;
   readonly routers: RoutersApi;
   readonly tasks: TasksApi;
   readonly queues: QueuesApi;
+  readonly workers: WorkersApi;
   readonly users: UsersApi;
-  private readonly core: Core;
+  readonly auth: AuthApi;
+  protected readonly core: Core;
 
   constructor(opts: ClientOptions) {
     this.core = new Core(opts);
     this.routes = new RoutesApi(this.core);
     this.groups = new GroupsApi(this.core);
+    this.accessRules = new AccessRulesApi(this.core);
     this.routers = new RoutersApi(this.core);
     this.tasks = new TasksApi(this.core);
     this.queues = new QueuesApi(this.core);
+    this.workers = new WorkersApi(this.core);
     this.users = new UsersApi(this.core);
+    this.auth = new AuthApi(this.core);
   }
 
   /**
    * A client configured from `CLEARML_API_HOST`, `CLEARML_API_ACCESS_KEY` and
    * `CLEARML_API_SECRET_KEY`; explicit options win.
    */
-  static fromEnv(overrides: Partial<ClientOptions> = {}, env = process.env): AppGatewayClient {
+  static fromEnv<T extends AppGatewayClient>(
+    this: new (opts: ClientOptions) => T,
+    overrides: Partial<ClientOptions> = {},
+    env = process.env,
+  ): T {
     const apiHost = overrides.apiHost ?? env.CLEARML_API_HOST;
     if (!apiHost) {
       throw appgwError("APPGW_INVALID_REQUEST", "CLEARML_API_HOST is not set", {
         field: "apiHost",
       });
     }
-    return new AppGatewayClient({
+    return new this({
       accessKey: env.CLEARML_API_ACCESS_KEY,
       secretKey: env.CLEARML_API_SECRET_KEY,
       ...overrides,
@@ -54,13 +71,18 @@ export class AppGatewayClient {
     return this.core.apiHost;
   }
 
-  /** Any action of the contract, typed. */
-  call<A extends ActionName>(
+  /** Any documented action, typed. */
+  call<A extends DocumentedAction>(
     action: A,
     body: ActionRequest<A>,
     opts?: CallOptions,
   ): Promise<ActionResponse<A>> {
     return this.core.call(action, body, opts);
+  }
+
+  /** `server.info`: the server's version, for capability checks. */
+  serverInfo(): Promise<ActionResponse<"server.info">> {
+    return this.core.call("server.info", {});
   }
 
   /** The current token, logging in first if needed. */

@@ -1,43 +1,47 @@
-import type { ActionRequest, Route } from "./contract";
+import type { ActionRequest, ActionResponse, Route } from "./contract";
 import type { Core } from "./core";
-import { appgwError } from "./errors";
 
-/** Static routes (`routers.*_route`). */
+/** Static routes (`routers.*route*`). */
 export class RoutesApi {
   constructor(private readonly core: Core) {}
 
-  create(body: ActionRequest<"routers.create_route">): Promise<{ id: string }> {
-    return this.core.call("routers.create_route", body);
+  /**
+   * `routers.add_or_update_route`: creates the route when `id` is absent, else updates it
+   * (an enabled route must be disabled first). Returns the route's id.
+   */
+  async save(body: ActionRequest<"routers.add_or_update_route">): Promise<string> {
+    return (await this.core.call("routers.add_or_update_route", body)).id;
   }
-  /** Refused with APPGW_ROUTE_ENABLED while the route is enabled. */
-  async update(body: ActionRequest<"routers.update_route">): Promise<void> {
-    await this.core.call("routers.update_route", body);
+  /** `force` is needed to disable an active route. */
+  async setEnabled(id: string, enabled: boolean, force = false): Promise<void> {
+    await this.core.call("routers.set_route_enabled", { id, enabled, ...(force ? { force } : {}) });
   }
-  async enable(route: string): Promise<void> {
-    await this.core.call("routers.enable_route", { route });
-  }
-  async disable(route: string): Promise<void> {
-    await this.core.call("routers.disable_route", { route });
-  }
-  async delete(route: string): Promise<void> {
-    await this.core.call("routers.delete_route", { route });
+  /** `force` is needed to delete an active route. Returns how many were deleted. */
+  async delete(ids: string[], force = false): Promise<number> {
+    return (await this.core.call("routers.delete_routes", { ids, ...(force ? { force } : {}) }))
+      .deleted;
   }
   async list(filter: ActionRequest<"routers.get_routes"> = {}): Promise<Route[]> {
     return (await this.core.call("routers.get_routes", filter)).routes;
   }
-  /** The route with this id; throws APPGW_ROUTE_NOT_FOUND. */
-  async get(id: string): Promise<Route> {
-    const [found] = await this.list({ id: [id] });
-    if (!found)
-      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
-    return found;
+  /** The route with this id, or undefined: ClearML has no get-by-id, so this lists by id. */
+  async get(id: string): Promise<Route | undefined> {
+    return (await this.list({ id: [id] })).find((r) => r.id === id);
   }
-  /** The route with exactly this name, or undefined. */
+  /** The route with exactly this name, or undefined (the `name` filter is a regex). */
   async findByName(name: string): Promise<Route | undefined> {
-    return (await this.list({ name: `^${escapeRegex(name)}$` }))[0];
+    return (await this.list({ name: `^${escapeRegex(name)}$` })).find((r) => r.name === name);
+  }
+  /** `routers.check_route_name`; the answer's shape is not published, so it is returned as is. */
+  checkName(
+    field: "name" | "path" | "subdomain",
+    value: string,
+  ): Promise<ActionResponse<"routers.check_route_name">> {
+    return this.core.call("routers.check_route_name", { field, value });
   }
 }
 
+/** Escapes `value` for an exact match in ClearML's regex filters. */
 export function escapeRegex(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

@@ -2,16 +2,14 @@ import type { ActionRequest, Queue, Task, Worker } from "./contract";
 import type { CallOptions, Core } from "./core";
 import { escapeRegex } from "./routes";
 
-/** Tasks and their logs (`tasks.*`, `events.*`). */
+/** Tasks and their console logs (`tasks.*`, `events.*`). */
 export class TasksApi {
   constructor(private readonly core: Core) {}
 
-  create(body: ActionRequest<"tasks.create">): Promise<{ id: string }> {
-    return this.core.call("tasks.create", body);
+  async create(body: ActionRequest<"tasks.create">): Promise<string> {
+    return (await this.core.call("tasks.create", body)).id;
   }
-  async enqueue(task: string, queue: string): Promise<void> {
-    await this.core.call("tasks.enqueue", { task, queue });
-  }
+  /** Throws APPGW_TASK_NOT_FOUND (400/101) when there is no such task. */
   async get(task: string): Promise<Task> {
     return (await this.core.call("tasks.get_by_id", { task })).task;
   }
@@ -21,74 +19,122 @@ export class TasksApi {
   async edit(body: ActionRequest<"tasks.edit">): Promise<void> {
     await this.core.call("tasks.edit", body);
   }
-  async setRuntime(task: string, runtime: Record<string, string | null>): Promise<void> {
-    await this.core.call("tasks.edit_runtime_properties", { task, runtime });
+  /** Merges `addOrUpdate` into the task's runtime properties and removes `remove`. */
+  async editRuntime(
+    task: string,
+    addOrUpdate: Record<string, string>,
+    remove: string[] = [],
+    force = true,
+  ): Promise<void> {
+    await this.core.call("tasks.edit_runtime", {
+      task,
+      add_or_update: addOrUpdate,
+      ...(remove.length ? { remove } : {}),
+      force,
+    });
   }
-  async started(task: string, worker: string): Promise<void> {
-    await this.core.call("tasks.started", { task, worker });
+  async enqueue(task: string, queue: string): Promise<void> {
+    await this.core.call("tasks.enqueue", { task, queue });
   }
-  async completed(task: string, statusMessage?: string): Promise<void> {
-    await this.core.call("tasks.completed", { task, status_message: statusMessage });
+  async stop(task: string, statusReason?: string, force = false): Promise<void> {
+    await this.core.call("tasks.stop", {
+      task,
+      ...(statusReason ? { status_reason: statusReason } : {}),
+      ...(force ? { force } : {}),
+    });
   }
-  async failed(task: string, statusReason?: string): Promise<void> {
-    await this.core.call("tasks.failed", { task, status_reason: statusReason });
+  /** What the agent running a task reports as it starts and ends it. */
+  async report(
+    status: "started" | "stopped" | "completed" | "failed",
+    task: string,
+    message: { status_reason?: string; status_message?: string } = {},
+  ): Promise<void> {
+    await this.core.call(`tasks.${status}`, { task, ...message });
   }
-  async stop(task: string, statusReason?: string): Promise<void> {
-    await this.core.call("tasks.stop", { task, status_reason: statusReason });
+  /** Appends one line to the task's console log. */
+  async log(task: string, msg: string, worker?: string): Promise<void> {
+    await this.core.call("events.add", {
+      type: "log",
+      task,
+      msg,
+      timestamp: Date.now(),
+      ...(worker ? { worker } : {}),
+    });
   }
-  async log(task: string, lines: string[]): Promise<void> {
-    if (lines.length) await this.core.call("events.add_log", { task, lines });
-  }
-  async getLog(task: string): Promise<string[]> {
-    return (await this.core.call("events.get_task_log", { task })).events.map((e) => e.msg);
+  /** The task's console log, oldest line first. */
+  async getLog(task: string, batchSize = 1000): Promise<string[]> {
+    const { events } = await this.core.call("events.get_task_log", {
+      task,
+      batch_size: batchSize,
+      navigate_earlier: false,
+    });
+    return events.map((e) => e.msg ?? "");
   }
 }
 
-/** Queues and the workers that serve them (`queues.*`, `workers.*`). */
+/** Queues (`queues.*`). */
 export class QueuesApi {
   constructor(private readonly core: Core) {}
 
-  create(name: string): Promise<{ id: string }> {
-    return this.core.call("queues.create", { name });
+  async create(name: string): Promise<string> {
+    return (await this.core.call("queues.create", { name })).id;
   }
   async list(filter: ActionRequest<"queues.get_all"> = {}): Promise<Queue[]> {
     return (await this.core.call("queues.get_all", filter)).queues;
   }
+  async get(queue: string): Promise<Queue> {
+    return (await this.core.call("queues.get_by_id", { queue })).queue;
+  }
   async findByName(name: string): Promise<Queue | undefined> {
-    return (await this.list({ name: `^${escapeRegex(name)}$` }))[0];
+    return (await this.list({ name: `^${escapeRegex(name)}$` })).find((q) => q.name === name);
   }
   /** The queue named `name`, created if missing. */
   async ensure(name: string): Promise<string> {
-    return (await this.findByName(name))?.id ?? (await this.create(name)).id;
+    return (await this.findByName(name))?.id ?? (await this.create(name));
   }
-  async delete(queue: string): Promise<void> {
-    await this.core.call("queues.delete", { queue });
+  async delete(queue: string, force = false): Promise<void> {
+    await this.core.call("queues.delete", { queue, ...(force ? { force } : {}) });
   }
-  /** Long poll for the next task of `queue`; null when none arrived within `waitSec`. */
-  async next(
-    queue: string,
-    worker: string,
-    waitSec = 20,
-    opts?: CallOptions,
-  ): Promise<string | null> {
-    const { entry } = await this.core.call(
-      "queues.get_next_task",
-      { queue, worker, wait_sec: waitSec },
-      opts,
-    );
+  /**
+   * Takes the next task off `queue`; null when it is empty. Never retried after a lost answer:
+   * the task is already off the queue.
+   */
+  async next(queue: string, opts?: CallOptions): Promise<string | null> {
+    const { entry } = await this.core.call("queues.get_next_task", { queue }, opts);
     return entry?.task ?? null;
   }
-  async registerWorker(worker: string, queues: string[]): Promise<void> {
-    await this.core.call("workers.register", { worker, queues });
+}
+
+/** Workers: agents serving queues (`workers.*`). */
+export class WorkersApi {
+  constructor(private readonly core: Core) {}
+
+  async register(worker: string, queues: string[], timeoutSec?: number): Promise<void> {
+    await this.core.call("workers.register", {
+      worker,
+      queues,
+      ...(timeoutSec ? { timeout: timeoutSec } : {}),
+    });
   }
-  /** Returns the ids of this worker's tasks that were stopped. */
-  async heartbeat(worker: string, task?: string | null): Promise<string[]> {
-    return (await this.core.call("workers.heartbeat", { worker, task })).stop;
+  /** The heartbeat: what the worker runs now (nothing when `task` is absent). */
+  async statusReport(worker: string, task?: string, queue?: string): Promise<void> {
+    await this.core.call("workers.status_report", {
+      worker,
+      timestamp: Math.floor(Date.now() / 1000),
+      ...(task ? { task } : {}),
+      ...(queue ? { queue } : {}),
+    });
   }
-  async unregisterWorker(worker: string): Promise<void> {
+  async unregister(worker: string): Promise<void> {
     await this.core.call("workers.unregister", { worker });
   }
-  async workers(queue?: string): Promise<Worker[]> {
-    return (await this.core.call("workers.get_all", { queue })).workers;
+  /** Workers seen within `lastSeenSec` (0: all). */
+  async list(lastSeenSec?: number): Promise<Worker[]> {
+    return (
+      await this.core.call(
+        "workers.get_all",
+        lastSeenSec === undefined ? {} : { last_seen: lastSeenSec },
+      )
+    ).workers;
   }
 }

@@ -1,0 +1,28 @@
+// The reference gateway's own service (`appgw.*`): what ClearML does not publish and our
+// gateway offers beside ClearML's API. Used by the reference router and agent, the demo and
+// the tests; the provider and the public client (sdk/index.ts) never need it.
+import type { ActionRequest, ActionResponse, RouterTestRecord } from "./contract";
+import type { CallOptions } from "./core";
+import { AppGatewayClient } from "./index";
+
+export class ReferenceGatewayClient extends AppGatewayClient {
+  /** A user with a key pair (ClearML's users come from its identity provider). */
+  addUser(body: ActionRequest<"appgw.add_user">): Promise<ActionResponse<"appgw.add_user">> {
+    return this.core.call("appgw.add_user", body);
+  }
+  /** Long poll: returns once the gateway's revision differs from `since`, or after `waitSec`. */
+  async watch(since: number | undefined, waitSec: number, opts?: CallOptions): Promise<number> {
+    return (await this.core.call("appgw.watch", { since, wait_sec: waitSec }, opts)).revision;
+  }
+  /** Long poll for a router's configuration, newer than `since`. */
+  routerConfig(
+    body: ActionRequest<"appgw.get_router_config">,
+    opts?: CallOptions,
+  ): Promise<ActionResponse<"appgw.get_router_config">> {
+    return this.core.call("appgw.get_router_config", body, opts);
+  }
+  /** The latest test of each router (or of these), derived from the router-test tasks. */
+  async routerTests(routers?: string[]): Promise<RouterTestRecord[]> {
+    return (await this.core.call("appgw.get_router_tests", routers ? { routers } : {})).tests;
+  }
+}
