@@ -11,14 +11,15 @@ import {
   type RunningGateway,
 } from "../../gateway";
 import { AppGatewayClient } from "../../sdk";
+import { ReferenceGatewayClient } from "../../sdk/reference";
 
 export interface TestGateway {
   gw: RunningGateway;
   apiUrl: string;
   routerUrl: string;
   admin: Credentials;
-  /** A client logged in as the administrator. */
-  client: AppGatewayClient;
+  /** A client logged in as the administrator; it also reaches the gateway's own `appgw.*` calls. */
+  client: ReferenceGatewayClient;
   dataDir: string;
   /** Stops the gateway and starts it again on the same data folder and ports. */
   restart(): Promise<void>;
@@ -31,7 +32,6 @@ export interface TestGatewayOptions {
   /** Start the embedded agent. Default true. */
   agent?: boolean | NodeJS.ProcessEnv;
   tokenTtlSec?: number;
-  allowInsecureTests?: boolean;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -46,7 +46,6 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     admin,
     logger,
     tokenTtlSec: opts.tokenTtlSec,
-    allowInsecureTests: opts.allowInsecureTests,
     router:
       opts.router === false
         ? false
@@ -61,7 +60,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     apiUrl: gw.apiUrl,
     routerUrl: gw.router?.url ?? "",
     admin,
-    client: new AppGatewayClient({ apiHost: gw.apiUrl, ...admin }),
+    client: new ReferenceGatewayClient({ apiHost: gw.apiUrl, ...admin }),
     dataDir,
     restart: async () => {
       await gw.close();
@@ -101,7 +100,7 @@ export async function userClient(
   t: TestGateway,
   name: string,
 ): Promise<{ id: string; client: AppGatewayClient }> {
-  const { id, credentials } = await t.client.users.create({ name });
+  const { id, credentials } = await t.client.addUser({ name });
   return {
     id,
     client: new AppGatewayClient({
