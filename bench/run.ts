@@ -12,7 +12,8 @@ import { parseArgs } from "node:util";
 import pino, { type DestinationStream } from "pino";
 import { Agent, request } from "undici";
 import { startGateway, type RunningGateway } from "../gateway";
-import { AppGatewayClient, EXTERNAL_SERVICE_TAG, RUNTIME, type RouterTest } from "../sdk";
+import { runRouterTest } from "../provider/routerTestRunner";
+import { AppGatewayClient, EXTERNAL_SERVICE_TAG, RUNTIME } from "../sdk";
 import { cpuSnapshot, otherCores } from "./cpu";
 import { undiciGenerator, wrkGenerator, type LoadGenerator, type LoadResult } from "./load";
 import { startNginx, type RunningNginx } from "./nginx";
@@ -293,7 +294,7 @@ async function startBenchGateway(agent: NodeJS.ProcessEnv | false): Promise<{
 }
 
 /**
- * Plays the agent (as tests/api/routerTest.test.ts does): a task taken from a queue by a worker
+ * Plays the agent (as tests/provider/routerTest.test.ts does): a task taken from a queue by a worker
  * of ours, started, whose runtime properties point at the bench upstream through `routeName`.
  */
 async function attachTask(
@@ -304,20 +305,21 @@ async function attachTask(
 ): Promise<string> {
   const queue = await client.queues.ensure("bench-hand");
   const worker = "bench-hand";
-  await client.queues.registerWorker(worker, [queue]);
-  const { id } = await client.tasks.create({ name });
-  await client.tasks.enqueue(id, queue);
-  const task = await client.queues.next(queue, worker, 5);
-  if (task !== id) throw new Error(`expected task ${id} from the queue, got ${task}`);
-  await client.tasks.started(task, worker);
-  await client.tasks.setRuntime(task, {
+  await client.workers.register(worker, [queue]);
+  const task = await client.tasks.create({ name, type: "application" });
+  await client.tasks.enqueue(task, queue);
+  const next = await client.queues.next(queue);
+  if (next !== task) throw new Error(`expected task ${task} from the queue, got ${next}`);
+  await client.tasks.report("started", task);
+  await client.workers.statusReport(worker, task);
+  await client.tasks.editRuntime(task, {
     [RUNTIME.service]: "EXTERNAL",
     [RUNTIME.address]: "127.0.0.1",
     [RUNTIME.port]: String(upstreamPort),
     [RUNTIME.mode]: "path",
     [RUNTIME.modeParam]: routeName,
   });
-  await client.tasks.edit({ task, system_tags: [EXTERNAL_SERVICE_TAG] });
+  await client.tasks.edit({ task, system_tags: [EXTERNAL_SERVICE_TAG], force: true });
   return task;
 }
 
@@ -584,21 +586,23 @@ async function routeChangeTrials(client: AppGatewayClient, routerUrl: string): P
     const url = `${routerUrl}${p}/`;
     let t0 = 0;
     // The task attached to the name "bench-rc" already runs: the new route has a target at once.
-    const { id } = await client.routes.create({
+    const id = await client.routes.save({
       name: "bench-rc",
+      type: "path",
       path: p,
-      authenticated: false,
+      auth_enabled: false,
       load_balancer: { enabled: false },
     });
     t0 = performance.now();
     take(create, await pollUntil(url, (s) => s === 200, t0), "create → 200", i);
-    await client.routes.disable(id);
+    // The route is active (a task is attached): disabling it needs `force`, as in ClearML.
+    await client.routes.setEnabled(id, false, true);
     t0 = performance.now();
     take(disable, await pollUntil(url, (s) => s === 404, t0), "disable → 404", i);
-    await client.routes.enable(id);
+    await client.routes.setEnabled(id, true);
     t0 = performance.now();
     take(enable, await pollUntil(url, (s) => s === 200, t0), "enable → 200", i);
-    await client.routes.delete(id);
+    await client.routes.delete([id], true);
     t0 = performance.now();
     take(del, await pollUntil(url, (s) => s === 404, t0), "delete → 404", i);
   }
@@ -664,14 +668,15 @@ async function churnUnderLoad(
     const end = Date.now() + durationSec * 1000;
     for (let i = 0; i < 1_000 && !stopChurn && Date.now() < end; i++) {
       // An unrelated route (its own task, the same upstream) appears and goes away.
-      const { id } = await client.routes.create({
+      const id = await client.routes.save({
         name: "bench-rc",
+        type: "path",
         path: `/bench-churn-${i}`,
-        authenticated: false,
+        auth_enabled: false,
       });
       churn.changes++;
       await sleep(20);
-      await client.routes.delete(id);
+      await client.routes.delete([id], true);
       churn.changes++;
       await sleep(20);
     }
@@ -734,26 +739,23 @@ async function churnUnderLoad(
 async function routerTests(): Promise<void> {
   const b = await startBenchGateway({ APPGW_WORKER_NAME: "bench-agent" });
   try {
-    const router = (await b.client.routers.getByName("router-1")).id;
-    const queue = await b.client.queues.ensure("default");
+    await b.client.queues.ensure("default");
     const runs: NonNullable<Results["routerTest"]>["runs"] = [];
     for (let i = 0; i < cfg.testRuns; i++) {
       const t0 = performance.now();
-      await b.client.routers.startTest({ router, queue, timeout_sec: 30 });
-      let test: RouterTest | undefined;
-      const deadline = Date.now() + 45_000;
-      while (Date.now() < deadline) {
-        test = await b.client.routers.getTest(router);
-        if (test.status !== "running") break;
-        await sleep(20);
-      }
+      const test = await runRouterTest(b.client, {
+        router: "router-1",
+        queue: "default",
+        timeoutSec: 30,
+        allowInsecure: false,
+      });
       const wallMs = performance.now() - t0;
       const run = {
         wallMs,
-        runTimeSec: test?.run_time_sec ?? null,
-        status: test?.status ?? "unknown",
-        reason: test?.status_reason ?? null,
-        message: test?.status_message ?? "",
+        runTimeSec: test.runTimeSec,
+        status: test.status,
+        reason: test.statusReason,
+        message: test.statusMessage,
       };
       runs.push(run);
       say(
@@ -1118,16 +1120,18 @@ async function main(): Promise<number> {
     let nginx: RunningNginx | undefined;
     try {
       const { client, routerUrl } = a;
-      await client.routes.create({
+      await client.routes.save({
         name: "bench-static",
+        type: "path",
         path: "/bench-static",
-        authenticated: false,
+        auth_enabled: false,
         load_balancer: { enabled: false },
       });
-      await client.routes.create({
+      await client.routes.save({
         name: "bench-auth",
+        type: "path",
         path: "/bench-auth",
-        authenticated: true,
+        auth_enabled: true,
         load_balancer: { enabled: false },
       });
       await attachTask(client, "bench-static-task", "bench-static", upstreamPort);

@@ -2,7 +2,7 @@
 // (loaded from disk by the shim), so module-level state such as the client cache is fine here.
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AppGatewayClient, hasCode } from "../sdk";
+import { AppGatewayClient } from "../sdk";
 import type { ConnectionConfig } from "./shim";
 
 /** The value Pulumi sends for inputs not known yet during preview. */
@@ -72,12 +72,6 @@ function containsUnknown(v: unknown): boolean {
   return false;
 }
 
-export const isNotFound = (err: unknown): boolean =>
-  hasCode(err, "APPGW_ROUTE_NOT_FOUND") ||
-  hasCode(err, "APPGW_GROUP_NOT_FOUND") ||
-  hasCode(err, "APPGW_ROUTER_NOT_FOUND") ||
-  hasCode(err, "APPGW_QUEUE_NOT_FOUND");
-
 /** Equal as sets of strings (order and duplicates ignored). */
 export function sameSet(
   a: readonly string[] | undefined,
@@ -98,4 +92,24 @@ export function stringSet(): z.ZodPipe<
   z.ZodTransform<string[], string[]>
 > {
   return z.array(z.string().min(1)).transform(sorted);
+}
+
+/** The message of an error, whatever was thrown. */
+export const messageOf = (err: unknown): string =>
+  err instanceof Error ? err.message : String(err);
+
+/** ClearML's request fields, by the resource input they come from. */
+const INPUT_OF_FIELD: Record<string, string> = {
+  user_groups: "accessGroups",
+  auth_enabled: "authenticated",
+  "load_balancer.enabled": "loadBalanced",
+  load_balancer: "loadBalanced",
+  users: "members",
+};
+
+/** The message of a refused call, led by the input it concerns when the gateway named a field. */
+export function refusal(err: unknown): string {
+  const field = (err as { details?: { field?: unknown } }).details?.field;
+  const input = typeof field === "string" ? (INPUT_OF_FIELD[field] ?? field) : undefined;
+  return input ? `${input}: ${messageOf(err)}` : messageOf(err);
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
 import { hasCode, SYSTEM_GROUPS } from "../sdk";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
+import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
@@ -41,25 +41,35 @@ export interface GroupState extends GroupInputs {
   memberIds: string[];
 }
 
+/** The ids of the users named `names`; fails naming every name without a user. */
 async function memberIds(client: AppGatewayClient, names: string[]): Promise<string[]> {
-  if (!names.length) return [];
-  const users = await client.users.list();
-  const byName = new Map(users.map((u) => [u.name, u.id]));
-  const missing = names.filter((n) => !byName.has(n));
+  const users = await client.users.byName(names);
+  const missing = names.filter((n) => !users.has(n));
   if (missing.length) {
     throw new Error(
       `members: no user named ${missing.map((n) => `'${n}'`).join(", ")} on the gateway`,
     );
   }
-  return names.map((n) => byName.get(n) as string);
+  return names.map((n) => (users.get(n) as { id: string }).id);
 }
 
-function stateOf(group: GatewayGroup, adopt: boolean | undefined): GroupState {
+/** The group's state, resolving member names through `users.get_all` when the group omits them. */
+async function stateOf(
+  client: AppGatewayClient,
+  group: GatewayGroup,
+  adopt: boolean | undefined,
+): Promise<GroupState> {
+  const members = group.users ?? [];
+  const unnamed = members.filter((u) => !u.name).map((u) => u.id);
+  const names = new Map(members.map((u) => [u.id, u.name ?? u.id]));
+  if (unnamed.length) {
+    for (const u of await client.users.list({ id: unnamed })) names.set(u.id, u.name);
+  }
   return {
     name: group.name,
-    description: group.description,
-    members: sorted(group.users.map((u) => u.name)),
-    memberIds: sorted(group.users.map((u) => u.id)),
+    description: group.description ?? "",
+    members: sorted([...names.values()]),
+    memberIds: sorted(members.map((u) => u.id)),
     ...(adopt !== undefined ? { adopt } : {}),
   };
 }
@@ -71,6 +81,17 @@ function inputsOf(s: GroupState): GroupInputs {
     members: s.members,
     ...(s.adopt !== undefined ? { adopt: s.adopt } : {}),
   };
+}
+
+/** The group with this id; fails with advice when it is gone. */
+async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<GatewayGroup> {
+  const group = await client.groups.get(id);
+  if (!group) {
+    throw new Error(
+      `group '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
+    );
+  }
+  return group;
 }
 
 export const groupImpl: Implementation<GroupInputs, GroupState> = {
@@ -93,71 +114,63 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
     if (existing) {
       if (existing.system)
         throw new Error(`name: '${inputs.name}' is a built-in group and cannot be managed`);
-      await client.groups.update({ group: existing.id, description: inputs.description, users });
-      return { id: existing.id, outs: stateOf(await client.groups.get(existing.id), inputs.adopt) };
+      await client.groups.save({ id: existing.id, description: inputs.description, users });
+      const group = await mustGet(client, existing.id, inputs.name);
+      return { id: existing.id, outs: await stateOf(client, group, inputs.adopt) };
     }
     let id: string;
     try {
-      ({ id } = await client.groups.create({
+      ({ id } = await client.groups.save({
         name: inputs.name,
         description: inputs.description,
         users,
       }));
     } catch (err) {
-      // The answer was lost after the request went out: the group may exist. Take it only if it
-      // is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
-      const found = hasCode(err, "APPGW_CONNECTION")
-        ? await client.groups.findByName(inputs.name)
-        : undefined;
+      // Whether the name is taken, or a lost answer left the group behind, is decided by
+      // listing: ClearML publishes no subcode for either. A group exactly as asked is ours.
+      const found = await client.groups.findByName(inputs.name).catch(() => undefined);
       const same =
         found !== undefined &&
-        found.description === inputs.description &&
+        hasCode(err, "APPGW_CONNECTION") &&
+        (found.description ?? "") === inputs.description &&
         sameSet(
-          found.users.map((u) => u.id),
+          (found.users ?? []).map((u) => u.id),
           users,
         );
       if (!same) {
-        if (hasCode(err, "APPGW_GROUP_NAME_TAKEN")) {
+        if (found) {
           throw new Error(
-            `a group named '${inputs.name}' already exists on the gateway. To manage it from this stack set ` +
-              "`adopt: true` on the Group, or choose another name",
+            `a group named '${found.name}' already exists on the gateway (${found.id}). To manage it ` +
+              "from this stack set `adopt: true` on the Group, or choose another name",
           );
         }
-        throw err;
+        throw new Error(`group '${inputs.name}': ${refusal(err)}`);
       }
       id = found.id;
     }
-    return { id, outs: stateOf(await client.groups.get(id), inputs.adopt) };
+    const group = await mustGet(client, id, inputs.name);
+    return { id, outs: await stateOf(client, group, inputs.adopt) };
   },
 
   async read(id, props, conn) {
-    try {
-      const state = stateOf(await clientFor(conn).groups.get(id), props.adopt);
-      return { id, props: state, inputs: inputsOf(state) };
-    } catch (err) {
-      if (isNotFound(err)) return {};
-      throw err;
-    }
+    const client = clientFor(conn);
+    const group = await client.groups.get(id);
+    if (!group) return {};
+    const state = await stateOf(client, group, props.adopt);
+    return { id, props: state, inputs: inputsOf(state) };
   },
 
-  async update(id, _olds, news, conn) {
+  async update(id, olds, news, conn) {
     const client = clientFor(conn);
     const users = await memberIds(client, news.members);
-    await client.groups.update({
-      group: id,
-      name: news.name,
-      description: news.description,
-      users,
-    });
-    return { outs: stateOf(await client.groups.get(id), news.adopt) };
+    await mustGet(client, id, olds.name);
+    await client.groups.save({ id, name: news.name, description: news.description, users });
+    return { outs: await stateOf(client, await mustGet(client, id, news.name), news.adopt) };
   },
 
   async delete(id, _props, conn) {
-    try {
-      await clientFor(conn).groups.delete(id);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const client = clientFor(conn);
+    if (await client.groups.get(id)) await client.groups.delete([id]);
   },
 };
 
@@ -165,9 +178,9 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
 export const groupProvider = providerShim(__filename, "groupImpl");
 
 /**
- * A custom group of gateway users. Routes grant access to groups (StaticRoute `accessGroups`
- * or GroupAccess). The built-in groups (Users, Admins, Queue admins) cannot be managed; refer to
- * them by id: `users`, `admins`, `queue-admins`.
+ * A custom group of gateway users (`permissions.add_or_update_user_group`). Routes grant access
+ * to groups (StaticRoute `accessGroups` or GroupAccess). The built-in groups (Users, Admins,
+ * Queue admins) cannot be managed; refer to them by id.
  */
 export class Group extends pulumi.dynamic.Resource {
   declare public readonly name: pulumi.Output<string>;

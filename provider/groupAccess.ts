@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
-import { providerShim, type Implementation } from "./shim";
+import type { AccessRule, AppGatewayClient } from "../sdk";
+import { checkInputs, clientFor, messageOf, sameSet, sorted, stringSet } from "./common";
+import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
 
 export interface GroupAccessArgs {
-  /** The group's id (a Group's `id`, or `users`, `admins`, `queue-admins`). */
+  /** The group's id (a Group's `id`, or a built-in group's id). */
   group: pulumi.Input<string>;
   /** Ids of the routes the group may use (StaticRoute `id`s). */
   routes: pulumi.Input<pulumi.Input<string>[]>;
@@ -17,17 +18,77 @@ const inputsSchema = z.strictObject({
 
 type GroupAccessInputs = z.output<typeof inputsSchema>;
 
-export type GroupAccessState = GroupAccessInputs;
+export interface GroupAccessState extends GroupAccessInputs {
+  /** The access rule of each route: route id -> rule id (absent in state from 0.1.0). */
+  rules?: Record<string, string>;
+}
 
-/** The routes among `routes` where the group holds an access rule now. */
-async function granted(
-  conn: Parameters<typeof clientFor>[0],
+/**
+ * The rule granting `group` access to `route`. Its name is derived from both, so a create whose
+ * answer was lost finds its rule again instead of making a second one.
+ */
+const ruleName = (group: string, route: string) => `appgw-access:${group}:${route}`;
+
+const grants = (rule: AccessRule, group: string, route: string) =>
+  rule.entity_type === "route" &&
+  rule.entity_id === route &&
+  (rule.groups ?? []).some((g) => g.id === group);
+
+/**
+ * Our rules that still grant `group` access, by route: the recorded rule, or else the rule
+ * named for the pair (a create whose answer was lost, or state from before rules were recorded).
+ */
+function held(rules: AccessRule[], state: GroupAccessState): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const route of state.routes) {
+    const rule =
+      rules.find((r) => r.id === state.rules?.[route] && grants(r, state.group, route)) ??
+      rules.find((r) => r.name === ruleName(state.group, route) && grants(r, state.group, route));
+    if (rule) out[route] = rule.id;
+  }
+  return out;
+}
+
+/** Grants `group` each of `routes` (reusing a rule of ours that already does); returns the rules. */
+async function grant(
+  client: AppGatewayClient,
   group: string,
   routes: string[],
-): Promise<string[]> {
-  const rules = await clientFor(conn).groups.rules({ group });
-  const held = new Set(rules.map((r) => r.route.id));
-  return sorted(routes.filter((r) => held.has(r)));
+): Promise<Record<string, string>> {
+  const existing = await client.accessRules.list();
+  const made: Record<string, string> = {};
+  try {
+    for (const route of routes) {
+      const name = ruleName(group, route);
+      const found = existing.find((r) => r.name === name && grants(r, group, route));
+      made[route] =
+        found?.id ??
+        (await client.accessRules.save({
+          name,
+          description: "Route access managed by Pulumi (appgw GroupAccess)",
+          access_permission: "read_write",
+          entity_type: "route",
+          entity_id: route,
+          users: [],
+          groups: [group],
+        }));
+    }
+  } catch (err) {
+    // A failed grant leaves nothing behind: revoke what this call made.
+    const fresh = Object.values(made).filter((id) => !existing.some((r) => r.id === id));
+    if (fresh.length) await client.accessRules.delete(fresh).catch(() => undefined);
+    throw new Error(`group access for '${group}': ${messageOf(err)}`);
+  }
+  return made;
+}
+
+/** Deletes rules found live by `current`. */
+async function revoke(client: AppGatewayClient, ruleIds: string[]): Promise<void> {
+  if (ruleIds.length) await client.accessRules.delete(ruleIds);
+}
+
+async function current(conn: ConnectionConfig, state: GroupAccessState) {
+  return held(await clientFor(conn).accessRules.list(), state);
 }
 
 export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState> = {
@@ -41,50 +102,46 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
   },
 
   async create(inputs, conn) {
-    const client = clientFor(conn);
-    const done: string[] = [];
-    try {
-      for (const route of inputs.routes) {
-        if ((await client.groups.grant(route, inputs.group)).created) done.push(route);
-      }
-    } catch (err) {
-      // A failed create leaves nothing behind: revoke what this call granted.
-      for (const route of done)
-        await client.groups.revoke({ route, group: inputs.group }).catch(() => undefined);
-      throw new Error(`group access: ${(err as Error).message}`);
-    }
-    return { id: inputs.group, outs: { group: inputs.group, routes: sorted(inputs.routes) } };
+    const rules = await grant(clientFor(conn), inputs.group, inputs.routes);
+    return {
+      id: inputs.group,
+      outs: { group: inputs.group, routes: sorted(inputs.routes), rules },
+    };
   },
 
-  /** Reports the managed routes that still grant access; rules made elsewhere are not ours. */
+  /** Reports the managed routes whose rule still stands; rules made elsewhere are not ours. */
   async read(id, props, conn) {
-    try {
-      const routes = await granted(conn, props.group, props.routes);
-      if (!routes.length) return {};
-      const state = { group: props.group, routes };
-      return { id, props: state, inputs: state };
-    } catch (err) {
-      if (isNotFound(err)) return {};
-      throw err;
-    }
+    const rules = await current(conn, props);
+    const routes = sorted(Object.keys(rules));
+    if (!routes.length) return {};
+    return {
+      id,
+      props: { group: props.group, routes, rules },
+      inputs: { group: props.group, routes },
+    };
   },
 
   async update(_id, olds, news, conn) {
     const client = clientFor(conn);
-    for (const route of news.routes) await client.groups.grant(route, news.group);
-    for (const route of olds.routes) {
-      if (!news.routes.includes(route)) await client.groups.revoke({ route, group: olds.group });
-    }
-    return { outs: { group: news.group, routes: sorted(news.routes) } };
+    const kept = await current(conn, olds);
+    const added = await grant(
+      client,
+      news.group,
+      news.routes.filter((r) => !(r in kept)),
+    );
+    const dropped = Object.entries(kept).filter(([route]) => !news.routes.includes(route));
+    await revoke(
+      client,
+      dropped.map(([, rule]) => rule),
+    );
+    const rules = Object.fromEntries(
+      Object.entries({ ...kept, ...added }).filter(([route]) => news.routes.includes(route)),
+    );
+    return { outs: { group: news.group, routes: sorted(news.routes), rules } };
   },
 
   async delete(_id, props, conn) {
-    const client = clientFor(conn);
-    for (const route of props.routes) {
-      await client.groups.revoke({ route, group: props.group }).catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
-    }
+    await revoke(clientFor(conn), Object.values(await current(conn, props)));
   },
 };
 
@@ -92,18 +149,27 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
 export const groupAccessProvider = providerShim(__filename, "groupAccessImpl");
 
 /**
- * Grants one group access to routes, without owning the routes' whole access lists.
+ * Grants one group access to routes through ClearML access rules (`entity_type: route`), one
+ * rule per route, without owning the routes' own group lists.
  *
  * Use StaticRoute `accessGroups` when one stack owns a route and everything about who may use
  * it; use GroupAccess when access is granted from elsewhere (a team's stack granting its group
- * access to a shared route). Do not combine them on one route: a route with `accessGroups` set
- * treats any other group as drift.
+ * access to a shared route).
  */
 export class GroupAccess extends pulumi.dynamic.Resource {
   declare public readonly group: pulumi.Output<string>;
   declare public readonly routes: pulumi.Output<string[]>;
+  /** Route id -> the access rule granting it. */
+  declare public readonly rules: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: GroupAccessArgs, opts?: pulumi.CustomResourceOptions) {
-    super(groupAccessProvider, name, args, opts, "appgw", "GroupAccess");
+    super(
+      groupAccessProvider,
+      name,
+      registeredProps(args, ["rules"]),
+      opts,
+      "appgw",
+      "GroupAccess",
+    );
   }
 }

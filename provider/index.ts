@@ -6,3 +6,4 @@ export * from "./routerTest";
 export type { ConnectionConfig } from "./shim";
 export * from "./routerDeployment";
 export * from "./routerRegistration";
+export * from "./serviceAccount";

@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Route } from "../sdk";
 import { hasCode, routeName, routePath, subdomain } from "../sdk";
-import { checkInputs, clientFor, isNotFound, sameSet, sorted, stringSet } from "./common";
+import { checkInputs, clientFor, messageOf, refusal, sameSet, sorted, stringSet } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface StaticRouteArgs {
-  /** Route label. Tasks attach to the route by this name, so changing it replaces the route. */
+  /** Route label, unique on the gateway. Tasks attach to the route by this name. */
   name: pulumi.Input<string>;
   /** URL path, beginning with `/` (`/llm`). Exactly one of `path` and `subdomain`. */
   path?: pulumi.Input<string>;
@@ -14,16 +14,23 @@ export interface StaticRouteArgs {
   subdomain?: pulumi.Input<string>;
   /** Several targets behind the route, with session affinity. Default false (single endpoint). */
   loadBalanced?: pulumi.Input<boolean>;
-  /** Only signed-in users may use the route. Default true; false makes it public. */
+  /** Only signed-in users may use the route (ClearML's `auth_enabled`). Default true; false makes it public. */
   authenticated?: pulumi.Input<boolean>;
   /**
-   * Ids of the groups allowed to use the route (a Group's `id`, or `users`, `admins`,
-   * `queue-admins`). When set, this resource owns the route's whole access list; leave it unset
-   * to manage access with GroupAccess resources instead.
+   * Ids of the groups whose members may use the route (ClearML's `user_groups`: a Group's `id`,
+   * or a built-in group's id). When set, this resource owns the route's group list; leave it
+   * unset to grant access with GroupAccess resources instead.
    */
   accessGroups?: pulumi.Input<pulumi.Input<string>[]>;
   /** Default true. A disabled route keeps its configuration but routes nothing. */
   enabled?: pulumi.Input<boolean>;
+  /**
+   * ClearML edits a route only while it is disabled, so an update of an enabled route disables
+   * it, edits it and enables it again. While the route is routing traffic (`Routing`), that
+   * stops its connections. Set false to make such an update fail instead, with the reason.
+   * Default true.
+   */
+  allowDisruptiveEdits?: pulumi.Input<boolean>;
   /**
    * Take over a route of the same name that already exists on the gateway instead of failing
    * (dynamic resources cannot be imported; see the README). Default false.
@@ -40,6 +47,7 @@ const inputsSchema = z
     authenticated: z.boolean().default(true),
     accessGroups: stringSet().optional(),
     enabled: z.boolean().default(true),
+    allowDisruptiveEdits: z.boolean().default(true),
     adopt: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
@@ -61,151 +69,180 @@ const inputsSchema = z
 
 type StaticRouteInputs = z.output<typeof inputsSchema>;
 
-export const ROUTE_STATUS = {
-  not_in_use: "Not In Use",
-  pending: "Pending",
-  active: "Routing",
-} as const;
+/** The product's three states; see docs/clearml-compatibility.md for how they are derived. */
+export type RouteStatusLabel = "Not In Use" | "Pending" | "Routing";
 
 /** Everything the resource records: its inputs plus what the gateway computes. */
 export interface StaticRouteState extends StaticRouteInputs {
+  /** `URL` or `Subdomain`, as the product shows it. */
   type: "URL" | "Subdomain";
-  status: (typeof ROUTE_STATUS)[keyof typeof ROUTE_STATUS];
-  routeUrl: string;
+  status: RouteStatusLabel;
+  /** The route's URLs on the routers serving it; empty while no router does. */
+  urls: string[];
+  /** Names of the groups with access, or `["Public"]`. */
+  access: string[];
   targets: string[];
   tasks: string[];
   created: string;
   lastUpdated: string;
+  /** Name of the user who last changed the route (its id when the user is gone). */
   updatedBy: string;
 }
 
-function stateOf(
+/** Routing when a router routes it; Pending when tasks ask for it but none routes it yet. */
+export function statusLabel(route: Route): RouteStatusLabel {
+  if (route.status === "active") return "Routing";
+  if (route.enabled && (route.tasks ?? []).length > 0) return "Pending";
+  return "Not In Use";
+}
+
+/** What the route looks like to the gateway, in the terms of `routers.add_or_update_route`. */
+function desired(news: StaticRouteInputs) {
+  return {
+    name: news.name,
+    ...(news.path !== undefined
+      ? { type: "path" as const, path: news.path }
+      : { type: "subdomain" as const, subdomain: news.subdomain as string }),
+    auth_enabled: news.authenticated,
+    load_balancer: { enabled: news.loadBalanced },
+    ...(news.accessGroups !== undefined ? { user_groups: news.accessGroups } : {}),
+  };
+}
+
+/** True when the route differs from `news` in anything but `enabled`: an edit is needed. */
+function detailsDiffer(route: Route, news: StaticRouteInputs): boolean {
+  return (
+    route.name !== news.name ||
+    (route.path ?? undefined) !== news.path ||
+    (route.subdomain ?? undefined) !== news.subdomain ||
+    (route.load_balancer?.enabled ?? true) !== news.loadBalanced ||
+    route.auth_enabled !== news.authenticated ||
+    (news.accessGroups !== undefined && !sameSet(route.user_groups ?? [], news.accessGroups))
+  );
+}
+
+async function stateOf(
+  client: AppGatewayClient,
   route: Route,
-  managedGroups: boolean,
-  adopt: boolean | undefined,
-): StaticRouteState {
+  recorded: Pick<StaticRouteInputs, "accessGroups" | "adopt" | "allowDisruptiveEdits">,
+): Promise<StaticRouteState> {
+  const groupIds = route.user_groups ?? [];
+  const [groups, updater] = await Promise.all([
+    route.auth_enabled && groupIds.length ? client.groups.list() : Promise.resolve([]),
+    route.updated_by ? client.users.list({ id: [route.updated_by] }) : Promise.resolve([]),
+  ]);
+  const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return {
     name: route.name,
-    ...(route.path !== null ? { path: route.path } : { subdomain: route.subdomain as string }),
-    loadBalanced: route.load_balancer.enabled,
-    authenticated: route.authenticated,
-    ...(managedGroups ? { accessGroups: sorted(route.access_groups.map((g) => g.id)) } : {}),
+    ...(route.type === "path" ? { path: route.path ?? "" } : { subdomain: route.subdomain ?? "" }),
+    loadBalanced: route.load_balancer?.enabled ?? true,
+    authenticated: route.auth_enabled,
+    ...(recorded.accessGroups !== undefined ? { accessGroups: sorted(groupIds) } : {}),
     enabled: route.enabled,
-    ...(adopt !== undefined ? { adopt } : {}),
-    type: route.type === "url" ? "URL" : "Subdomain",
-    status: ROUTE_STATUS[route.status],
-    routeUrl: route.route_url,
-    targets: route.targets,
-    tasks: route.tasks.map((t) => t.name),
-    created: route.created,
-    lastUpdated: route.last_update,
-    updatedBy: route.updated_by.name,
+    allowDisruptiveEdits: recorded.allowDisruptiveEdits,
+    ...(recorded.adopt !== undefined ? { adopt: recorded.adopt } : {}),
+    type: route.type === "path" ? "URL" : "Subdomain",
+    status: statusLabel(route),
+    urls: route.urls ?? [],
+    access: route.auth_enabled ? sorted(groupIds.map((id) => groupName.get(id) ?? id)) : ["Public"],
+    targets: sorted((route.tasks ?? []).flatMap((t) => (t.target ? [t.target] : []))),
+    tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
+    created: route.created ?? "",
+    lastUpdated: route.last_update ?? "",
+    updatedBy: updater[0]?.name ?? route.updated_by ?? "",
   };
 }
 
 function inputsOf(state: StaticRouteState): StaticRouteInputs {
-  const { name, path, subdomain, loadBalanced, authenticated, accessGroups, enabled, adopt } =
-    state;
-  const inputs: StaticRouteInputs = { name, loadBalanced, authenticated, enabled };
+  const { name, path, subdomain, loadBalanced, authenticated, accessGroups, enabled } = state;
+  const inputs: StaticRouteInputs = {
+    name,
+    loadBalanced,
+    authenticated,
+    enabled,
+    allowDisruptiveEdits: state.allowDisruptiveEdits,
+  };
   if (path !== undefined) inputs.path = path;
   if (subdomain !== undefined) inputs.subdomain = subdomain;
   if (accessGroups !== undefined) inputs.accessGroups = accessGroups;
-  if (adopt !== undefined) inputs.adopt = adopt;
+  if (state.adopt !== undefined) inputs.adopt = state.adopt;
   return inputs;
 }
 
-/** The edit that needs the route disabled: everything but access, name and the enabled flag. */
-function detailsDiffer(route: Route, news: StaticRouteInputs): boolean {
-  return (
-    route.path !== (news.path ?? null) ||
-    route.subdomain !== (news.subdomain ?? null) ||
-    route.load_balancer.enabled !== news.loadBalanced ||
-    route.authenticated !== news.authenticated
-  );
-}
-
-async function readBack(
-  client: AppGatewayClient,
-  id: string,
-  inputs: StaticRouteInputs,
-): Promise<StaticRouteState> {
-  return stateOf(await client.routes.get(id), inputs.accessGroups !== undefined, inputs.adopt);
+/** The route with this id; fails with advice when it is gone. */
+async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<Route> {
+  const route = await client.routes.get(id);
+  if (!route) {
+    throw new Error(
+      `route '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
+    );
+  }
+  return route;
 }
 
 /**
- * Brings an existing route to `news`. The gateway refuses edits of an enabled route, so an
- * edit disables it, edits, and enables it again; if the edit is refused the route is restored
- * as it was. Access changes alone go through access rules and need no disable.
+ * Brings an existing route to `news`. ClearML edits a route only while it is disabled, so an
+ * edit of an enabled route disables it (with `force` only when it is active, as the API
+ * requires), edits it, and enables it again; if the edit is refused the route is restored as it
+ * was. With `allowDisruptiveEdits: false` an edit of an active route fails before any change.
  */
 async function reconcile(
   client: AppGatewayClient,
   route: Route,
   news: StaticRouteInputs,
 ): Promise<void> {
+  const active = route.status === "active";
   let enabled = route.enabled;
   if (detailsDiffer(route, news)) {
+    if (enabled && active && !news.allowDisruptiveEdits) {
+      throw new Error(
+        `route '${route.name}' is routing traffic, and ClearML edits a route only while it is ` +
+          "disabled: this update would disable it and stop its connections, which " +
+          "allowDisruptiveEdits: false forbids. Nothing was changed. Set allowDisruptiveEdits: true, " +
+          "or disable the route (enabled: false) in one update and edit it in the next",
+      );
+    }
     if (enabled) {
-      await client.routes.disable(route.id);
+      await client.routes.setEnabled(route.id, false, active);
       enabled = false;
     }
     try {
-      await client.routes.update({
-        route: route.id,
-        path: news.path ?? null,
-        subdomain: news.subdomain ?? null,
-        load_balancer: { enabled: news.loadBalanced },
-        authenticated: news.authenticated,
-        access_groups: news.accessGroups,
-      });
+      await client.routes.save({ id: route.id, ...desired(news), enabled: false });
     } catch (err) {
-      const why = `route '${route.name}': the gateway refused the edit: ${(err as Error).message}`;
+      const why = `route '${route.name}': the gateway refused the edit: ${refusal(err)}`;
       if (route.enabled) {
         try {
-          await client.routes.enable(route.id);
+          await client.routes.setEnabled(route.id, true);
         } catch (restoreErr) {
           throw new Error(
-            `${why}. Re-enabling the unchanged route also failed (${(restoreErr as Error).message}): ` +
+            `${why}. Re-enabling the unchanged route also failed (${messageOf(restoreErr)}): ` +
               "it is disabled now; run `pulumi up` again",
           );
         }
       }
       throw new Error(`${why}. The route was left as it was.`);
     }
-  } else if (news.accessGroups !== undefined) {
-    await setAccess(client, route, news.accessGroups);
   }
   if (enabled !== news.enabled) {
-    await (news.enabled ? client.routes.enable(route.id) : client.routes.disable(route.id));
+    // Disabling on request: `force` is what the API needs for an active route.
+    await client.routes.setEnabled(route.id, news.enabled, !news.enabled && active);
   }
 }
 
-/** Grants and revokes access rules until the route's groups are `wanted`; undoes itself on failure. */
-async function setAccess(client: AppGatewayClient, route: Route, wanted: string[]): Promise<void> {
-  const current = route.access_groups.map((g) => g.id);
-  if (sameSet(current, wanted)) return;
-  try {
-    for (const g of wanted) if (!current.includes(g)) await client.groups.grant(route.id, g);
-    for (const g of current)
-      if (!wanted.includes(g)) await client.groups.revoke({ route: route.id, group: g });
-  } catch (err) {
-    await setAccess(client, await client.routes.get(route.id), current).catch(() => undefined);
-    throw new Error(
-      `route '${route.name}': changing its access groups failed: ${(err as Error).message}`,
-    );
-  }
-}
-
-function createError(err: unknown, inputs: StaticRouteInputs): Error {
-  if (hasCode(err, "APPGW_ROUTE_NAME_TAKEN")) {
+/** Explains a refused create, deciding by listing whether the name is taken. */
+async function createError(
+  client: AppGatewayClient,
+  err: unknown,
+  inputs: StaticRouteInputs,
+): Promise<Error> {
+  const holder = await client.routes.findByName(inputs.name).catch(() => undefined);
+  if (holder) {
     return new Error(
-      `a route named '${inputs.name}' already exists on the gateway. To manage it from this stack ` +
-        "set `adopt: true` on the StaticRoute, or choose another name",
+      `a route named '${inputs.name}' already exists on the gateway (${holder.id}). To manage it ` +
+        "from this stack set `adopt: true` on the StaticRoute, or choose another name",
     );
   }
-  if (hasCode(err, "APPGW_GROUP_NOT_FOUND")) {
-    return new Error(`accessGroups: ${(err as Error).message}`);
-  }
-  return err instanceof Error ? err : new Error(String(err));
+  return new Error(`route '${inputs.name}': ${refusal(err)}`);
 }
 
 export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState> = {
@@ -214,16 +251,18 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   },
 
   async diff(_id, olds, news) {
-    const replaces = olds.name !== news.name ? ["name"] : [];
-    const changed =
-      replaces.length > 0 ||
+    // The route's identity is its id: a rename is an edit like any other.
+    const changes =
+      olds.name !== news.name ||
       olds.path !== news.path ||
       olds.subdomain !== news.subdomain ||
       olds.loadBalanced !== news.loadBalanced ||
       olds.authenticated !== news.authenticated ||
       olds.enabled !== news.enabled ||
+      // State written before the input existed holds none: it meant the default.
+      (olds.allowDisruptiveEdits ?? true) !== news.allowDisruptiveEdits ||
       (news.accessGroups !== undefined && !sameSet(olds.accessGroups, news.accessGroups));
-    return { changes: changed, replaces, deleteBeforeReplace: replaces.length > 0 };
+    return { changes };
   },
 
   async create(inputs, conn) {
@@ -232,73 +271,50 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
       const existing = await client.routes.findByName(inputs.name);
       if (existing) {
         await reconcile(client, existing, inputs);
-        return { id: existing.id, outs: await readBack(client, existing.id, inputs) };
+        const route = await mustGet(client, existing.id, inputs.name);
+        return { id: existing.id, outs: await stateOf(client, route, inputs) };
       }
     }
     let id: string;
     try {
-      ({ id } = await client.routes.create({
-        name: inputs.name,
-        path: inputs.path,
-        subdomain: inputs.subdomain,
-        load_balancer: { enabled: inputs.loadBalanced },
-        authenticated: inputs.authenticated,
-        access_groups: inputs.accessGroups,
-        enabled: inputs.enabled,
-      }));
+      id = await client.routes.save({ ...desired(inputs), enabled: inputs.enabled });
     } catch (err) {
-      // The answer was lost after the request went out: the route may exist. Adopt it only if
-      // it is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
+      // The answer was lost after the request went out: the route may exist. Take it only if it
+      // is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
       const found = hasCode(err, "APPGW_CONNECTION")
         ? await client.routes.findByName(inputs.name)
         : undefined;
-      if (!found || detailsDiffer(found, inputs)) throw createError(err, inputs);
+      if (!found || detailsDiffer(found, inputs)) throw await createError(client, err, inputs);
       id = found.id;
     }
     try {
-      return { id, outs: await readBack(client, id, inputs) };
+      return { id, outs: await stateOf(client, await mustGet(client, id, inputs.name), inputs) };
     } catch (err) {
       // A failed create leaves nothing behind.
-      await client.routes.delete(id).catch(() => undefined);
+      await client.routes.delete([id], true).catch(() => undefined);
       throw err;
     }
   },
 
   async read(id, props, conn) {
-    let route: Route;
-    try {
-      route = await clientFor(conn).routes.get(id);
-    } catch (err) {
-      if (isNotFound(err)) return {};
-      throw err;
-    }
-    const state = stateOf(route, props.accessGroups !== undefined, props.adopt);
+    const client = clientFor(conn);
+    const route = await client.routes.get(id);
+    if (!route) return {};
+    const state = await stateOf(client, route, props);
     return { id, props: state, inputs: inputsOf(state) };
   },
 
   async update(id, olds, news, conn) {
     const client = clientFor(conn);
-    let route: Route;
-    try {
-      route = await client.routes.get(id);
-    } catch (err) {
-      if (isNotFound(err)) {
-        throw new Error(
-          `route '${olds.name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
-        );
-      }
-      throw err;
-    }
-    await reconcile(client, route, news);
-    return { outs: await readBack(client, id, news) };
+    await reconcile(client, await mustGet(client, id, olds.name), news);
+    return { outs: await stateOf(client, await mustGet(client, id, news.name), news) };
   },
 
   async delete(id, _props, conn) {
-    try {
-      await clientFor(conn).routes.delete(id);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const client = clientFor(conn);
+    // Existence is decided by listing: ClearML publishes no "route not found" code.
+    const route = await client.routes.get(id);
+    if (route) await client.routes.delete([id], route.status === "active");
   },
 };
 
@@ -309,12 +325,11 @@ export const staticRouteProvider = providerShim(__filename, "staticRouteImpl");
  * A static route of the gateway: a fixed URL (`<router url>/path` or `sub.<router domain>`)
  * that tasks attach to by name.
  *
- * The gateway refuses edits of an enabled route, so changing `path`, `subdomain`,
- * `loadBalanced` or `authenticated` disables the route, edits it and enables it again. During
- * that edit (a few milliseconds against the reference gateway) the route routes nothing: new
- * requests get 404 and its open connections are closed. If the edit is refused, the route is
- * restored as it was. Changing only `accessGroups` or `enabled` has no such gap. Renaming
- * replaces the route (delete, then create), since tasks find routes by name.
+ * ClearML edits a route only while it is disabled, so changing anything but `enabled` on an
+ * enabled route disables it, edits it and enables it again. During that edit (a few
+ * milliseconds against the reference gateway) the route routes nothing: new requests get 404
+ * and its open connections are closed. If the edit is refused, the route is restored as it was.
+ * `allowDisruptiveEdits: false` makes such an update of a route that is routing fail instead.
  */
 export class StaticRoute extends pulumi.dynamic.Resource {
   declare public readonly name: pulumi.Output<string>;
@@ -324,12 +339,15 @@ export class StaticRoute extends pulumi.dynamic.Resource {
   declare public readonly authenticated: pulumi.Output<boolean>;
   declare public readonly accessGroups: pulumi.Output<string[] | undefined>;
   declare public readonly enabled: pulumi.Output<boolean>;
+  declare public readonly allowDisruptiveEdits: pulumi.Output<boolean>;
   /** `URL` or `Subdomain`. */
   declare public readonly type: pulumi.Output<string>;
   /** `Not In Use`, `Pending` or `Routing`. */
-  declare public readonly status: pulumi.Output<string>;
-  /** The URL while routing; the template (`<router url>/llm`) otherwise. */
-  declare public readonly routeUrl: pulumi.Output<string>;
+  declare public readonly status: pulumi.Output<RouteStatusLabel>;
+  /** The route's URLs on the routers that serve it; empty while none does. */
+  declare public readonly urls: pulumi.Output<string[]>;
+  /** Names of the groups with access, or `["Public"]`. */
+  declare public readonly access: pulumi.Output<string[]>;
   /** `ip:port` of the internal endpoints behind the route. */
   declare public readonly targets: pulumi.Output<string[]>;
   /** Names of the tasks attached to the route. */
@@ -349,9 +367,11 @@ export class StaticRoute extends pulumi.dynamic.Resource {
         "authenticated",
         "accessGroups",
         "enabled",
+        "allowDisruptiveEdits",
         "type",
         "status",
-        "routeUrl",
+        "urls",
+        "access",
         "targets",
         "tasks",
         "created",

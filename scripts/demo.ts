@@ -13,7 +13,8 @@ import path from "node:path";
 import pino from "pino";
 import { request } from "undici";
 import { startGateway, type RunningGateway } from "../gateway";
-import { AppGatewayClient, ECHO_ENTRY_POINT } from "../sdk";
+import { AppGatewayClient } from "../sdk";
+import { ReferenceGatewayClient } from "../sdk/reference";
 import { PulumiProject, pulumiBinDir, REPO } from "./pulumi";
 
 const WORK = path.join(REPO, ".appgw");
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`API ${gw.apiUrl}, router ${gw.router?.url}, agent ${gw.agent?.worker}`);
-  const admin = new AppGatewayClient({ apiHost: gw.apiUrl, ...secrets.admin });
+  const admin = new ReferenceGatewayClient({ apiHost: gw.apiUrl, ...secrets.admin });
 
   const project = new PulumiProject(REPO, {
     binDir,
@@ -107,18 +108,19 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(outputs, null, 2));
 
   step(5, "An app on the `llm` route, called with demo-user's token");
-  const queue = await admin.queues.ensure("default");
-  const { id: task } = await admin.tasks.create({
+  const task = await admin.startEcho({
+    queue: "default",
     name: "demo-llm-server",
-    entry_point: ECHO_ENTRY_POINT,
-    params: { static_route: "llm", nonce: "demo" },
+    staticRoute: "llm",
+    nonce: "demo",
   });
-  await admin.tasks.enqueue(task, queue);
   const route = await waitForRouting(admin, "llm");
-  console.log(`route 'llm' is ${route.status}: ${route.route_url} -> ${route.targets.join(", ")}`);
+  const routeUrl = route.urls?.[0] ?? "";
+  const targets = (route.tasks ?? []).map((t) => t.target).join(", ");
+  console.log(`route 'llm' is ${route.status}: ${routeUrl} -> ${targets}`);
   const userClient = new AppGatewayClient({ apiHost: gw.apiUrl, ...userKeys });
   const token = await userClient.token();
-  const url = `${route.route_url}/v1/models`;
+  const url = `${routeUrl}/v1/models`;
   const res = await request(url, { headers: { authorization: `Bearer ${token}` } });
   const body = (await res.body.json()) as {
     url?: string;
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
 
   step(6, "Running");
   console.log(`The gateway keeps running until Ctrl-C. Meanwhile:
-  - browse ${gw.router?.url}/_appgw/login (demo-user: access key ${userKeys.accessKey}, secret in .appgw/demo-user.json), then ${route.route_url}/
+  - browse ${gw.router?.url}/_appgw/login (demo-user: access key ${userKeys.accessKey}, secret in .appgw/demo-user.json), then ${routeUrl}/
   - run pulumi yourself: export PATH="${binDir}:$PATH" PULUMI_BACKEND_URL=file://${path.join(WORK, "pulumi", "state")} PULUMI_HOME=${path.join(WORK, "pulumi", "home")} PULUMI_CONFIG_PASSPHRASE='${secrets.passphrase}'
     then: pulumi preview --refresh --expect-no-changes
   - clean up: npm run demo -- --destroy`);
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
 
 /** demo-user's keys: made on the first run and kept in .appgw/demo-user.json. */
 async function demoUserKeys(
-  admin: AppGatewayClient,
+  admin: ReferenceGatewayClient,
 ): Promise<{ accessKey: string; secretKey: string }> {
   const file = path.join(WORK, "demo-user.json");
   const existing = await admin.users.findByName("demo-user");
@@ -164,7 +166,7 @@ async function demoUserKeys(
   }
   // The gateway keeps only a hash of the secret: with the file gone, start the user afresh.
   if (existing) await admin.users.delete(existing.id);
-  const { credentials } = await admin.users.create({ name: "demo-user" });
+  const { credentials } = await admin.addUser({ name: "demo-user" });
   const keys = { accessKey: credentials.access_key, secretKey: credentials.secret_key };
   fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;

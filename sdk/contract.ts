@@ -9,7 +9,7 @@
 //   a field is required only when the SDK needs it and the reference documents it;
 // - actions of the `appgw` service are the reference gateway's own (router watch, test records,
 //   user bootstrap). ClearML publishes no such calls; the SDK's public client and the provider
-//   never need them (the test in tests/sdk/endpoints.test.ts holds us to it).
+//   never need them (tests/sdk/contract.test.ts and tests/e2e/endpoints.test.ts hold us to it).
 import { z } from "zod";
 
 // ---------------------------------------------------------------------------------------------
@@ -388,6 +388,8 @@ export const serviceConfig = z.object({
   port: z.number().int(),
   /** The static route the task attaches to, by name; null for an ephemeral `/service/` route. */
   static_route: z.string().nullable(),
+  /** The name of the queue the task ran from: a router with LISTEN_QUEUE_NAME serves only those. */
+  queue: z.string().nullish(),
   created: timestamp,
 });
 export type ServiceConfig = z.infer<typeof serviceConfig>;
@@ -1060,6 +1062,9 @@ export const ROUTER_TEST = {
     message: "appgw_test_message",
     started: "appgw_test_started",
     completed: "appgw_test_completed",
+    /** The endpoints the router gave the task: the router removes its own keys once it stops. */
+    endpoint: "appgw_test_endpoint",
+    browserEndpoint: "appgw_test_browser_endpoint",
   },
 } as const;
 

@@ -2,6 +2,7 @@
 // gateway offers beside ClearML's API. Used by the reference router and agent, the demo and
 // the tests; the provider and the public client (sdk/index.ts) never need it.
 import type { ActionRequest, ActionResponse, RouterTestRecord } from "./contract";
+import { ECHO_ENTRY_POINT, ROUTER_TEST } from "./contract";
 import type { CallOptions } from "./core";
 import { AppGatewayClient } from "./index";
 
@@ -21,6 +22,38 @@ export class ReferenceGatewayClient extends AppGatewayClient {
   ): Promise<ActionResponse<"appgw.get_router_config">> {
     return this.core.call("appgw.get_router_config", body, opts);
   }
+  /**
+   * Launches the reference agent's echo app on `queue` (created if missing), attached to the
+   * static route `staticRoute` when given; returns the task id.
+   */
+  async startEcho(opts: { queue: string; name: string; staticRoute?: string; nonce?: string }) {
+    const section = ROUTER_TEST.hyperparamSection;
+    const param = (name: string, value: string) => ({ section, name, value });
+    const queue = await this.queues.ensure(opts.queue);
+    const task = await this.tasks.create({
+      name: opts.name,
+      type: "application",
+      script: { entry_point: ECHO_ENTRY_POINT },
+      hyperparams: {
+        [section]: {
+          ...(opts.nonce
+            ? { [ROUTER_TEST.nonceParam]: param(ROUTER_TEST.nonceParam, opts.nonce) }
+            : {}),
+          ...(opts.staticRoute
+            ? {
+                [ROUTER_TEST.staticRouteParam]: param(
+                  ROUTER_TEST.staticRouteParam,
+                  opts.staticRoute,
+                ),
+              }
+            : {}),
+        },
+      },
+    });
+    await this.tasks.enqueue(task, queue);
+    return task;
+  }
+
   /** The latest test of each router (or of these), derived from the router-test tasks. */
   async routerTests(routers?: string[]): Promise<RouterTestRecord[]> {
     return (await this.core.call("appgw.get_router_tests", routers ? { routers } : {})).tests;

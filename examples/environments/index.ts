@@ -40,7 +40,7 @@ const test = routerName
     })
   : undefined;
 
-export const llmUrl = llm.routeUrl;
-export const notebooksUrl = notebooks.routeUrl;
+export const llmUrls = llm.urls;
+export const notebooksUrls = notebooks.urls;
 export const teamGroupId = team.id;
 export const routerTestStatus = test?.status;

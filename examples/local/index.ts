@@ -45,9 +45,9 @@ const test = new appgw.RouterTest("router-test", {
 });
 
 export const routes = {
-  llm: { url: llm.routeUrl, status: llm.status },
-  notebooks: { url: notebooks.routeUrl, status: notebooks.status },
-  status: { url: status.routeUrl, status: status.status },
+  llm: { urls: llm.urls, status: llm.status, access: llm.access },
+  notebooks: { urls: notebooks.urls, status: notebooks.status, access: notebooks.access },
+  status: { urls: status.urls, status: status.status, access: status.access },
 };
 export const teamGroupId = team.id;
 export const routerTest = {

@@ -38,11 +38,11 @@ describe("examples/environments: two stacks, one gateway", () => {
     const devLlm = await t.client.routes.findByName("dev-llm");
     const prodLlm = await t.client.routes.findByName("prod-llm");
     assert.equal(devLlm?.path, "/dev/llm");
-    assert.equal(devLlm?.load_balancer.enabled, false);
+    assert.equal(devLlm?.load_balancer?.enabled, false);
     assert.equal(prodLlm?.path, "/prod/llm");
-    assert.equal(prodLlm?.load_balancer.enabled, true);
-    assert.equal((await t.client.routes.findByName("dev-notebooks"))?.authenticated, false);
-    assert.equal((await t.client.routes.findByName("prod-notebooks"))?.authenticated, true);
+    assert.equal(prodLlm?.load_balancer?.enabled, true);
+    assert.equal((await t.client.routes.findByName("dev-notebooks"))?.auth_enabled, false);
+    assert.equal((await t.client.routes.findByName("prod-notebooks"))?.auth_enabled, true);
     await project.stack("prod");
     assert.equal(
       ((await project.outputs()) as { routerTestStatus?: string }).routerTestStatus,

@@ -4,8 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { request } from "undici";
 import { PulumiProject, pulumiBinDir, REPO } from "../../scripts/pulumi";
-import { ECHO_ENTRY_POINT, type AppGatewayClient } from "../../sdk";
+import type { ReferenceGatewayClient } from "../../sdk/reference";
 import type { TestGateway } from "../helpers/gateway";
+
+/**
+ * Every ClearML action the provider calls during this suite, one per line: the Pulumi CLI's
+ * provider processes append to it (APPGW_SDK_TRACE), and endpoints.test.ts reads it last.
+ */
+export const TRACE_FILE = path.join(os.tmpdir(), `appgw-e2e-trace-${process.pid}.log`);
 
 /** The CLI, or one loud line and a failure: this suite never passes by skipping. */
 export function requirePulumi(): string {
@@ -34,10 +40,9 @@ export function newProject(
   binDir: string,
 ): { project: PulumiProject; workDir: string } {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgw-e2e-"));
-  return {
-    project: new PulumiProject(dir, { binDir, workDir, passphrase: "e2e-passphrase" }),
-    workDir,
-  };
+  const project = new PulumiProject(dir, { binDir, workDir, passphrase: "e2e-passphrase" });
+  project.env.APPGW_SDK_TRACE = TRACE_FILE;
+  return { project, workDir };
 }
 
 /** Points the project's current stack at the test gateway; the secret goes in as a secret. */
@@ -49,15 +54,8 @@ export async function connect(project: PulumiProject, t: TestGateway): Promise<v
 }
 
 /** Starts an echo app attached to static route `route` on the embedded agent; returns the task id. */
-export async function attachApp(client: AppGatewayClient, route: string): Promise<string> {
-  const queue = await client.queues.ensure("default");
-  const { id } = await client.tasks.create({
-    name: `app-on-${route}`,
-    entry_point: ECHO_ENTRY_POINT,
-    params: { static_route: route },
-  });
-  await client.tasks.enqueue(id, queue);
-  return id;
+export function attachApp(client: ReferenceGatewayClient, route: string): Promise<string> {
+  return client.startEcho({ queue: "default", name: `app-on-${route}`, staticRoute: route });
 }
 
 /** GET through the router with the admin's token. */

@@ -6,7 +6,7 @@ import path from "node:path";
 import pino from "pino";
 import { startAgent } from "../../gateway/agent";
 import { REPO, type PulumiProject } from "../../scripts/pulumi";
-import { AppGatewayClient } from "../../sdk";
+import { ReferenceGatewayClient } from "../../sdk/reference";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { attachApp, connect, copyExample, get, newProject, requirePulumi } from "./helpers";
 
@@ -44,29 +44,37 @@ describe("examples/local with the real Pulumi CLI", () => {
   it("1. up creates every object, and the outputs match the gateway's own view", async () => {
     await project.ok(["up", "--yes", "--skip-preview"]);
     const out = (await project.outputs()) as {
-      routes: Record<string, { url: string; status: string }>;
+      routes: Record<string, { urls: string[]; status: string; access: string[] }>;
       teamGroupId: string;
       routerTest: { status: string; worker: string; endpoint: string };
     };
     const llm = await routeNamed("llm");
     assert.equal(llm.path, "/llm");
-    assert.equal(llm.load_balancer.enabled, true);
-    assert.deepEqual(llm.access_groups.map((g) => g.id).sort(), ["admins", out.teamGroupId].sort());
-    assert.equal(out.routes.llm?.url, llm.route_url);
+    assert.equal(llm.load_balancer?.enabled, true);
+    assert.deepEqual([...(llm.user_groups ?? [])].sort(), ["admins", out.teamGroupId].sort());
+    assert.deepEqual(out.routes.llm?.urls, llm.urls);
+    assert.deepEqual(out.routes.llm?.urls, [`${t.routerUrl}/llm`], "a real URL, not a template");
+    assert.deepEqual(out.routes.llm?.access, ["Admins", "ml-team"]);
+    assert.deepEqual(out.routes.status?.access, ["Public"]);
     const notebooks = await routeNamed("notebooks");
     assert.equal(notebooks.subdomain, "notebooks");
-    assert.deepEqual(
-      notebooks.access_groups.map((g) => g.id),
-      [out.teamGroupId],
-      "GroupAccess granted the team",
+    const rules = await t.client.accessRules.list();
+    assert.ok(
+      rules.some(
+        (r) =>
+          r.entity_type === "route" &&
+          r.entity_id === notebooks.id &&
+          (r.groups ?? []).some((g) => g.id === out.teamGroupId),
+      ),
+      "GroupAccess granted the team through an access rule",
     );
-    assert.equal((await routeNamed("status")).authenticated, false);
-    assert.equal((await t.client.groups.get(out.teamGroupId)).name, "ml-team");
-    const router = await t.client.routers.getByName("router-1");
-    const test = await t.client.routers.getTest(router.id);
+    assert.equal((await routeNamed("status")).auth_enabled, false);
+    assert.equal((await t.client.groups.get(out.teamGroupId))?.name, "ml-team");
+    const [test] = await t.client.routerTests(["router-1"]);
     assert.equal(out.routerTest.status, "passed");
-    assert.equal(out.routerTest.worker, test.worker);
-    assert.equal(out.routerTest.endpoint, test.endpoint);
+    assert.equal(test?.status, "passed", "the gateway shows the router's Test Status");
+    assert.equal(out.routerTest.worker, test?.worker);
+    assert.equal(out.routerTest.endpoint, test?.endpoint);
   });
 
   it("2. a second up and preview --expect-no-changes report no changes", async () => {
@@ -113,20 +121,20 @@ describe("examples/local with the real Pulumi CLI", () => {
     const llm = await routeNamed("llm");
     const notebooks = await routeNamed("notebooks");
 
-    // A route edited out of band.
-    await t.client.routes.disable(llm.id);
-    await t.client.routes.update({ route: llm.id, path: "/hijacked" });
-    await t.client.routes.enable(llm.id);
+    // A route edited out of band (it is routing: disabling it takes `force`).
+    await t.client.routes.setEnabled(llm.id, false, true);
+    await t.client.routes.save({ id: llm.id, name: "llm", type: "path", path: "/hijacked" });
+    await t.client.routes.setEnabled(llm.id, true);
     await expectDrift(/path\s*:\s*"\/hijacked" => "\/models"/);
     // The CI wrapper users copy (examples/ci) says the same.
     const check = await project.exec(path.join(REPO, "examples", "ci", "drift-check.sh"), ["e2e"]);
     assert.equal(check.code, 7, check.output);
     assert.match(check.stderr, /has DRIFT or undeployed changes/);
     // A route disabled out of band.
-    await t.client.routes.disable(status.id);
+    await t.client.routes.setEnabled(status.id, false);
     await expectDrift(/enabled\s*:\s*false => true/);
     // A route deleted out of band.
-    await t.client.routes.delete(notebooks.id);
+    await t.client.routes.delete([notebooks.id]);
     await expectDrift(/\+\s+pulumi-nodejs:dynamic\/appgw:StaticRoute: \(create\)[\s\S]*notebooks/);
 
     // refresh records the truth.
@@ -150,21 +158,21 @@ describe("examples/local with the real Pulumi CLI", () => {
   });
 
   it("4b. a group member removed out of band is drift, and up puts them back", async () => {
-    await t.client.users.create({ name: "e2e-user" });
+    await t.client.addUser({ name: "e2e-user" });
     await project.config({ teamMembers: JSON.stringify(["e2e-user"]) });
     await project.ok(["up", "--yes", "--skip-preview"]);
     const group = await t.client.groups.findByName("ml-team");
     assert.deepEqual(
-      group?.users.map((u) => u.name),
+      group?.users?.map((u) => u.name),
       ["e2e-user"],
     );
-    await t.client.groups.update({ group: group?.id as string, users: [] });
+    await t.client.groups.save({ id: group?.id as string, users: [] });
     const preview = await project.run(["preview", "--refresh", "--expect-no-changes", "--diff"]);
     assert.equal(preview.code, 7, preview.output);
     assert.match(preview.output, /members/);
     await project.ok(["up", "--yes", "--refresh", "--skip-preview"]);
     assert.deepEqual(
-      (await t.client.groups.findByName("ml-team"))?.users.map((u) => u.name),
+      (await t.client.groups.findByName("ml-team"))?.users?.map((u) => u.name),
       ["e2e-user"],
     );
   });
@@ -181,7 +189,7 @@ describe("examples/local with the real Pulumi CLI", () => {
     // The fix: an agent starts serving the queue.
     const agent = await startAgent(
       { worker: "late-agent", queues: ["no-agent-here"], address: "127.0.0.1", maxTasks: 2 },
-      new AppGatewayClient({ apiHost: t.apiUrl, ...t.admin }),
+      new ReferenceGatewayClient({ apiHost: t.apiUrl, ...t.admin }),
       pino({ level: "silent" }),
     );
     try {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { groupImpl, type GroupState } from "../../provider/group";
-import { groupAccessImpl } from "../../provider/groupAccess";
+import { groupAccessImpl, type GroupAccessState } from "../../provider/groupAccess";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";
@@ -11,11 +11,15 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   before(async () => {
     t = await startTestGateway({ router: false, agent: false });
     conn = connectionOf(t);
-    for (const name of ["ann", "ben", "cat"]) await t.client.users.create({ name });
+    for (const name of ["ann", "ben", "cat"]) await t.client.addUser({ name });
   });
   after(() => t.stop());
 
   const inputs = (news: Record<string, unknown>) => checkedInputs(groupImpl, news);
+  const members = async (id: string) =>
+    ((await t.client.groups.get(id))?.users ?? []).map((u) => u.name).sort();
+  const route = async (name: string) =>
+    t.client.routes.save({ name, type: "path", path: `/${name}` });
 
   it("refuses to manage a built-in group, naming the property", async () => {
     const { failures } = await groupImpl.check({}, { name: "Admins" });
@@ -28,12 +32,9 @@ describe("Group and GroupAccess providers against a real gateway", () => {
       await inputs({ name: "pg-team", members: ["ben", "ann"] }),
       conn,
     );
-    const group = await t.client.groups.get(id);
-    assert.deepEqual(
-      group.users.map((u) => u.name),
-      ["ann", "ben"],
-    );
+    assert.deepEqual(await members(id), ["ann", "ben"]);
     assert.deepEqual(outs?.members, ["ann", "ben"]);
+    assert.equal(outs?.memberIds.length, 2);
   });
 
   it("names members that do not exist, and creates nothing", async () => {
@@ -44,69 +45,117 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     assert.equal(await t.client.groups.findByName("pg-ghosts"), undefined);
   });
 
+  it("advises adopt when the name is taken, and adopts the group when asked", async () => {
+    const { id: existing } = await t.client.groups.save({ name: "pg-legacy" });
+    const err = await rejection(async () =>
+      groupImpl.create(await inputs({ name: "pg-legacy" }), conn),
+    );
+    assert.match(err.message, /already exists.*adopt: true/s);
+    const { id } = await groupImpl.create(
+      await inputs({ name: "pg-legacy", members: ["cat"], adopt: true }),
+      conn,
+    );
+    assert.equal(id, existing);
+    assert.deepEqual(await members(id), ["cat"]);
+  });
+
   it("sees a member removed out of band as drift, and update restores it", async () => {
     const news = await inputs({ name: "pg-drift", members: ["ann", "cat"] });
     const { id, outs } = await groupImpl.create(news, conn);
     const ann = (await t.client.users.findByName("ann"))?.id as string;
-    await t.client.groups.update({ group: id, users: [ann] });
+    await t.client.groups.save({ id, users: [ann] });
     const read = await groupImpl.read(id, outs as GroupState, conn);
     assert.deepEqual(read.inputs?.members, ["ann"]);
     assert.equal((await groupImpl.diff(id, read.props as GroupState, news, conn)).changes, true);
     await groupImpl.update(id, read.props as GroupState, news, conn);
-    assert.deepEqual(
-      (await t.client.groups.get(id)).users.map((u) => u.name),
-      ["ann", "cat"],
-    );
+    assert.deepEqual(await members(id), ["ann", "cat"]);
   });
 
-  it("reports a group deleted out of band as gone", async () => {
+  it("renames a group in place", async () => {
+    const { id, outs } = await groupImpl.create(await inputs({ name: "pg-before" }), conn);
+    await groupImpl.update(id, outs as GroupState, await inputs({ name: "pg-after" }), conn);
+    assert.equal((await t.client.groups.get(id))?.name, "pg-after");
+  });
+
+  it("reports a group deleted out of band as gone, and deleting it again is a no-op", async () => {
     const { id, outs } = await groupImpl.create(await inputs({ name: "pg-gone" }), conn);
-    await t.client.groups.delete(id);
+    await t.client.groups.delete([id]);
     assert.deepEqual(await groupImpl.read(id, outs as GroupState, conn), {});
     await groupImpl.delete(id, outs as GroupState, conn);
   });
 
-  it("grants a group access to routes, reads only its own rules, and revokes them on delete", async () => {
-    const { id: group } = await t.client.groups.create({ name: "ga-team" });
-    const { id: r1 } = await t.client.routes.create({ name: "ga-1", path: "/ga-1" });
-    const { id: r2 } = await t.client.routes.create({ name: "ga-2", path: "/ga-2" });
+  it("grants a group access to routes with one access rule per route, and revokes them on delete", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-team" });
+    const r1 = await route("ga-1");
+    const r2 = await route("ga-2");
     const { id, outs } = await groupAccessImpl.create({ group, routes: [r1, r2].sort() }, conn);
-    assert.deepEqual((await t.client.groups.rules({ group })).map((r) => r.route.name).sort(), [
-      "ga-1",
-      "ga-2",
-    ]);
-    // A rule made elsewhere for another route is not this resource's business.
-    const { id: r3 } = await t.client.routes.create({ name: "ga-3", path: "/ga-3" });
-    await t.client.groups.grant(r3, group);
+    const rules = await t.client.accessRules.list();
+    const ours = rules.filter((r) => (r.groups ?? []).some((g) => g.id === group));
     assert.deepEqual(
-      (await groupAccessImpl.read(id, outs as never, conn)).inputs?.routes,
-      [r1, r2].sort(),
+      ours.map((r) => r.entity_type),
+      ["route", "route"],
     );
+    assert.deepEqual(ours.map((r) => r.entity_id).sort(), [r1, r2].sort());
+    assert.deepEqual(Object.keys(outs?.rules ?? {}).sort(), [r1, r2].sort());
+
+    // A rule made elsewhere for another route is not this resource's business.
+    const r3 = await route("ga-3");
+    const foreign = await t.client.accessRules.save({
+      name: "someone else's",
+      description: "",
+      access_permission: "read",
+      entity_type: "route",
+      entity_id: r3,
+      users: [],
+      groups: [group],
+    });
+    const state = outs as GroupAccessState;
+    assert.deepEqual((await groupAccessImpl.read(id, state, conn)).inputs?.routes, [r1, r2].sort());
     // Revoked out of band: drift.
-    await t.client.groups.revoke({ route: r2, group });
-    assert.deepEqual((await groupAccessImpl.read(id, outs as never, conn)).inputs?.routes, [r1]);
-    await groupAccessImpl.delete(id, outs as never, conn);
+    await t.client.accessRules.delete([state.rules?.[r2] as string]);
+    assert.deepEqual((await groupAccessImpl.read(id, state, conn)).inputs?.routes, [r1]);
+    await groupAccessImpl.delete(id, state, conn);
     assert.deepEqual(
-      (await t.client.groups.rules({ group })).map((r) => r.route.name),
-      ["ga-3"],
+      (await t.client.accessRules.list())
+        .filter((r) => (r.groups ?? []).some((g) => g.id === group))
+        .map((r) => r.id),
+      [foreign],
     );
   });
 
-  it("composes with a route's own access list when that list is unmanaged", async () => {
-    const { id: route } = await t.client.routes.create({
-      name: "ga-shared",
-      path: "/ga-shared",
-      access_groups: ["admins"],
-    });
-    const { id, outs } = await groupAccessImpl.create({ group: "users", routes: [route] }, conn);
-    assert.deepEqual((await t.client.routes.get(route)).access_groups.map((g) => g.id).sort(), [
-      "admins",
-      "users",
-    ]);
-    await groupAccessImpl.delete(id, outs as never, conn);
-    assert.deepEqual(
-      (await t.client.routes.get(route)).access_groups.map((g) => g.id),
-      ["admins"],
+  it("finds its rule again when the answer to a grant was lost, instead of granting twice", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-retry" });
+    const r = await route("ga-retry");
+    const first = await groupAccessImpl.create({ group, routes: [r] }, conn);
+    const again = await groupAccessImpl.create({ group, routes: [r] }, conn);
+    assert.deepEqual(again.outs?.rules, first.outs?.rules);
+    const rules = (await t.client.accessRules.list()).filter((x) => x.entity_id === r);
+    assert.equal(rules.length, 1);
+  });
+
+  it("reads state from before rules were recorded by the rule named for the pair", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-old" });
+    const r = await route("ga-old");
+    await groupAccessImpl.create({ group, routes: [r] }, conn);
+    const read = await groupAccessImpl.read(group, { group, routes: [r] }, conn);
+    assert.deepEqual(read.inputs?.routes, [r]);
+  });
+
+  it("updates the routes of a grant: adds new rules and removes dropped ones", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-move" });
+    const a = await route("ga-move-a");
+    const b = await route("ga-move-b");
+    const { outs } = await groupAccessImpl.create({ group, routes: [a] }, conn);
+    const { outs: after } = await groupAccessImpl.update(
+      group,
+      outs as GroupAccessState,
+      { group, routes: [b] },
+      conn,
     );
+    assert.deepEqual(Object.keys(after?.rules ?? {}), [b]);
+    const held = (await t.client.accessRules.list())
+      .filter((x) => (x.groups ?? []).some((g) => g.id === group))
+      .map((x) => x.entity_id);
+    assert.deepEqual(held, [b]);
   });
 });

@@ -46,7 +46,7 @@ describe("provider creates whose answer is lost", () => {
   const through = (url: string): ConnectionConfig => ({ apiHost: url, ...t.admin });
 
   it("StaticRoute takes the route it created instead of failing or duplicating it", async () => {
-    const proxy = await lossyProxy(t.apiUrl, "routers.create_route");
+    const proxy = await lossyProxy(t.apiUrl, "routers.add_or_update_route");
     try {
       const inputs = {
         name: "lost-route",
@@ -54,6 +54,7 @@ describe("provider creates whose answer is lost", () => {
         loadBalanced: false,
         authenticated: true,
         enabled: true,
+        allowDisruptiveEdits: true,
       };
       const { id, outs } = await staticRouteImpl.create(inputs, through(proxy.url));
       const routes = await t.client.routes.list({ name: "^lost-route$" });
@@ -68,13 +69,13 @@ describe("provider creates whose answer is lost", () => {
   });
 
   it("Group takes the group it created instead of failing or duplicating it", async () => {
-    const proxy = await lossyProxy(t.apiUrl, "permissions.create_group");
+    const proxy = await lossyProxy(t.apiUrl, "permissions.add_or_update_user_group");
     try {
       const { id } = await groupImpl.create(
         { name: "lost-group", description: "d", members: [] },
         through(proxy.url),
       );
-      const groups = await t.client.groups.list({ name: "^lost-group$" });
+      const groups = (await t.client.groups.list()).filter((g) => g.name === "lost-group");
       assert.deepEqual(
         groups.map((g) => g.id),
         [id],
@@ -85,8 +86,8 @@ describe("provider creates whose answer is lost", () => {
   });
 
   it("does not take a same-named object that differs from what was asked", async () => {
-    await t.client.routes.create({ name: "lost-other", path: "/elsewhere" });
-    const proxy = await lossyProxy(t.apiUrl, "routers.create_route");
+    await t.client.routes.save({ name: "lost-other", type: "path", path: "/elsewhere" });
+    const proxy = await lossyProxy(t.apiUrl, "routers.add_or_update_route");
     try {
       const inputs = {
         name: "lost-other",
@@ -94,8 +95,9 @@ describe("provider creates whose answer is lost", () => {
         loadBalanced: false,
         authenticated: true,
         enabled: true,
+        allowDisruptiveEdits: true,
       };
-      await assert.rejects(staticRouteImpl.create(inputs, through(proxy.url)), /cannot reach/);
+      await assert.rejects(staticRouteImpl.create(inputs, through(proxy.url)), /already exists.*adopt/s);
       const [other] = await t.client.routes.list({ name: "^lost-other$" });
       assert.equal(other?.path, "/elsewhere", "the other route was left alone");
     } finally {

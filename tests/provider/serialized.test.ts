@@ -44,11 +44,11 @@ describe("serialized providers", () => {
     await configureFor(loaded, t);
     const checked = await loaded.check?.({}, { name: "serialized", path: "/serialized" });
     const created = await loaded.create(checked?.inputs);
-    assert.equal((await t.client.routes.get(created.id)).path, "/serialized");
+    assert.equal((await t.client.routes.get(created.id))?.path, "/serialized");
     const read = await loaded.read?.(created.id, created.outs);
     assert.equal(read?.props?.path, "/serialized");
     await loaded.update?.(created.id, created.outs, { ...checked?.inputs, path: "/serialized-2" });
-    assert.equal((await t.client.routes.get(created.id)).path, "/serialized-2");
+    assert.equal((await t.client.routes.get(created.id))?.path, "/serialized-2");
     await loaded.delete?.(created.id, created.outs);
     assert.equal(await t.client.routes.findByName("serialized"), undefined);
   });

@@ -25,6 +25,7 @@ describe("StaticRoute provider against a real gateway", () => {
         loadBalanced: false,
         authenticated: true,
         enabled: true,
+        allowDisruptiveEdits: true,
       });
     });
 
@@ -67,25 +68,38 @@ describe("StaticRoute provider against a real gateway", () => {
       loadBalanced: false,
       authenticated: true,
       enabled: true,
+      allowDisruptiveEdits: true,
     } as StaticRouteState;
 
     it("reports no change when nothing changed", async () => {
       assert.deepEqual(
         await impl.diff("id", olds, await checked({ name: "a", path: "/a" }), conn),
-        {
-          changes: false,
-          replaces: [],
-          deleteBeforeReplace: false,
-        },
+        { changes: false },
       );
     });
 
-    it("replaces on rename and updates in place otherwise", async () => {
-      const rename = await impl.diff("id", olds, await checked({ name: "b", path: "/a" }), conn);
-      assert.deepEqual(rename.replaces, ["name"]);
-      const path = await impl.diff("id", olds, await checked({ name: "a", path: "/b" }), conn);
-      assert.equal(path.changes, true);
-      assert.deepEqual(path.replaces, []);
+    it("updates in place on any change, a rename included: the route's identity is its id", async () => {
+      for (const news of [
+        { name: "b", path: "/a" },
+        { name: "a", path: "/b" },
+        { name: "a", subdomain: "a" },
+        { name: "a", path: "/a", allowDisruptiveEdits: false },
+      ]) {
+        const diff = await impl.diff("id", olds, await checked(news), conn);
+        assert.equal(diff.changes, true, JSON.stringify(news));
+        assert.equal(diff.replaces, undefined);
+      }
+    });
+
+    it("reads state written before allowDisruptiveEdits existed as the default, not as a change", async () => {
+      const { allowDisruptiveEdits: _, ...old } = olds;
+      const diff = await impl.diff(
+        "id",
+        old as StaticRouteState,
+        await checked({ name: "a", path: "/a" }),
+        conn,
+      );
+      assert.equal(diff.changes, false);
     });
 
     it("compares access groups as a set, and only when they are managed", async () => {
@@ -119,18 +133,41 @@ describe("StaticRoute provider against a real gateway", () => {
     });
   });
 
+  const route = async (id: string) => {
+    const found = await t.client.routes.get(id);
+    assert.ok(found, `route ${id} exists`);
+    return found;
+  };
+
   it("creates a route and records the gateway's own view of it", async () => {
     const inputs = await checked({ name: "create", path: "/create" });
     const { id, outs } = await impl.create(inputs, conn);
-    const route = await t.client.routes.get(id);
-    assert.equal(outs?.name, route.name);
+    const r = await route(id);
+    assert.equal(r.type, "path");
+    assert.equal(r.load_balancer?.enabled, false, "the program's default is sent explicitly");
+    assert.equal(outs?.name, r.name);
     assert.equal(outs?.path, "/create");
     assert.equal(outs?.type, "URL");
     assert.equal(outs?.status, "Not In Use");
-    assert.equal(outs?.routeUrl, "<router url>/create");
-    assert.equal(outs?.created, route.created);
-    assert.equal(outs?.updatedBy, "admin");
+    assert.deepEqual(outs?.urls, [], "no router serves it: no URL, and no placeholder either");
+    assert.deepEqual(outs?.access, []);
+    assert.equal(outs?.created, r.created);
+    assert.equal(outs?.updatedBy, "admin", "updated_by is a user id, shown by name");
     assert.equal(outs?.accessGroups, undefined, "access is not managed unless accessGroups is set");
+  });
+
+  it("shows access as group names, or Public for a public route", async () => {
+    const { id: group } = await t.client.groups.save({ name: "sr-readers" });
+    const { outs } = await impl.create(
+      await checked({ name: "named", path: "/named", accessGroups: [group, "admins"] }),
+      conn,
+    );
+    assert.deepEqual(outs?.access, ["Admins", "sr-readers"]);
+    const { outs: pub } = await impl.create(
+      await checked({ name: "public", path: "/public", authenticated: false }),
+      conn,
+    );
+    assert.deepEqual(pub?.access, ["Public"]);
   });
 
   it("changes the path of an enabled route in place: disables, edits and enables it again", async () => {
@@ -141,14 +178,28 @@ describe("StaticRoute provider against a real gateway", () => {
       await checked({ name: "move", path: "/after" }),
       conn,
     );
-    const route = await t.client.routes.get(id);
-    assert.equal(route.path, "/after");
-    assert.equal(route.enabled, true);
+    const r = await route(id);
+    assert.equal(r.path, "/after");
+    assert.equal(r.enabled, true);
     assert.equal(after?.path, "/after");
   });
 
+  it("renames a route in place, keeping its id", async () => {
+    const { id, outs } = await impl.create(
+      await checked({ name: "old-name", path: "/rename" }),
+      conn,
+    );
+    await impl.update(
+      id,
+      outs as StaticRouteState,
+      await checked({ name: "new-name", path: "/rename" }),
+      conn,
+    );
+    assert.equal((await route(id)).name, "new-name");
+  });
+
   it("restores the route as it was when the gateway refuses the edit", async () => {
-    await t.client.routes.create({ name: "taken", path: "/taken" });
+    await t.client.routes.save({ name: "taken", type: "path", path: "/taken" });
     const { id, outs } = await impl.create(
       await checked({ name: "victim", path: "/victim" }),
       conn,
@@ -163,33 +214,49 @@ describe("StaticRoute provider against a real gateway", () => {
     );
     assert.match(err.message, /route 'taken'/);
     assert.match(err.message, /left as it was/);
-    const route = await t.client.routes.get(id);
-    assert.equal(route.path, "/victim");
-    assert.equal(route.enabled, true);
+    const r = await route(id);
+    assert.equal(r.path, "/victim");
+    assert.equal(r.enabled, true);
   });
 
-  it("changes access groups without disabling the route", async () => {
-    const { id: group } = await t.client.groups.create({ name: "sr-team" });
+  it("changes access groups of an enabled route, leaving it enabled", async () => {
+    const { id: group } = await t.client.groups.save({ name: "sr-team" });
     const { id, outs } = await impl.create(
       await checked({ name: "access", path: "/access", accessGroups: ["admins"] }),
       conn,
     );
-    const before = await t.client.routes.get(id);
     const { outs: after } = await impl.update(
       id,
       outs as StaticRouteState,
       await checked({ name: "access", path: "/access", accessGroups: [group, "admins"] }),
       conn,
     );
-    const route = await t.client.routes.get(id);
+    const r = await route(id);
     assert.deepEqual(after?.accessGroups, ["admins", group].sort());
-    assert.equal(route.last_update, before.last_update, "the route itself was not touched");
+    assert.deepEqual([...(r.user_groups ?? [])].sort(), ["admins", group].sort());
+    assert.equal(r.enabled, true);
+  });
+
+  it("edits a disabled route without enabling it", async () => {
+    const { id, outs } = await impl.create(
+      await checked({ name: "off", path: "/off", enabled: false }),
+      conn,
+    );
+    await impl.update(
+      id,
+      outs as StaticRouteState,
+      await checked({ name: "off", path: "/off2", enabled: false }),
+      conn,
+    );
+    const r = await route(id);
+    assert.equal(r.path, "/off2");
+    assert.equal(r.enabled, false);
   });
 
   it("reads drift made out of band: an edit, a disable, a deletion", async () => {
     const { id, outs } = await impl.create(await checked({ name: "drift", path: "/drift" }), conn);
-    await t.client.routes.disable(id);
-    await t.client.routes.update({ route: id, path: "/drifted" });
+    await t.client.routes.setEnabled(id, false);
+    await t.client.routes.save({ id, name: "drift", type: "path", path: "/drifted" });
     const read = await impl.read(id, outs as StaticRouteState, conn);
     assert.equal(read.id, id);
     assert.equal(read.inputs?.path, "/drifted");
@@ -201,33 +268,36 @@ describe("StaticRoute provider against a real gateway", () => {
       conn,
     );
     assert.equal(diff.changes, true);
-    await t.client.routes.delete(id);
+    await t.client.routes.delete([id]);
     assert.deepEqual(await impl.read(id, outs as StaticRouteState, conn), {});
   });
 
-  it("does not report access rules granted elsewhere when it does not manage access", async () => {
+  it("does not report groups set elsewhere when it does not manage access", async () => {
     const { id, outs } = await impl.create(
       await checked({ name: "shared", path: "/shared" }),
       conn,
     );
-    await t.client.groups.grant(id, "admins");
+    await t.client.routes.setEnabled(id, false);
+    await t.client.routes.save({
+      id,
+      name: "shared",
+      type: "path",
+      path: "/shared",
+      user_groups: ["admins"],
+    });
     const read = await impl.read(id, outs as StaticRouteState, conn);
     assert.equal(read.inputs?.accessGroups, undefined);
+    assert.deepEqual(read.props?.access, ["Admins"], "the access output still tells the truth");
   });
 
   it("refuses to take over an existing route unless adopt is set, then adopts it in place", async () => {
-    const { id: existing } = await t.client.routes.create({ name: "legacy", path: "/legacy-old" });
-    const err = await rejection(() =>
-      impl.create(
-        {
-          name: "legacy",
-          path: "/legacy",
-          loadBalanced: false,
-          authenticated: true,
-          enabled: true,
-        },
-        conn,
-      ),
+    const existing = await t.client.routes.save({
+      name: "legacy",
+      type: "path",
+      path: "/legacy-old",
+    });
+    const err = await rejection(async () =>
+      impl.create(await checked({ name: "legacy", path: "/legacy" }), conn),
     );
     assert.match(err.message, /adopt: true/);
     const { id, outs } = await impl.create(
@@ -236,13 +306,13 @@ describe("StaticRoute provider against a real gateway", () => {
     );
     assert.equal(id, existing);
     assert.equal(outs?.path, "/legacy");
-    assert.equal((await t.client.routes.get(id)).enabled, true);
+    assert.equal((await route(id)).enabled, true);
   });
 
-  it("leaves nothing behind when create fails", async () => {
-    const err = await rejection(() =>
+  it("leaves nothing behind when create fails, naming the input at fault", async () => {
+    const err = await rejection(async () =>
       impl.create(
-        checkedSync({ name: "orphan", path: "/orphan", accessGroups: ["no-such-group"] }),
+        await checked({ name: "orphan", path: "/orphan", accessGroups: ["no-such-group"] }),
         conn,
       ),
     );
@@ -269,7 +339,3 @@ describe("StaticRoute provider against a real gateway", () => {
     }
   });
 });
-
-function checkedSync(v: { name: string; path: string; accessGroups?: string[] }) {
-  return { loadBalanced: false, authenticated: true, enabled: true, ...v };
-}

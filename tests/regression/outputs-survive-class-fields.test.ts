@@ -22,7 +22,7 @@ describe("regression: outputs declared on resource classes survive construction"
     const test = new appgw.RouterTest("t", { router: "x", queue: "q" });
     for (const output of [
       route.status,
-      route.routeUrl,
+      route.urls,
       group.members,
       access.routes,
       test.runTimeSec,

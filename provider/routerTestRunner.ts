@@ -1,0 +1,301 @@
+// The router test, run with documented ClearML calls only (no router-test endpoint is
+// published): launch a small task on a queue, wait for the router to give it an endpoint, send
+// a request through the router, check it reached that task, stop the task. The steps go to the
+// task's console log and the verdict into its runtime properties, so the result stays on the
+// task (and the reference gateway shows it per router). docs/clearml-compatibility.md.
+import { randomBytes } from "node:crypto";
+import type { AppGatewayClient, Router, Task, TestReason } from "../sdk";
+import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "../sdk";
+import { messageOf } from "./common";
+
+export interface RouterTestOptions {
+  /** The router's id (its `ROUTER_NAME`). */
+  router: string;
+  /** Name of a queue served by agents in the router's network. */
+  queue: string;
+  timeoutSec: number;
+  /** Allow a plain-HTTP router outside loopback (ClearML requires HTTPS). */
+  allowInsecure: boolean;
+  /** Progress lines for the person running `pulumi up`. */
+  progress?: (line: string) => void;
+}
+
+/** The Test Details of the product page. */
+export interface RouterTestResult {
+  status: "passed" | "failed";
+  statusReason: TestReason;
+  statusMessage: string;
+  started: string;
+  completed: string;
+  runTimeSec: number;
+  worker: string;
+  taskName: string;
+  taskId: string;
+  browserEndpoint: string;
+  endpoint: string;
+  /** The test log: the runner's steps and the task's console output. */
+  log: string[];
+}
+
+/**
+ * What a ClearML agent runs: a standalone script (ClearML keeps its text in `script.diff`) that
+ * serves the nonce and asks the router for an endpoint, as any app does.
+ */
+export const ECHO_SCRIPT = `# App Gateway router test: answer every GET with the test's nonce.
+import http.server
+from clearml import Task
+
+task = Task.init()
+nonce = task.get_parameter("${ROUTER_TEST.hyperparamSection}/${ROUTER_TEST.nonceParam}")
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ('{"service": "appgw-echo", "nonce": "%s"}' % nonce).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Echo)
+task.request_external_endpoint(port=server.server_address[1], protocol="http", wait=False)
+server.serve_forever()
+`;
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+const POLL_MS = 250;
+
+/** A failure with the reason the product shows. */
+class TestFailure extends Error {
+  constructor(
+    readonly reason: TestReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs one router test; never throws for a failed test, only returns its verdict. */
+export async function runRouterTest(
+  client: AppGatewayClient,
+  opts: RouterTestOptions,
+): Promise<RouterTestResult> {
+  const started = new Date();
+  const deadline = started.getTime() + opts.timeoutSec * 1000;
+  const log: string[] = [];
+  const taskName = `App Gateway router test: ${opts.router}`;
+  let task: Task | undefined;
+  let taskId = "";
+
+  const step = async (line: string) => {
+    log.push(line);
+    opts.progress?.(line);
+    if (taskId) await client.tasks.log(taskId, line).catch(() => undefined);
+  };
+
+  let reason: TestReason = "passed";
+  let message = "";
+  try {
+    const router = await findRouter(client, opts);
+    const queue = await client.queues.findByName(opts.queue);
+    if (!queue) throw new TestFailure("no_agent", `the gateway has no queue named '${opts.queue}'`);
+    const workers = await client.workers.list();
+    const serving = workers.filter((w) =>
+      [w.queue, ...(w.queues ?? [])].some((q) => q?.id === queue.id),
+    );
+    if (!serving.length) {
+      throw new TestFailure("no_agent", `no agent serves queue '${opts.queue}'`);
+    }
+
+    const nonce = randomBytes(16).toString("hex");
+    const param = (name: string, value: string) => ({
+      section: ROUTER_TEST.hyperparamSection,
+      name,
+      value,
+    });
+    taskId = await client.tasks.create({
+      name: taskName,
+      type: "application",
+      system_tags: [ROUTER_TEST.tag],
+      script: { entry_point: ECHO_ENTRY_POINT, binary: "python3", diff: ECHO_SCRIPT },
+      hyperparams: {
+        [ROUTER_TEST.hyperparamSection]: {
+          [ROUTER_TEST.nonceParam]: param(ROUTER_TEST.nonceParam, nonce),
+        },
+      },
+    });
+    await client.tasks.editRuntime(taskId, {
+      [RUNTIME.router]: router.router,
+      [ROUTER_TEST.runtime.started]: started.toISOString(),
+    });
+    await step(`created test task ${taskId} for router '${router.router}' (${router.url})`);
+    await client.tasks.enqueue(taskId, queue.id);
+    await step(`enqueued on '${opts.queue}'; ${serving.length} agent(s) serve it`);
+
+    task = await waitForEndpoint(client, taskId, deadline, step);
+    const endpoint = String(task.runtime?.[RUNTIME.endpoint]);
+    if (new URL(endpoint).origin !== new URL(router.url).origin) {
+      // Our token goes only to the router under test, never to an address a task wrote.
+      throw new TestFailure(
+        "not_routed",
+        `the task's endpoint ${endpoint} is not on router '${router.router}' (${router.url})`,
+      );
+    }
+    await step(`the router gave the task an endpoint: ${endpoint}`);
+    await sendThrough(client, endpoint, nonce, deadline, step);
+    message = `traffic through router '${router.router}' reached the test task`;
+    await step(message);
+  } catch (err) {
+    reason = err instanceof TestFailure ? err.reason : "aborted";
+    message = messageOf(err);
+    await step(`FAILED (${reason}): ${message}`);
+  }
+
+  const completed = new Date();
+  // The router removes the endpoint once the task stops: keep what it wrote while routing.
+  const runtime = task?.runtime ?? {};
+  if (taskId) {
+    await finish(client, taskId, { reason, message, completed, runtime }, log);
+    task = await client.tasks.get(taskId).catch(() => task);
+  }
+  // The task's own console output (the agent's lines) completes the runner's steps.
+  const taskLog = taskId ? await client.tasks.getLog(taskId).catch(() => log) : log;
+  return {
+    status: reason === "passed" ? "passed" : "failed",
+    statusReason: reason,
+    statusMessage: message,
+    started: started.toISOString(),
+    completed: completed.toISOString(),
+    runTimeSec: (completed.getTime() - started.getTime()) / 1000,
+    worker: task?.last_worker ?? "",
+    taskName,
+    taskId,
+    browserEndpoint: String(runtime[RUNTIME.browserEndpoint] ?? ""),
+    endpoint: String(runtime[RUNTIME.endpoint] ?? ""),
+    log: taskLog.length ? taskLog : log,
+  };
+}
+
+async function findRouter(client: AppGatewayClient, opts: RouterTestOptions): Promise<Router> {
+  const routers = await client.routers.list();
+  const router = routers.find((r) => r.router === opts.router);
+  if (!router) {
+    const known = routers.map((r) => `'${r.router}'`).join(", ") || "none";
+    throw new TestFailure(
+      "router_offline",
+      `no router '${opts.router}' is registered with the gateway at ${client.apiHost} (registered: ${known})`,
+    );
+  }
+  const url = new URL(router.url);
+  if (url.protocol !== "https:" && !LOOPBACK.has(url.hostname) && !opts.allowInsecure) {
+    throw new TestFailure(
+      "insecure",
+      `router '${opts.router}' is served over plain HTTP (${router.url}); ClearML runs router tests ` +
+        "only over HTTPS. Serve the router over HTTPS, or set allowInsecure: true",
+    );
+  }
+  return router;
+}
+
+/** Polls the task until the router has written its endpoint; fails when the task ends first. */
+async function waitForEndpoint(
+  client: AppGatewayClient,
+  taskId: string,
+  deadline: number,
+  step: (line: string) => Promise<void>,
+): Promise<Task> {
+  let seen = "";
+  for (;;) {
+    const task = await client.tasks.get(taskId);
+    const status = task.status ?? "unknown";
+    if (status !== seen) {
+      seen = status;
+      await step(
+        `task status: ${status}${task.last_worker ? ` (worker ${task.last_worker})` : ""}`,
+      );
+    }
+    if (task.runtime?.[RUNTIME.endpoint]) return task;
+    if (!["created", "queued", "in_progress"].includes(status)) {
+      throw new TestFailure(
+        "task_failed",
+        `the test task ended as '${status}' before it was routed${task.status_reason ? `: ${task.status_reason}` : ""}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw status === "in_progress"
+        ? new TestFailure("not_routed", "the router did not give the test task an endpoint in time")
+        : new TestFailure("not_started", "no agent started the test task in time");
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/** Sends GETs through the router until one answers with the nonce, or the deadline passes. */
+async function sendThrough(
+  client: AppGatewayClient,
+  endpoint: string,
+  nonce: string,
+  deadline: number,
+  step: (line: string) => Promise<void>,
+): Promise<void> {
+  const token = await client.token();
+  let last = "";
+  let answered = false;
+  for (;;) {
+    try {
+      const res = await fetch(endpoint, {
+        headers: { authorization: `Bearer ${token}` },
+        redirect: "manual",
+        signal: AbortSignal.timeout(Math.max(1000, Math.min(10_000, deadline - Date.now()))),
+      });
+      const body = await res.text();
+      if (res.ok && body.includes(nonce)) {
+        await step(`GET ${endpoint} -> ${res.status}, the answer carries the test's nonce`);
+        return;
+      }
+      answered = true;
+      const said = JSON.stringify(body.slice(0, 200));
+      last = `GET ${endpoint} answered ${res.status}${res.ok ? " without the test's nonce" : ""}: ${said}`;
+    } catch (err) {
+      answered = false;
+      last = `GET ${endpoint} failed: ${messageOf(err)}`;
+    }
+    // A route that is still being set up answers 404 or 503 for a moment: try until the deadline.
+    if (Date.now() > deadline)
+      throw new TestFailure(answered ? "wrong_response" : "unreachable", last);
+    await sleep(POLL_MS);
+  }
+}
+
+/** Stops the task and writes the verdict on it; best effort, the verdict stands regardless. */
+async function finish(
+  client: AppGatewayClient,
+  taskId: string,
+  verdict: {
+    reason: TestReason;
+    message: string;
+    completed: Date;
+    runtime: Record<string, unknown>;
+  },
+  log: string[],
+): Promise<void> {
+  const status = verdict.reason === "passed" ? "passed" : "failed";
+  await client.tasks
+    .stop(taskId, `router test ${status}`, true)
+    .catch((err: unknown) => log.push(`stopping the test task failed: ${messageOf(err)}`));
+  const keys = ROUTER_TEST.runtime;
+  await client.tasks
+    .editRuntime(taskId, {
+      [keys.status]: status,
+      [keys.reason]: verdict.reason,
+      [keys.message]: verdict.message.slice(0, 4000),
+      [keys.completed]: verdict.completed.toISOString(),
+      [keys.endpoint]: String(verdict.runtime[RUNTIME.endpoint] ?? ""),
+      [keys.browserEndpoint]: String(verdict.runtime[RUNTIME.browserEndpoint] ?? ""),
+    })
+    .catch((err: unknown) => log.push(`recording the verdict failed: ${messageOf(err)}`));
+}
