@@ -59,6 +59,15 @@ export interface RouterImagesArgs {
   proxy?: pulumi.Input<string>;
 }
 
+/**
+ * A key pair for the router. A ServiceAccount resource has this shape (its `accessKey` and
+ * `secretKey` outputs), so it can be passed directly.
+ */
+export interface RouterCredentialsArgs {
+  accessKey: pulumi.Input<string>;
+  secretKey: pulumi.Input<string>;
+}
+
 export interface RouterWaitArgs {
   /** How long `pulumi up` waits for the router to register and come online. Default 300. */
   timeoutSec?: pulumi.Input<number>;
@@ -81,10 +90,22 @@ export interface RouterDeploymentArgs {
   externalUrl: pulumi.Input<string>;
   /** `CLEARML_API_HOST`: the control API, as reachable from inside the cluster. */
   apiHost: pulumi.Input<string>;
-  /** `CLEARML_API_ACCESS_KEY` of an administrator or service account. Stored in a Secret. */
-  accessKey: pulumi.Input<string>;
-  /** `CLEARML_API_SECRET_KEY`. Stored in a Secret and marked secret in Pulumi state. */
-  secretKey: pulumi.Input<string>;
+  /**
+   * The key pair the router logs in with, from a service account: usually a ServiceAccount
+   * resource, passed as is (`serviceAccount: sa`). Both keys go into the Kubernetes Secret only,
+   * marked secret in Pulumi state. Give this or `accessKey` and `secretKey`, not both.
+   */
+  serviceAccount?: RouterCredentialsArgs;
+  /**
+   * `CLEARML_API_ACCESS_KEY` of an administrator or service account, when the key pair was made
+   * outside this program. Stored in a Secret. Required unless `serviceAccount` is given.
+   */
+  accessKey?: pulumi.Input<string>;
+  /**
+   * `CLEARML_API_SECRET_KEY`. Stored in a Secret and marked secret in Pulumi state. Required
+   * unless `serviceAccount` is given.
+   */
+  secretKey?: pulumi.Input<string>;
   /** `AUTH_COOKIE_NAME`: the cookie holding the user's token. Default `appgw_token`. */
   authCookieName?: pulumi.Input<string>;
   /**
@@ -146,11 +167,13 @@ export interface RouterDeploymentArgs {
   waitForRegistration?: RouterWaitArgs;
 }
 
-/** What the router registered as, once `waitForRegistration` saw it online. */
+/** What the router registered as, once `waitForRegistration` saw it listed. */
 export interface RegisteredRouter {
+  /** Its id in `routers.get_task_routers`, which is its `ROUTER_NAME`. */
   routerId: string;
   url: string;
-  version: string;
+  /** Undefined when the router reported no version. */
+  version: string | undefined;
   online: boolean;
 }
 
@@ -298,11 +321,35 @@ export function validateRouterDeploymentArgs(args: RouterDeploymentArgs): {
     bad("apiHost", `must be an http(s) URL, got '${args.apiHost}'`);
   }
 
-  for (const key of ["accessKey", "secretKey"] as const) {
-    const v = args[key];
-    if (v === undefined) bad(key, "is required");
+  // One key pair: a service account's, or one given directly.
+  const sa = args.serviceAccount;
+  let keys: [string, pulumi.Input<string> | undefined][] = [
+    ["accessKey", args.accessKey],
+    ["secretKey", args.secretKey],
+  ];
+  if (sa !== undefined) {
+    if (args.accessKey !== undefined || args.secretKey !== undefined) {
+      bad(
+        "serviceAccount",
+        "give either serviceAccount or accessKey and secretKey, not both: the router has one identity",
+      );
+      keys = [];
+    } else if (typeof sa !== "object" || sa === null) {
+      bad("serviceAccount", "must be a ServiceAccount, or an object with accessKey and secretKey");
+      keys = [];
+    } else {
+      // A ServiceAccount's keys are Outputs: they are checked only when given as plain values.
+      keys = [
+        ["serviceAccount.accessKey", sa.accessKey],
+        ["serviceAccount.secretKey", sa.secretKey],
+      ];
+    }
+  }
+  for (const [arg, v] of keys) {
+    if (v === undefined)
+      bad(arg, sa === undefined ? "is required (or give serviceAccount)" : "is required");
     else if (known(v) && (typeof v !== "string" || v.trim() === ""))
-      bad(key, "must be a non-empty string");
+      bad(arg, "must be a non-empty string");
   }
 
   if (
@@ -608,10 +655,11 @@ function probes(
 
 /**
  * A router of the gateway on Kubernetes, as ClearML's Helm chart deploys one: a Namespace
- * (optional), a Secret with the API credentials (reaching the containers through
- * `secretKeyRef` only), a Deployment, a ClusterIP Service on the router's port, and optionally a
- * Service for the raw TCP range, an Ingress and a NetworkPolicy. With `waitForRegistration`,
- * `pulumi up` also waits for the router to register itself with the control API.
+ * (optional), a Secret with the API credentials (a ServiceAccount's, or a key pair given
+ * directly; they reach the containers through `secretKeyRef` only), a Deployment, a ClusterIP
+ * Service on the router's port, and optionally a Service for the raw TCP range, an Ingress and
+ * a NetworkPolicy. With `waitForRegistration`, `pulumi up` also waits for the router to
+ * register itself with the control API.
  *
  * Every argument is checked before anything is created, and all problems are reported at once.
  */
@@ -680,8 +728,15 @@ export class RouterDeployment extends pulumi.ComponentResource {
       ? this.namespaceResource.metadata.name
       : pulumi.output(args.namespace ?? ROUTER_DEPLOYMENT_DEFAULTS.namespace);
 
-    const accessKey = pulumi.secret(args.accessKey);
-    const secretKey = pulumi.secret(args.secretKey);
+    // Validation guarantees one complete key pair. Both keys are marked secret, so the Secret's
+    // data never shows in plain text in state or in a diff (a ServiceAccount's accessKey is
+    // not a secret output of its own).
+    const credentials = args.serviceAccount ?? {
+      accessKey: args.accessKey as pulumi.Input<string>,
+      secretKey: args.secretKey as pulumi.Input<string>,
+    };
+    const accessKey = pulumi.secret(credentials.accessKey);
+    const secretKey = pulumi.secret(credentials.secretKey);
     this.secret = new k8s.core.v1.Secret(
       `${name}-secret`,
       {

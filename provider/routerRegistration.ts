@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Router } from "../sdk";
-import { hasCode } from "../sdk";
+import { hasCode, isAuthFailure } from "../sdk";
 import { checkInputs, clientFor } from "./common";
-import { providerShim, type Implementation } from "./shim";
+import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface RouterRegistrationArgs {
   /** `ROUTER_NAME` of the router to wait for. Changing it replaces the resource. */
@@ -24,13 +24,16 @@ export interface RouterRegistrationArgs {
   namespace?: pulumi.Input<string>;
 }
 
+/** URLs compare without trailing slashes: `https://r.example.com/` is `https://r.example.com`. */
+const normalUrl = (u: string): string => u.replace(/\/+$/, "");
+
 const inputsSchema = z.strictObject({
   routerName: z.string().min(1).max(128),
   timeoutSec: z.number().int().min(1).max(3600).default(300),
   expectedUrl: z
     .string()
     .regex(/^https?:\/\/[^\s]+$/, "must be an http(s) URL")
-    .transform((u) => u.replace(/\/+$/, ""))
+    .transform((u) => normalUrl(u))
     .optional(),
   triggers: z.array(z.string()).optional(),
   namespace: z.string().min(1).optional(),
@@ -40,19 +43,48 @@ type RouterRegistrationInputs = z.output<typeof inputsSchema>;
 
 /** The inputs plus what the control API shows of the router once it is online. */
 export interface RouterRegistrationState extends RouterRegistrationInputs {
+  /** The router's id in `routers.get_task_routers`: its `ROUTER_NAME`. */
   routerId: string;
   url: string;
-  version: string;
+  /** Absent when the router reported no version. */
+  version?: string;
   online: boolean;
 }
 
-/** Where the provider process itself cannot help: waiting longer would not fix these. */
-const FATAL = ["APPGW_BAD_CREDENTIALS", "APPGW_UNAUTHORIZED", "APPGW_FORBIDDEN"] as const;
+/**
+ * Answers that waiting longer would not change: the stack's credentials are refused (any 401:
+ * the SDK has already tried a fresh login), its user may not list routers (403:
+ * `get_task_routers` needs an administrator), or the server has no such endpoint (404: not
+ * ClearML Enterprise, or too old).
+ */
+function fatal(err: unknown, routerName: string): Error | undefined {
+  const message = (err as Error).message ?? String(err);
+  if (
+    isAuthFailure(err) ||
+    hasCode(err, "APPGW_FORBIDDEN") ||
+    hasCode(err, "APPGW_NO_WRITE_PERMISSION")
+  ) {
+    return new Error(
+      `router '${routerName}': this stack cannot read routers from the control API ` +
+        `(${message}). Check the stack's appgw:apiHost, appgw:accessKey and appgw:secretKey ` +
+        "(routers.get_task_routers needs an administrator's credentials)",
+    );
+  }
+  if (hasCode(err, "APPGW_UNKNOWN_ENDPOINT")) {
+    return new Error(
+      `router '${routerName}': the control API has no routers.get_task_routers (${message}). ` +
+        "Routers are listed by ClearML Enterprise servers only; check appgw:apiHost",
+    );
+  }
+  return undefined;
+}
 
+/**
+ * Listed with the URL we expect. Listed means online: the control API drops a router whose
+ * last report is older than the `timeout` it reported with.
+ */
 const ready = (r: Router | undefined, expectedUrl: string | undefined): r is Router =>
-  r !== undefined &&
-  r.online &&
-  (expectedUrl === undefined || r.url.replace(/\/+$/, "") === expectedUrl);
+  r !== undefined && (expectedUrl === undefined || normalUrl(r.url) === expectedUrl);
 
 /** What the last poll saw, for the timeout message. */
 function lastSeen(
@@ -63,14 +95,17 @@ function lastSeen(
   if (lastError !== undefined) {
     return `the last poll of the control API failed: ${(lastError as Error).message ?? String(lastError)}`;
   }
-  if (!r) return "no router of that name has registered";
-  if (!r.online)
-    return `it registered (url ${r.url}) but has sent no heartbeat since ${r.last_update}`;
+  if (!r) {
+    return (
+      "no router of that name is registered (the control API lists a router only while it " +
+      "keeps reporting)"
+    );
+  }
   return `it is online with url ${r.url}, not ${inputs.expectedUrl}`;
 }
 
 /**
- * Polls `routers.get_all` until the router exists and is online (with `expectedUrl`, when set).
+ * Polls `routers.get_task_routers` until the router is listed (with `expectedUrl`, when set).
  * Polls quickly at first (a router that is already up answers the first poll), then every 2 s.
  */
 async function waitForRouter(
@@ -83,16 +118,12 @@ async function waitForRouter(
   let lastError: unknown;
   for (;;) {
     try {
-      router = await client.routers.findByName(inputs.routerName);
+      // A router's id is its ROUTER_NAME (docs/clearml-compatibility.md).
+      router = await client.routers.find(inputs.routerName);
       lastError = undefined;
     } catch (err) {
-      if (FATAL.some((code) => hasCode(err, code))) {
-        throw new Error(
-          `router '${inputs.routerName}': this stack cannot read routers from the control API ` +
-            `(${(err as Error).message}). Check the stack's appgw:apiHost, appgw:accessKey and ` +
-            "appgw:secretKey (an administrator's credentials)",
-        );
-      }
+      const stop = fatal(err, inputs.routerName);
+      if (stop) throw stop;
       lastError = err;
     }
     if (ready(router, inputs.expectedUrl)) return router;
@@ -115,10 +146,11 @@ async function waitForRouter(
 function stateOf(inputs: RouterRegistrationInputs, router: Router): RouterRegistrationState {
   return {
     ...inputs,
-    routerId: router.id,
+    routerId: router.router,
     url: router.url,
-    version: router.version,
-    online: router.online,
+    ...(router.version ? { version: router.version } : {}),
+    // Listed means online; see `ready`.
+    online: true,
   };
 }
 
@@ -156,7 +188,7 @@ export const routerRegistrationImpl: Implementation<
 
   async create(inputs, conn) {
     const router = await waitForRouter(clientFor(conn), inputs);
-    return { id: router.id, outs: stateOf(inputs, router) };
+    return { id: router.router, outs: stateOf(inputs, router) };
   },
 
   // Never polls: whether the router is online right now is not this resource's state, and
@@ -177,7 +209,8 @@ export const routerRegistrationImpl: Implementation<
 export const routerRegistrationProvider = providerShim(__filename, "routerRegistrationImpl");
 
 /**
- * Waits until a router has registered itself with the control API and is online, so that
+ * Waits until a router has registered itself with the control API (it is listed by
+ * `routers.get_task_routers`, which lists only routers that keep reporting), so that
  * `pulumi up` fails (instead of reporting success) when a router never comes up. It creates
  * nothing on the gateway: `read` returns the recorded state unchanged and `delete` does nothing.
  *
@@ -192,20 +225,30 @@ export class RouterRegistration extends pulumi.dynamic.Resource {
   declare public readonly timeoutSec: pulumi.Output<number>;
   declare public readonly expectedUrl: pulumi.Output<string | undefined>;
   declare public readonly triggers: pulumi.Output<string[] | undefined>;
-  /** The router's id in the control API. */
+  declare public readonly namespace: pulumi.Output<string | undefined>;
+  /** The router's id in `routers.get_task_routers`, which is its `ROUTER_NAME`. */
   declare public readonly routerId: pulumi.Output<string>;
   /** The external URL the router registered with. */
   declare public readonly url: pulumi.Output<string>;
-  /** The router's version, as it reported it. */
-  declare public readonly version: pulumi.Output<string>;
-  /** Online when the wait ended; not refreshed afterwards. */
+  /** The router's version, as it reported it; undefined when it reported none. */
+  declare public readonly version: pulumi.Output<string | undefined>;
+  /** Always true once created: the wait ends only when the router is listed. Not refreshed. */
   declare public readonly online: pulumi.Output<boolean>;
 
   constructor(name: string, args: RouterRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       routerRegistrationProvider,
       name,
-      { ...args, routerId: undefined, url: undefined, version: undefined, online: undefined },
+      registeredProps(args, [
+        "timeoutSec",
+        "expectedUrl",
+        "triggers",
+        "namespace",
+        "routerId",
+        "url",
+        "version",
+        "online",
+      ]),
       opts,
       "appgw",
       "RouterRegistration",

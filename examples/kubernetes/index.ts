@@ -1,5 +1,6 @@
-// A router on Kubernetes (the reference router, or ClearML's two containers), its routes, and
-// a router test that re-runs whenever the router's deployment changes.
+// A router on Kubernetes (the reference router, or ClearML's two containers) logging in as a
+// service account of its own, its routes, and a router test that re-runs whenever the router's
+// deployment changes.
 import * as pulumi from "@pulumi/pulumi";
 // In your own project: import * as appgw from "appgw-as-code";
 import * as appgw from "../../provider";
@@ -9,6 +10,14 @@ const appgwConfig = new pulumi.Config("appgw");
 const routerName = config.get("routerName") ?? "k8s-router";
 const host = config.require("host");
 
+// The router's identity. ClearML returns the secret key once, when the account is created: it
+// lives only in this stack's state, as a secret, and in the Kubernetes Secret the pods read.
+// Deleting the stack deletes the account, and any change of it replaces the account and rolls
+// the router onto the new keys.
+const routerAccount = new appgw.ServiceAccount("router-account", {
+  name: config.get("serviceAccountName") ?? `appgw-${routerName}`,
+});
+
 const router = new appgw.RouterDeployment("router", {
   namespace: config.get("namespace") ?? "appgw",
   routerName,
@@ -16,8 +25,7 @@ const router = new appgw.RouterDeployment("router", {
   externalUrl: `https://${host}`,
   // The router reaches the control API from inside the cluster; often not the URL you use here.
   apiHost: config.get("routerApiHost") ?? appgwConfig.require("apiHost"),
-  accessKey: config.require("routerAccessKey"),
-  secretKey: config.requireSecret("routerSecretKey"),
+  serviceAccount: routerAccount,
   listenQueues: config.getObject<string[]>("listenQueues") ?? ["gpu"],
   domain: host,
   ingress: {
@@ -52,5 +60,6 @@ const test = new appgw.RouterTest(
 );
 
 export const routerUrl = router.url;
-export const llmUrl = llm.routeUrl;
+export const llmUrls = llm.urls;
+export const routerServiceAccount = routerAccount.name;
 export const routerTest = { status: test.status, runTimeSec: test.runTimeSec };

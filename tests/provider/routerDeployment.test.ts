@@ -17,6 +17,10 @@ interface Recorded {
 }
 
 let recorded: Recorded[] = [];
+/** `additionalSecretOutputs` of each registration, by Pulumi name. */
+let secretOutputs = new Map<string, string[]>();
+
+const SA_KEYS = { accessKey: "SAACCESSKEY1", secretKey: "sa-secret-0123456789abcdef" };
 
 const mocks: pulumi.runtime.Mocks = {
   newResource(args) {
@@ -25,9 +29,19 @@ const mocks: pulumi.runtime.Mocks = {
     if (args.type === "kubernetes:apps/v1:Deployment") {
       state.metadata = { ...args.inputs.metadata, generation: 3 };
     }
+    if (args.type === "pulumi-nodejs:dynamic/appgw:ServiceAccount") {
+      // What `auth.create_service_user` answers, as the provider records it.
+      Object.assign(state, {
+        allowRunningAsOwner: false,
+        userId: "5a1e0000000000000000000000000001",
+        accessKey: SA_KEYS.accessKey,
+        secretKey: SA_KEYS.secretKey,
+      });
+    }
     if (args.type === "pulumi-nodejs:dynamic/appgw:RouterRegistration") {
       Object.assign(state, {
-        routerId: "router-id-1",
+        // A router's id is its ROUTER_NAME.
+        routerId: args.inputs.routerName,
         url: args.inputs.expectedUrl,
         version: "9.9.9",
         online: true,
@@ -40,8 +54,41 @@ const mocks: pulumi.runtime.Mocks = {
   },
 };
 
+/**
+ * Pulumi's mocks, plus what the engine does with `additionalSecretOutputs` (the mock monitor
+ * ignores it): the outputs named there come back as secrets.
+ */
+function installMocks(): void {
+  pulumi.runtime.setMocks(mocks, "appgw", "test", false);
+  const monitor = pulumi.runtime.getMonitor() as Obj;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: Obj, callback: (err: Obj, res: Obj) => void) =>
+    register(req, (err: Obj, res: Obj) => {
+      if (!err) {
+        const names: string[] = req.getAdditionalsecretoutputsList();
+        secretOutputs.set(req.getName(), names);
+        if (names.length) {
+          const outputs = res.getObject().toJavaScript();
+          for (const k of names) {
+            if (k in outputs) {
+              outputs[k] = {
+                [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+                value: outputs[k],
+              };
+            }
+          }
+          // The Struct class of the google-protobuf copy Pulumi loaded, not one of our own.
+          res.setObject(res.getObject().constructor.fromJavaScript(outputs));
+        }
+      }
+      callback(err, res);
+    });
+}
+
 // Before the component module loads: Pulumi reads its settings when resources are first made.
-pulumi.runtime.setMocks(mocks, "appgw", "test", false);
+installMocks();
+const { ServiceAccount } =
+  require("../../provider/serviceAccount") as typeof import("../../provider/serviceAccount");
 const {
   RouterDeployment,
   RouterDeploymentArgsError,
@@ -89,6 +136,7 @@ interface Rendered {
 /** Builds the component and waits until every child is registered. */
 async function render(args: Component.RouterDeploymentArgs, name = "gw"): Promise<Rendered> {
   recorded = [];
+  secretOutputs = new Map();
   const c = new RouterDeployment(name, args);
   const children = [
     c.namespaceResource,
@@ -145,7 +193,7 @@ const secretRef = (name: string) => ({
 describe("RouterDeployment (under Pulumi mocks)", () => {
   beforeEach(() => {
     // Other test files may install their own mocks; these must be ours.
-    pulumi.runtime.setMocks(mocks, "appgw", "test", false);
+    installMocks();
   });
 
   describe("reference flavour", () => {
@@ -261,6 +309,65 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       // (which would hide every diff of it).
       assert.doesNotMatch(JSON.stringify(spec), /ACCESSKEY123|super-secret-key/);
       assert.ok(!isSecretInput(r.byName.get("gw-deployment")!.inputs.spec));
+    });
+
+    it("takes the router's keys from a ServiceAccount: in the Secret only, marked secret", async () => {
+      const account = new ServiceAccount("router-account", { name: "appgw-router-a" });
+      const args: Component.RouterDeploymentArgs = { ...BASE, serviceAccount: account };
+      delete args.accessKey;
+      delete args.secretKey;
+      const r = await render(args);
+
+      // The account's secret is a secret from the moment it exists (additionalSecretOutputs).
+      assert.deepEqual(secretOutputs.get("router-account"), ["secretKey"]);
+      assert.equal(await pulumi.isSecret(account.secretKey), true);
+      assert.equal(await pulumi.isSecret(account.accessKey), false);
+
+      const raw = r.byName.get("gw-secret")!.inputs;
+      assert.ok(isSecretInput(raw.stringData), "the Secret's data is marked secret in Pulumi");
+      assert.deepEqual(r.get("secret"), {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "router-a-api-credentials", namespace: "gpu-net", labels: labels() },
+        type: "Opaque",
+        stringData: {
+          CLEARML_API_ACCESS_KEY: SA_KEYS.accessKey,
+          CLEARML_API_SECRET_KEY: SA_KEYS.secretKey,
+        },
+      });
+
+      const deployment = r.get("deployment");
+      const [container] = deployment.spec.template.spec.containers;
+      assert.deepEqual(
+        container.env.filter((e: Obj) => e.name.startsWith("CLEARML_API_")),
+        [
+          { name: "CLEARML_API_HOST", value: "http://api.appgw-control.svc:8008" },
+          secretRef("CLEARML_API_ACCESS_KEY"),
+          secretRef("CLEARML_API_SECRET_KEY"),
+        ],
+      );
+      assert.doesNotMatch(JSON.stringify(deployment), new RegExp(SA_KEYS.secretKey));
+      assert.ok(!isSecretInput(r.byName.get("gw-deployment")!.inputs.spec));
+      // New keys (a replaced account) roll the pods.
+      assert.equal(
+        deployment.spec.template.metadata.annotations["checksum/api-credentials"],
+        checksum(SA_KEYS.accessKey, SA_KEYS.secretKey),
+      );
+    });
+
+    it("takes a key pair given as a plain serviceAccount object, and marks both keys secret", async () => {
+      const args: Component.RouterDeploymentArgs = {
+        ...BASE,
+        serviceAccount: { accessKey: "PLAINKEY", secretKey: "plain-secret-0123456789" },
+      };
+      delete args.accessKey;
+      delete args.secretKey;
+      const r = await render(args);
+      assert.ok(isSecretInput(r.byName.get("gw-secret")!.inputs.stringData));
+      assert.deepEqual(r.get("secret").stringData, {
+        CLEARML_API_ACCESS_KEY: "PLAINKEY",
+        CLEARML_API_SECRET_KEY: "plain-secret-0123456789",
+      });
     });
 
     it("rolls the pods when the credentials change, through a checksum in the pod template", async () => {
@@ -652,7 +759,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
         triggers: ["3", ROUTER_DEPLOYMENT_DEFAULTS.images.reference.router],
       });
       assert.deepEqual(await valueOf(r.c.registered), {
-        routerId: "router-id-1",
+        routerId: "router-a",
         url: "https://router-a.example.com",
         version: "9.9.9",
         online: true,
@@ -786,8 +893,23 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       } as never);
       assert.deepEqual(err.issues, [
         "routerName: is required",
-        "accessKey: is required",
+        "accessKey: is required (or give serviceAccount)",
         "secretKey: must be a non-empty string",
+      ]);
+    });
+
+    it("refuses a service account together with direct keys, and incomplete service account keys", () => {
+      assert.deepEqual(failure({ serviceAccount: { accessKey: "K", secretKey: "S" } }).issues, [
+        "serviceAccount: give either serviceAccount or accessKey and secretKey, not both: the router has one identity",
+      ]);
+      const err = failure({
+        accessKey: undefined,
+        secretKey: undefined,
+        serviceAccount: { accessKey: undefined, secretKey: " " } as never,
+      });
+      assert.deepEqual(err.issues, [
+        "serviceAccount.accessKey: is required",
+        "serviceAccount.secretKey: must be a non-empty string",
       ]);
     });
 
@@ -890,10 +1012,10 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
 });
 
 describe("RouterDeployment's reference container against a real control API", () => {
-  it("starts our router with exactly the rendered environment, and sees it register online", async function () {
+  it("starts our router with exactly the rendered environment, logged in as a service account, and sees it registered", async function () {
     this.timeout(30_000);
     // Loaded here so that the mock tests above run even if the router module cannot load.
-    const { startTestGateway } =
+    const { eventually, startTestGateway } =
       require("../helpers/gateway") as typeof import("../helpers/gateway");
     const { routerConfigFromEnv, startRouter } =
       require("../../gateway/router") as typeof import("../../gateway/router");
@@ -902,15 +1024,19 @@ describe("RouterDeployment's reference container against a real control API", ()
     const t = await startTestGateway({ router: false, agent: false });
     let router: { url: string; close(): Promise<void> } | undefined;
     try {
-      pulumi.runtime.setMocks(mocks, "appgw", "test", false);
+      installMocks();
+      // The router's own identity, as a ServiceAccount resource creates it.
+      const { credentials } = await t.client.auth.createServiceUser({ name: "router-it-account" });
       const externalUrl = "https://router-it.example.test";
       const r = await render({
         routerName: "router-it",
         namespace: "it",
         externalUrl,
         apiHost: t.apiUrl,
-        accessKey: t.admin.accessKey,
-        secretKey: pulumi.secret(t.admin.secretKey),
+        serviceAccount: {
+          accessKey: credentials.access_key,
+          secretKey: pulumi.secret(credentials.secret_key),
+        },
         listenQueues: ["default"],
       });
       const secret = r.get("secret");
@@ -926,6 +1052,7 @@ describe("RouterDeployment's reference container against a real control API", ()
           env[e.name] = e.value;
         }
       }
+      assert.equal(env.CLEARML_API_ACCESS_KEY, credentials.access_key);
       assert.equal(env.ROUTER_HOST, "0.0.0.0");
       assert.equal(env.ROUTER__WEBSERVER__SERVER_PORT, "8080");
       // Only these two differ from the pod: port 0 because 8080 may be taken on the machine
@@ -940,11 +1067,14 @@ describe("RouterDeployment's reference container against a real control API", ()
         logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }),
       });
 
-      const registered = await t.client.routers.findByName("router-it");
-      assert.ok(registered, "the router registered itself");
-      assert.equal(registered.online, true);
+      // Listed by routers.get_task_routers under its ROUTER_NAME: registered and reporting.
+      const registered = await eventually(
+        () => t.client.routers.find("router-it"),
+        10_000,
+        "router-it to be listed",
+      );
+      assert.equal(registered.router, "router-it");
       assert.equal(registered.url, externalUrl);
-      assert.deepEqual(registered.queues, ["default"]);
       assert.equal(router.url, externalUrl);
     } finally {
       await router?.close();

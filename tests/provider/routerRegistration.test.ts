@@ -1,6 +1,7 @@
 // The RouterRegistration provider against a real control API (port 0, temp SQLite). Routers
-// register themselves; here the test plays the router through the SDK, so the wait is seen
-// from both sides without a data plane.
+// register themselves with `routers.task_router_report`; here the test mostly plays the router
+// through the SDK, so the wait is seen from both sides, and once waits for the gateway's own
+// embedded router.
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../provider/common";
 import {
@@ -9,28 +10,31 @@ import {
   type RouterRegistrationState,
 } from "../../provider/routerRegistration";
 import type { ConnectionConfig } from "../../provider/shim";
+import type { ActionRequest } from "../../sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";
 import { configureFor, roundTrip } from "../helpers/serialize";
 
 type Inputs = Parameters<typeof impl.create>[0];
+type Report = ActionRequest<"routers.task_router_report">;
 
 const checked = (news: Record<string, unknown>): Promise<Inputs> => checkedInputs(impl, news);
 
-const registerLater = (t: TestGateway, ms: number, body: { name: string; url: string }) =>
-  new Promise<string>((resolve, reject) =>
+/** Registers (or re-reports) a router after `ms`, as a router does at start. */
+const reportLater = (t: TestGateway, ms: number, body: Report) =>
+  new Promise<void>((resolve, reject) =>
     setTimeout(() => {
-      t.client.routers
-        .register({ ...body, version: "1.2.3", queues: [], domain: "localhost" })
-        .then(({ id }) => resolve(id), reject);
+      t.client.routers.report({ version: "1.2.3", timeout: 60, ...body }).then(resolve, reject);
     }, ms),
   );
+
+const EMBEDDED = "embedded-router";
 
 describe("RouterRegistration provider against a real gateway", () => {
   let t: TestGateway;
   let conn: ConnectionConfig;
   before(async () => {
-    t = await startTestGateway({ router: false, agent: false });
+    t = await startTestGateway({ agent: false, router: { ROUTER_NAME: EMBEDDED } });
     conn = connectionOf(t);
   });
   after(() => t.stop());
@@ -108,9 +112,9 @@ describe("RouterRegistration provider against a real gateway", () => {
   });
 
   describe("create and update", () => {
-    it("waits until the router registers and is online, then records what it registered as", async () => {
-      const registering = registerLater(t, 400, {
-        name: "late-router",
+    it("waits until the router is listed, then records what it registered as, with its name as id", async () => {
+      const registering = reportLater(t, 400, {
+        router: "late-router",
         url: "https://late.example.com",
       });
       const started = Date.now();
@@ -118,41 +122,62 @@ describe("RouterRegistration provider against a real gateway", () => {
         await checked({ routerName: "late-router", timeoutSec: 10 }),
         conn,
       );
-      const id = await registering;
+      await registering;
       assert.ok(Date.now() - started >= 350, "returned before the router registered");
-      assert.equal(created.id, id);
-      assert.deepEqual(created.outs, {
-        routerName: "late-router",
-        timeoutSec: 10,
-        routerId: id,
-        url: "https://late.example.com",
-        version: "1.2.3",
-        online: true,
+      assert.deepEqual(created, {
+        id: "late-router",
+        outs: {
+          routerName: "late-router",
+          timeoutSec: 10,
+          routerId: "late-router",
+          url: "https://late.example.com",
+          version: "1.2.3",
+          online: true,
+        },
       });
     });
 
-    it("with expectedUrl, ignores the router until it registers with that URL", async () => {
-      await t.client.routers.register({
-        name: "moving-router",
-        url: "https://old.example.com",
-        version: "1.0.0",
-        queues: [],
-        domain: "localhost",
+    it("waits for the gateway's embedded router, which registers itself", async () => {
+      const { id, outs } = await impl.create(
+        await checked({ routerName: EMBEDDED, timeoutSec: 10, expectedUrl: t.routerUrl }),
+        conn,
+      );
+      assert.equal(id, EMBEDDED);
+      assert.equal(outs?.url, t.routerUrl);
+      assert.equal(outs?.online, true);
+    });
+
+    it("leaves version out when the router reported none", async () => {
+      await reportLater(t, 0, {
+        router: "versionless-router",
+        url: "https://v.example.com",
+        version: undefined,
       });
-      const reregistering = registerLater(t, 400, {
-        name: "moving-router",
-        url: "https://new.example.com",
+      const { outs } = await impl.create(
+        await checked({ routerName: "versionless-router", timeoutSec: 5 }),
+        conn,
+      );
+      assert.equal(outs?.url, "https://v.example.com");
+      assert.ok(!("version" in (outs ?? {})), JSON.stringify(outs));
+    });
+
+    it("with expectedUrl, ignores the router until it reports that URL", async () => {
+      await reportLater(t, 0, { router: "moving-router", url: "https://old.example.com" });
+      const reregistering = reportLater(t, 400, {
+        router: "moving-router",
+        url: "https://new.example.com/",
       });
       const created = await impl.create(
         await checked({
           routerName: "moving-router",
           timeoutSec: 10,
-          expectedUrl: "https://new.example.com",
+          expectedUrl: "https://new.example.com/",
         }),
         conn,
       );
       await reregistering;
-      assert.equal(created.outs?.url, "https://new.example.com");
+      assert.equal(created.outs?.url, "https://new.example.com/");
+      assert.equal(created.outs?.expectedUrl, "https://new.example.com");
     });
 
     it("fails after the timeout, naming the router and what to check", async () => {
@@ -163,7 +188,7 @@ describe("RouterRegistration provider against a real gateway", () => {
       assert.ok(Date.now() - started < 3000, "the timeout was not kept");
       assert.match(
         err.message,
-        /^router 'never-router' did not come online within 1s: no router of that name has registered/,
+        /^router 'never-router' did not come online within 1s: no router of that name is registered/,
       );
       assert.match(
         err.message,
@@ -173,13 +198,24 @@ describe("RouterRegistration provider against a real gateway", () => {
       assert.match(err.message, /credentials are valid/);
     });
 
+    it("does not count a router that stopped reporting: the control API drops it after its timeout", async () => {
+      await reportLater(t, 0, {
+        router: "silent-router",
+        url: "https://silent.example.com",
+        timeout: 1,
+      });
+      assert.ok(await t.client.routers.find("silent-router"), "listed right after its report");
+      await new Promise((r) => setTimeout(r, 1500));
+      const err = await rejection(() =>
+        impl.create({ routerName: "silent-router", timeoutSec: 1 }, conn),
+      );
+      assert.match(err.message, /no router of that name is registered/);
+    });
+
     it("says which URL it saw when the router is online elsewhere", async () => {
-      await t.client.routers.register({
-        name: "elsewhere-router",
+      await reportLater(t, 0, {
+        router: "elsewhere-router",
         url: "https://elsewhere.example.com",
-        version: "1.0.0",
-        queues: [],
-        domain: "localhost",
       });
       const err = await rejection(() =>
         impl.create(
@@ -202,7 +238,7 @@ describe("RouterRegistration provider against a real gateway", () => {
       const err = await rejection(() =>
         impl.create(
           { routerName: "late-router", timeoutSec: 30 },
-          { ...conn, secretKey: "wrong-secret" },
+          { ...conn, secretKey: "wrong-secret-0123456789" },
         ),
       );
       assert.ok(Date.now() - started < 5000, "kept waiting on refused credentials");
@@ -212,20 +248,38 @@ describe("RouterRegistration provider against a real gateway", () => {
       );
     });
 
+    it("fails at once when the stack's user may not list routers (not an administrator)", async () => {
+      const { credentials } = await t.client.addUser({ name: "not-an-admin" });
+      const started = Date.now();
+      const err = await rejection(() =>
+        impl.create(
+          { routerName: "late-router", timeoutSec: 30 },
+          {
+            apiHost: t.apiUrl,
+            accessKey: credentials.access_key,
+            secretKey: credentials.secret_key,
+          },
+        ),
+      );
+      assert.ok(Date.now() - started < 5000, "kept waiting on a refused call");
+      assert.match(err.message, /cannot read routers .*needs an administrator's credentials/);
+    });
+
     it("waits again on update, and returns the current registration", async () => {
-      await registerLater(t, 0, { name: "updated-router", url: "https://updated.example.com" });
+      await reportLater(t, 0, { router: "updated-router", url: "https://updated.example.com" });
       const inputs = await checked({
         routerName: "updated-router",
         timeoutSec: 5,
         triggers: ["2"],
       });
       const { outs } = await impl.update(
-        "old-id",
+        "updated-router",
         { ...inputs, triggers: ["1"] } as RouterRegistrationState,
         inputs,
         conn,
       );
       assert.equal(outs?.online, true);
+      assert.equal(outs?.routerId, "updated-router");
       assert.deepEqual(outs?.triggers, ["2"]);
     });
   });
@@ -235,7 +289,7 @@ describe("RouterRegistration provider against a real gateway", () => {
       routerName: "gone-router",
       timeoutSec: 300,
       triggers: ["7"],
-      routerId: "id-1",
+      routerId: "gone-router",
       url: "https://gone.example.com",
       version: "1.0.0",
       online: true,
@@ -247,8 +301,8 @@ describe("RouterRegistration provider against a real gateway", () => {
     };
 
     it("read returns the recorded state without asking the gateway, so refresh never flaps", async () => {
-      assert.deepEqual(await impl.read("id-1", state, nowhere), {
-        id: "id-1",
+      assert.deepEqual(await impl.read("gone-router", state, nowhere), {
+        id: "gone-router",
         props: state,
         inputs: { routerName: "gone-router", timeoutSec: 300, triggers: ["7"] },
       });
@@ -256,12 +310,13 @@ describe("RouterRegistration provider against a real gateway", () => {
 
     it("delete leaves the router's registration alone", async () => {
       await impl.delete("any", state, nowhere);
-      const id = await registerLater(t, 0, {
-        name: "kept-router",
-        url: "https://kept.example.com",
-      });
-      await impl.delete(id, { ...state, routerName: "kept-router", routerId: id }, conn);
-      assert.equal((await t.client.routers.findByName("kept-router"))?.id, id);
+      await reportLater(t, 0, { router: "kept-router", url: "https://kept.example.com" });
+      await impl.delete(
+        "kept-router",
+        { ...state, routerName: "kept-router", routerId: "kept-router" },
+        conn,
+      );
+      assert.equal((await t.client.routers.find("kept-router"))?.url, "https://kept.example.com");
     });
   });
 
@@ -269,8 +324,8 @@ describe("RouterRegistration provider against a real gateway", () => {
     // Size and credentials of the serialized text: tests/provider/serialized.test.ts.
     const { loaded } = await roundTrip(routerRegistrationProvider);
     await configureFor(loaded, t);
-    const registering = registerLater(t, 100, {
-      name: "serialized-router",
+    const registering = reportLater(t, 100, {
+      router: "serialized-router",
       url: "https://s.example.com",
     });
     const checkedInputs = await loaded.check?.(
@@ -278,7 +333,8 @@ describe("RouterRegistration provider against a real gateway", () => {
       { routerName: "serialized-router", timeoutSec: 5 },
     );
     const created = await loaded.create(checkedInputs?.inputs);
-    assert.equal(created.id, await registering);
+    await registering;
+    assert.equal(created.id, "serialized-router");
     assert.equal(created.outs.routerName, "serialized-router");
     assert.equal(created.outs.online, true);
   });
