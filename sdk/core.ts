@@ -120,16 +120,25 @@ export class Core {
     const maxRetries = this.opts.maxRetries ?? 3;
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
+      let token: string | undefined;
       try {
-        const token = action === "auth.login" ? undefined : await this.currentToken();
+        token = action === "auth.login" ? undefined : await this.currentToken();
         return await this.send(action, body, token, callOpts);
       } catch (err) {
         if (!(err instanceof AppGatewayError)) throw err;
-        // ClearML's token carries no expiry field: any 401 may be an expired token.
-        if (isAuthFailure(err) && !renewed && this.canLogin() && action !== "auth.login") {
+        // ClearML's token carries no expiry field: any 401 may be an expired token. A 401 of
+        // the login itself is not: logging in again would only repeat it.
+        if (
+          isAuthFailure(err) &&
+          !renewed &&
+          this.canLogin() &&
+          action !== "auth.login" &&
+          err.endpoint !== "auth.login"
+        ) {
           // Log in again once; a renewal does not count as a retry.
           renewed = true;
-          this.token = undefined;
+          // Concurrent calls may have renewed it already: drop only the token that failed.
+          if (this.token === token) this.token = undefined;
           attempt--;
           continue;
         }
