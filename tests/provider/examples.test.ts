@@ -1,6 +1,7 @@
 // The example programs under Pulumi's mocks: what each asks the engine for, exactly. The real
 // CLI runs examples/local and examples/environments end to end in tests/e2e.
 import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import path from "node:path";
 import { find, loadProgram, recordResources, resolveAll } from "../helpers/mocks";
 
@@ -102,15 +103,20 @@ describe("example programs under mocks", () => {
       {
         "appgw:apiHost": "https://api.example.com",
         "appgw-kubernetes:host": "gw.example.com",
-        "appgw-kubernetes:routerAccessKey": "ROUTERKEY",
-        "appgw-kubernetes:routerSecretKey": "router-secret-value",
       },
       (r) =>
-        r.type === "kubernetes:apps/v1:Deployment"
-          ? { metadata: { ...r.inputs.metadata, generation: 1 } }
-          : r.type === T("RouterRegistration")
-            ? { routerId: "r1", url: "https://gw.example.com", version: "1", online: true }
-            : {},
+        r.type === T("ServiceAccount")
+          ? {
+              allowRunningAsOwner: false,
+              userId: "u1",
+              accessKey: "SAKEY",
+              secretKey: "router-secret-value",
+            }
+          : r.type === "kubernetes:apps/v1:Deployment"
+            ? { metadata: { ...r.inputs.metadata, generation: 1 } }
+            : r.type === T("RouterRegistration")
+              ? { routerId: "r1", url: "https://gw.example.com", version: "1", online: true }
+              : {},
     );
     loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts"));
     await new Promise((r) => setTimeout(r, 200));
@@ -129,6 +135,17 @@ describe("example programs under mocks", () => {
       find(recorded, "kubernetes:networking.k8s.io/v1:Ingress", "router-ingress").inputs.spec
         .rules[0].host,
       "gw.example.com",
+    );
+    assert.deepEqual(args(find(recorded, T("ServiceAccount"), "router-account")), {
+      name: "appgw-k8s-router",
+    });
+    assert.deepEqual(
+      find(recorded, "kubernetes:core/v1:Secret", "router-secret").inputs.stringData,
+      {
+        [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+        value: { CLEARML_API_ACCESS_KEY: "SAKEY", CLEARML_API_SECRET_KEY: "router-secret-value" },
+      },
+      "the router's keys come from the service account, as a secret",
     );
     const test = args(find(recorded, T("RouterTest"), "router-test"));
     assert.equal(test.router, "k8s-router");

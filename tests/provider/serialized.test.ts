@@ -7,6 +7,7 @@ import {
   groupProvider,
   routerRegistrationProvider,
   routerTestProvider,
+  serviceAccountProvider,
   staticRouteProvider,
 } from "../../provider";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
@@ -25,6 +26,7 @@ describe("serialized providers", () => {
     groupAccessProvider,
     routerTestProvider,
     routerRegistrationProvider,
+    serviceAccountProvider,
   };
   for (const [name, provider] of Object.entries(providers)) {
     it(`${name} serializes to a small closure that captures no credentials`, async () => {
