@@ -3,7 +3,7 @@
 // the demo and the tests start.
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
-import { AppGatewayClient } from "../sdk";
+import { ReferenceGatewayClient } from "../sdk/reference";
 import { agentConfigFromEnv, startAgent, type RunningAgent } from "./agent";
 import { buildApp, type ApiApp } from "./api/app";
 import { generateCredentials, hashSecret } from "./api/tokens";
@@ -29,7 +29,6 @@ export interface GatewayOptions {
   router?: NodeJS.ProcessEnv | false;
   /** Agent settings (`APPGW_AGENT_QUEUES`, `APPGW_WORKER_NAME`, ...); false: no agent. */
   agent?: NodeJS.ProcessEnv | false;
-  allowInsecureTests?: boolean;
   tokenTtlSec?: number;
   logger?: Logger;
 }
@@ -46,44 +45,39 @@ export interface RunningGateway {
 
 /**
  * Creates the administrator on first start (from `admin`, or generated), and keeps an existing
- * one in step with `admin` when given, so rotating the env rotates the credentials.
+ * one in step with `admin` when given: its default key pair is replaced, so rotating the env
+ * rotates the credentials (key pairs it made itself with auth.create_credentials stay).
  */
 export async function bootstrapAdmin(
   store: Store,
   admin?: Credentials,
 ): Promise<Credentials | undefined> {
   if (admin) {
-    store.users.upsertCredentials({
-      name: "admin",
-      admin: true,
-      accessKey: admin.accessKey,
-      secretHash: await hashSecret(admin.secretKey),
-    });
+    store.users.upsertWithDefaultCredentials(
+      { name: "admin", role: "admin" },
+      { accessKey: admin.accessKey, secretHash: await hashSecret(admin.secretKey) },
+    );
     return undefined;
   }
   if (store.users.count() > 0) return undefined;
   const generated = generateCredentials();
-  store.users.create({
-    name: "admin",
-    admin: true,
-    accessKey: generated.accessKey,
-    secretHash: await hashSecret(generated.secretKey),
-  });
+  store.users.create(
+    { name: "admin", role: "admin" },
+    { accessKey: generated.accessKey, secretHash: await hashSecret(generated.secretKey) },
+  );
   return generated;
 }
 
 /**
- * The embedded router and agent log in as `appgw-system`, whose secret is renewed at every
- * start and never leaves this process.
+ * The embedded router and agent log in as the service account `appgw-system`, whose secret is
+ * renewed at every start and never leaves this process.
  */
 async function systemCredentials(store: Store): Promise<Credentials> {
   const creds = generateCredentials();
-  store.users.upsertCredentials({
-    name: "appgw-system",
-    admin: true,
-    accessKey: creds.accessKey,
-    secretHash: await hashSecret(creds.secretKey),
-  });
+  store.users.upsertWithDefaultCredentials(
+    { name: "appgw-system", role: "admin", service: true },
+    { accessKey: creds.accessKey, secretHash: await hashSecret(creds.secretKey) },
+  );
   return creds;
 }
 
@@ -91,7 +85,6 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? "info" });
   const api = await buildApp({
     dataDir: opts.dataDir,
-    allowInsecureTests: opts.allowInsecureTests,
     tokenTtlSec: opts.tokenTtlSec,
     logger: logger.child({ role: "api" }),
   });
@@ -105,7 +98,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   try {
     if (opts.router !== false || opts.agent !== false) {
       const system = await systemCredentials(api.store);
-      const client = () => new AppGatewayClient({ apiHost: apiUrl, ...system });
+      const client = () => new ReferenceGatewayClient({ apiHost: apiUrl, ...system });
       if (opts.router !== false) {
         const config = routerConfigFromEnv({
           ...opts.router,

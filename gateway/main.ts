@@ -6,7 +6,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { AppGatewayClient } from "../sdk";
+import { ReferenceGatewayClient } from "../sdk/reference";
 import { agentConfigFromEnv, startAgent } from "./agent";
 import { buildApp } from "./api/app";
 import { bootstrapAdmin, startGateway, type Credentials } from "./index";
@@ -16,7 +16,7 @@ const HELP = `Usage: npm start -- [--role all|api|router|agent] [--queue NAME]..
 
 Settings also come from the environment:
   APPGW_DATA_DIR, APPGW_API_PORT, APPGW_API_HOST (listen address), APPGW_ADMIN_ACCESS_KEY,
-  APPGW_ADMIN_SECRET_KEY, APPGW_ALLOW_INSECURE_TESTS, APPGW_AGENT_QUEUES, APPGW_WORKER_NAME,
+  APPGW_ADMIN_SECRET_KEY, APPGW_AGENT_QUEUES, APPGW_WORKER_NAME,
   and the router's: ROUTER_NAME, ROUTER_URL, ROUTER__WEBSERVER__SERVER_PORT, ROUTER_DOMAIN,
   CLEARML_API_HOST, CLEARML_API_ACCESS_KEY, CLEARML_API_SECRET_KEY, AUTH_COOKIE_NAME,
   AUTH_SECURE_ENABLED, LISTEN_QUEUE_NAME, TCP_ROUTER_ADDRESS, TCP_PORT_START, TCP_PORT_END.`;
@@ -58,7 +58,6 @@ async function main(): Promise<void> {
         admin,
         router: env,
         agent: agentEnv,
-        allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true",
         logger,
       });
       console.log(`\nApp gateway ready (data in ${dataDir})`);
@@ -72,11 +71,7 @@ async function main(): Promise<void> {
       break;
     }
     case "api": {
-      const api = await buildApp({
-        dataDir,
-        logger,
-        allowInsecureTests: env.APPGW_ALLOW_INSECURE_TESTS === "true",
-      });
+      const api = await buildApp({ dataDir, logger });
       const generated = await bootstrapAdmin(api.store, admin);
       const address = await api.app.listen({ port: apiPort, host });
       console.log(`\nControl API ready at ${address} (data in ${dataDir})`);
@@ -93,7 +88,7 @@ async function main(): Promise<void> {
     case "agent": {
       const agent = await startAgent(
         agentConfigFromEnv(agentEnv),
-        AppGatewayClient.fromEnv(),
+        ReferenceGatewayClient.fromEnv(),
         logger,
       );
       console.log(`\nAgent ${agent.worker} ready`);

@@ -1,26 +1,23 @@
-// The control API: `POST /<service>.<action>` with ClearML's `{meta, data}` envelope. Requests are
-// validated with the shared contract; every failure, ours or fastify's, leaves as an envelope
-// with a stable code. `buildApp` builds; the caller listens (gateway/main.ts, tests).
+// The control API: ClearML's `POST|GET /[v<major>.<minor>/]<service>.<action>` with its
+// `{meta, data}` envelope. Requests are validated with the shared contract; every failure, ours
+// or fastify's, leaves as an envelope whose `result_code`/`result_subcode` are ClearML's.
+// `buildApp` builds; the caller listens (gateway/main.ts, tests).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { actions, TOKENS, USER_ACTIONS, type ActionName } from "../../sdk/contract";
+import { actions, TOKENS, type ActionName } from "../../sdk/contract";
 import { AppGatewayError, appgwError } from "../../sdk/errors";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
-import { TestRunner } from "./router-test";
 import { TokenService, verifySecret } from "./tokens";
-
-export const API_VERSION = "2.30";
+import { API_VERSION } from "./version";
 
 export interface ApiOptions {
   /** Folder of the SQLite file. */
   dataDir: string;
-  /** Lifetime of tokens from `auth.login`, seconds. Default 12 h. */
+  /** Lifetime of tokens from `auth.login`, and the most `expiration_sec` may ask for. Default 12 h. */
   tokenTtlSec?: number;
-  /** Allow router tests over plain HTTP to non-loopback routers (ClearML requires HTTPS). */
-  allowInsecureTests?: boolean;
   logger?: Logger | boolean;
 }
 
@@ -30,39 +27,35 @@ export interface ApiApp {
   tokens: TokenService;
 }
 
+const BODY_LIMIT = 1024 * 1024;
+
+interface Params {
+  version?: string;
+  action: string;
+}
+
 export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   const store = new Store(opts.dataDir);
   const tokens = await TokenService.load(store);
   const app = Fastify({
     loggerInstance: typeof opts.logger === "object" ? opts.logger : undefined,
     logger: typeof opts.logger === "boolean" ? opts.logger : undefined,
-    bodyLimit: 1024 * 1024,
-    // Long polls (`routers.get_config`, `queues.get_next_task`) hold requests up to 30 s.
+    bodyLimit: BODY_LIMIT,
+    // Long polls (`appgw.watch`, `appgw.get_router_config`) hold requests up to 30 s.
     requestTimeout: 60_000,
     genReqId: () => randomUUID().replace(/-/g, ""),
   }) as unknown as FastifyInstance;
-  const tests = new TestRunner(store, tokens, app.log);
-  const settings = {
-    tokenTtlSec: opts.tokenTtlSec ?? 12 * 3600,
-    allowInsecureTests: opts.allowInsecureTests ?? false,
-  };
+  const settings = { tokenTtlSec: opts.tokenTtlSec ?? 12 * 3600 };
 
   // An empty body means `{}`; anything else must be JSON.
   app.addContentTypeParser(
     ["application/json", "text/plain", "application/x-www-form-urlencoded"],
     { parseAs: "string" },
     (_req, body, done) => {
-      const text = String(body).trim();
-      if (!text) return done(null, {});
       try {
-        done(null, JSON.parse(text));
-      } catch {
-        done(
-          appgwError("APPGW_INVALID_REQUEST", "body is not valid JSON", {
-            field: "body",
-            reason: "invalid JSON",
-          }),
-        );
+        done(null, parseJsonBody(String(body)));
+      } catch (err) {
+        done(err as Error);
       }
     },
   );
@@ -73,40 +66,60 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   app.get(TOKENS.jwksPath, async () => tokens.jwks());
   app.get("/health", async () => ({ status: "ok" }));
 
-  app.post<{ Params: { action: string } }>("/:action", async (req, reply) => {
-    const action = req.params.action;
-    if (!Object.prototype.hasOwnProperty.call(actions, action)) {
-      throw appgwError("APPGW_UNKNOWN_ACTION", `unknown action '${action}'`, { field: "action" });
-    }
-    const name = action as ActionName;
-    const principal =
-      name === "auth.login" ? await basicAuth(req, store) : await bearerAuth(req, store, tokens);
-    if (!principal.admin && !USER_ACTIONS.has(name)) {
-      throw appgwError("APPGW_FORBIDDEN", `'${name}' needs an administrator`, {
-        field: "authorization",
+  const call = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const { action, version } = req.params;
+    if (version !== undefined && !knownVersion(version)) {
+      throw appgwError("APPGW_UNKNOWN_ENDPOINT", `unknown API version '${version}'`, {
+        field: "version",
+        reason: `the highest version served is ${API_VERSION}`,
       });
     }
-    const body = parseBody(name, req.body);
+    if (!Object.prototype.hasOwnProperty.call(actions, action)) {
+      throw appgwError("APPGW_UNKNOWN_ENDPOINT", `unknown endpoint '${action}'`, {
+        field: "endpoint",
+      });
+    }
+    const name = action as ActionName;
+    const user =
+      name === "auth.login" ? await basicAuth(req, store) : await bearerAuth(req, store, tokens);
+    if (actions[name].scope === "admin" && user.role !== "admin") {
+      throw appgwError("APPGW_FORBIDDEN", `'${name}' needs the admin role`, {
+        field: "authorization",
+        reason: `role '${user.role}' is not allowed`,
+      });
+    }
+    const raw =
+      req.method === "GET" ? { ...queryParams(req.query), ...(await getBody(req)) } : req.body;
+    const body = parseBody(name, raw ?? {});
     // Long polls stop when the client goes away or the gateway shuts down.
     const gone = new AbortController();
     reply.raw.on("close", () => gone.abort());
     const signal = AbortSignal.any([gone.signal, shutdown.signal]);
-    const ctx: Ctx = { user: principal, store, tokens, tests, settings, signal };
+    const ctx: Ctx = { user, store, tokens, settings, signal };
     const handler = handlers[name] as (b: unknown, c: Ctx) => unknown;
     const data = await handler(body, ctx);
-    return envelope(req, reply, name, 200, data ?? {});
-  });
+    return reply.code(200).send({ meta: meta(req, 200), data: data ?? {} });
+  };
+  for (const url of ["/:action", "/:version/:action"]) {
+    app.route<{ Params: Params }>({ method: ["GET", "POST"], url, handler: call });
+  }
 
-  app.setNotFoundHandler((req, reply) => {
-    const err = appgwError("APPGW_UNKNOWN_ACTION", `unknown endpoint ${req.method} ${req.url}`);
-    return sendError(req, reply, err);
-  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      req,
+      reply,
+      appgwError(
+        "APPGW_UNKNOWN_ENDPOINT",
+        `unknown endpoint ${req.method} ${req.url.split("?")[0]}`,
+      ),
+    ),
+  );
 
   app.setErrorHandler((error, req, reply) => {
     if (error instanceof AppGatewayError) return sendError(req, reply, error);
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
-      // fastify's own refusals: body too large, bad content type, malformed JSON.
+      // fastify's own refusals: body too large, bad content type.
       const message = (error as Error).message;
       return sendError(
         req,
@@ -122,48 +135,150 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     );
   });
 
-  app.addHook("onClose", async () => {
-    await tests.close();
-    store.close();
-  });
+  app.addHook("onClose", async () => store.close());
 
   return { app, store, tokens };
 }
 
+/** `v<major>.<minor>` no higher than the version served. */
+function knownVersion(version: string): boolean {
+  const m = /^v(\d+)\.(\d+)$/.exec(version);
+  if (!m) return false;
+  const [major, minor] = API_VERSION.split(".").map(Number) as [number, number];
+  const [wantMajor, wantMinor] = [Number(m[1]), Number(m[2])];
+  return wantMajor < major || (wantMajor === major && wantMinor <= minor);
+}
+
+function parseJsonBody(text: string): unknown {
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw appgwError("APPGW_INVALID_REQUEST", "body: is not valid JSON", {
+      field: "body",
+      reason: "invalid JSON",
+    });
+  }
+}
+
+/**
+ * A GET carries its fields in the query string (`?expiration_sec=3600`), or as a JSON body as
+ * ClearML's Python SDK sends them. Query values are read as JSON when they parse as such.
+ */
+function queryParams(query: unknown): Record<string, unknown> {
+  const asValue = (v: unknown) => {
+    if (typeof v !== "string") return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  };
+  return Object.fromEntries(
+    Object.entries((query ?? {}) as Record<string, unknown>).map(([k, v]) => [
+      k,
+      Array.isArray(v) ? v.map(asValue) : asValue(v),
+    ]),
+  );
+}
+
+/** fastify parses no body on GET: read it here, within the same size limit. */
+async function getBody(req: FastifyRequest): Promise<Record<string, unknown>> {
+  const { "content-length": length, "transfer-encoding": chunked } = req.headers;
+  if (chunked === undefined && (length === undefined || length === "0")) return {};
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req.raw) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) {
+      throw appgwError("APPGW_INVALID_REQUEST", "body: is too large", {
+        field: "body",
+        reason: `more than ${BODY_LIMIT} bytes`,
+      });
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const parsed = parseJsonBody(Buffer.concat(chunks).toString());
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw appgwError("APPGW_INVALID_REQUEST", "body: must be a JSON object", {
+      field: "body",
+      reason: "not an object",
+    });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The request as the contract parses it. The first problem is reported: a required field that
+ * is absent as 400/11, anything else as 400/12, with the field's dotted path and the reason.
+ */
 function parseBody(action: ActionName, body: unknown): unknown {
   try {
-    return actions[action].request.parse(body ?? {});
+    return actions[action].request.parse(body);
   } catch (err) {
     if (!(err instanceof ZodError)) throw err;
     const issue = err.issues[0];
-    const field = issue?.path.length ? issue.path.join(".") : "body";
-    let reason = issue?.message ?? "is invalid";
-    if (issue?.code === "unrecognized_keys") reason = `unknown field(s): ${issue.keys.join(", ")}`;
+    const path = issue?.path ?? [];
+    const field = path.length ? path.join(".") : "body";
+    if (issue?.code === "unrecognized_keys") {
+      const reason = `unknown field(s): ${issue.keys.join(", ")}`;
+      const where = path.length ? `${field}: ` : "";
+      throw appgwError("APPGW_INVALID_REQUEST", `${where}${reason}`, { field, reason });
+    }
+    if (issue?.code === "invalid_type" && path.length && valueAt(body, path) === undefined) {
+      throw appgwError("APPGW_MISSING_FIELDS", `${field}: is required`, {
+        field,
+        reason: "is required",
+      });
+    }
+    const reason = issue?.message ?? "is invalid";
     throw appgwError("APPGW_INVALID_REQUEST", `${field}: ${reason}`, { field, reason });
   }
 }
 
+function valueAt(body: unknown, path: PropertyKey[]): unknown {
+  let v = body;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** `auth.login`: HTTP Basic `access_key:secret_key`, as ClearML takes it. */
 async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> {
-  const header = req.headers.authorization ?? "";
-  const [scheme, value] = header.split(" ");
-  if (scheme?.toLowerCase() !== "basic" || !value) {
+  const header = req.headers.authorization;
+  if (!header) {
     throw appgwError(
-      "APPGW_BAD_CREDENTIALS",
+      "APPGW_UNAUTHORIZED",
       "auth.login needs HTTP Basic credentials (access_key:secret_key)",
-      {
-        field: "authorization",
-      },
+      { field: "authorization", reason: "missing" },
     );
   }
-  const decoded = Buffer.from(value, "base64").toString();
+  const match = /^Basic\s+(\S+)$/i.exec(header);
+  const decoded = match?.[1] ? Buffer.from(match[1], "base64").toString() : "";
   const sep = decoded.indexOf(":");
-  const user = sep > 0 ? store.users.byAccessKey(decoded.slice(0, sep)) : undefined;
-  if (!user || !(await verifySecret(decoded.slice(sep + 1), user.secretHash))) {
-    throw appgwError("APPGW_BAD_CREDENTIALS", "invalid access key or secret key", {
+  if (sep <= 0) {
+    throw appgwError(
+      "APPGW_BAD_CREDENTIALS",
+      "malformed credentials: send 'Authorization: Basic base64(access_key:secret_key)'",
+      { field: "authorization", reason: "malformed" },
+    );
+  }
+  const creds = store.users.credentials(decoded.slice(0, sep));
+  const user = creds && store.users.byId(creds.userId);
+  const valid =
+    creds !== undefined &&
+    user !== undefined &&
+    (creds.expire === null || Date.parse(creds.expire) > Date.now()) &&
+    (await verifySecret(decoded.slice(sep + 1), creds.secretHash));
+  if (!valid) {
+    throw appgwError("APPGW_INVALID_CREDENTIALS", "invalid access key or secret key", {
       field: "authorization",
+      reason: "invalid credentials",
     });
   }
-  return { id: user.id, name: user.name, admin: user.admin };
+  return { id: user.id, name: user.name, role: user.role, service: user.service };
 }
 
 async function bearerAuth(
@@ -171,52 +286,53 @@ async function bearerAuth(
   store: Store,
   tokens: TokenService,
 ): Promise<Principal> {
-  const header = req.headers.authorization ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
   if (!match?.[1]) {
     throw appgwError(
       "APPGW_UNAUTHORIZED",
       "missing token: send 'Authorization: Bearer <token>' from auth.login",
-      {
-        field: "authorization",
-      },
+      { field: "authorization", reason: "missing" },
     );
   }
   const claims = await tokens.verify(match[1]);
-  // A token outlives nothing: a deleted user's token stops working at once.
+  // The user's role comes from the store, not the token; a deleted user's token stops at once.
   const user = store.users.byId(claims.sub);
-  if (!user)
-    throw appgwError("APPGW_UNAUTHORIZED", "the token's user no longer exists", {
+  if (!user) {
+    throw appgwError("APPGW_INVALID_TOKEN", "the token's user no longer exists", {
       field: "authorization",
+      reason: "unknown user",
     });
-  return { id: user.id, name: user.name, admin: user.admin };
+  }
+  return { id: user.id, name: user.name, role: user.role, service: user.service };
 }
 
-function meta(req: FastifyRequest, action: string, status: number, err?: AppGatewayError) {
+/** The endpoint a request named, and the version it asked for (the URL, whatever its route). */
+function endpointOf(req: FastifyRequest): { name: string; requested: string } {
+  const parts = req.url.split("?")[0]?.split("/").filter(Boolean) ?? [];
+  const versioned = parts.length === 2 && /^v\d+\.\d+$/.test(parts[0] ?? "");
+  return {
+    name: (versioned ? parts[1] : parts.join("/")) ?? "",
+    requested: versioned ? (parts[0] as string).slice(1) : API_VERSION,
+  };
+}
+
+function meta(req: FastifyRequest, status: number, err?: AppGatewayError) {
+  const { name, requested } = endpointOf(req);
+  const trx = req.headers["x-clearml-trx"];
   return {
     id: String(req.id),
-    trx: String(req.id),
-    endpoint: { name: action, requested_version: API_VERSION, actual_version: API_VERSION },
+    trx: typeof trx === "string" && trx ? trx : String(req.id),
+    endpoint: { name, requested_version: requested, actual_version: API_VERSION },
     result_code: status,
     result_subcode: err?.subcode ?? 0,
     result_msg: err?.message ?? "OK",
+    error_stack: null,
     error_data: err ? { code: err.code, ...err.details } : {},
   };
 }
 
-function envelope(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  action: string,
-  status: number,
-  data: unknown,
-) {
-  return reply.code(status).send({ meta: meta(req, action, status), data });
-}
-
 function sendError(req: FastifyRequest, reply: FastifyReply, err: AppGatewayError) {
-  const action = (req.params as { action?: string } | undefined)?.action ?? req.url;
   const status = err.statusCode || 500;
   if (status === 401) reply.header("www-authenticate", 'Bearer realm="appgw"');
-  return reply.code(status).send({ meta: meta(req, action, status, err), data: {} });
+  return reply.code(status).send({ meta: meta(req, status, err), data: {} });
 }

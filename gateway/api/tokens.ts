@@ -84,9 +84,12 @@ export class TokenService {
         groups: Array.isArray(payload.groups) ? payload.groups.map(String) : [],
       };
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired)
-        throw appgwError("APPGW_TOKEN_EXPIRED", "token expired: log in again");
-      throw appgwError("APPGW_UNAUTHORIZED", "invalid token");
+      // ClearML answers 401/30 for both: the client logs in again either way.
+      const reason = err instanceof joseErrors.JWTExpired ? "expired" : "invalid";
+      throw appgwError("APPGW_INVALID_TOKEN", `${reason} token: log in again (auth.login)`, {
+        field: "authorization",
+        reason,
+      });
     }
   }
 }

@@ -1,9 +1,37 @@
 // Groups and their members. The built-in groups are seeded at open; 'Users' and 'Admins' have
-// no stored members: everyone, and the administrators, belong to them.
-import { SYSTEM_GROUPS, type Group } from "../../sdk/contract";
+// no stored members: everyone, and the users with the admin role, belong to them.
+import { SYSTEM_GROUPS } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
-import { filters, isUnique, newId, now, Repository, type Ref, type StoreContext } from "./sql";
+import {
+  inList,
+  isUnique,
+  newId,
+  now,
+  Repository,
+  whereAll,
+  type Ref,
+  type StoreContext,
+} from "./sql";
 import type { Users } from "./users";
+
+/** Groups whose members follow from the users themselves, so none can be assigned. */
+const DERIVED: ReadonlySet<string> = new Set([SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id]);
+
+interface GroupRow {
+  id: string;
+  name: string;
+  description: string;
+  system: number;
+}
+
+export type GroupRecord = {
+  id: string;
+  name: string;
+  description: string;
+  system: boolean;
+  assignable: boolean;
+  users: Ref[];
+};
 
 export class Groups extends Repository {
   constructor(
@@ -21,68 +49,83 @@ export class Groups extends Repository {
     for (const g of Object.values(SYSTEM_GROUPS)) insert.run(g.id, g.name, g.description, now());
   }
 
-  create(g: { name: string; description: string; users: string[] }): string {
-    const id = newId();
-    this.db.transaction(() => {
+  private row(id: string): GroupRow | undefined {
+    return this.sql("SELECT id, name, description, system FROM groups WHERE id = ?").get(id) as
+      GroupRow | undefined;
+  }
+
+  /**
+   * `permissions.add_or_update_user_group`: updates the group `id` names, or creates one (with
+   * that id when given). `users` replaces the member list; fields left out keep their values.
+   */
+  upsert(g: { id?: string; name?: string; description?: string; users?: string[] }): GroupRecord {
+    return this.db.transaction(() => {
+      const existing = g.id === undefined ? undefined : this.row(g.id);
+      if (existing) {
+        this.update(existing, g);
+        return this.get(existing.id);
+      }
+      if (g.name === undefined) {
+        throw appgwError("APPGW_MISSING_FIELDS", "name: a new group needs a name", {
+          field: "name",
+          reason: "is required to create a group",
+        });
+      }
+      const id = g.id ?? newId();
       try {
         this.sql(
           "INSERT INTO groups (id, name, description, system, created) VALUES (?, ?, ?, 0, ?)",
-        ).run(id, g.name, g.description, now());
+        ).run(id, g.name, g.description ?? "", now());
       } catch (err) {
-        if (isUnique(err, "groups.name")) {
-          throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${g.name}' exists`, {
-            field: "name",
-          });
-        }
-        throw err;
+        throw this.conflict(err, g.name);
       }
-      this.setMembers(id, g.users);
+      this.setMembers(id, g.users ?? []);
+      return this.get(id);
     })();
-    return id;
   }
 
-  update(id: string, patch: { name?: string; description?: string; users?: string[] }): void {
-    this.db.transaction(() => {
-      const row = this.sql("SELECT system FROM groups WHERE id = ?").get(id) as
-        { system: number } | undefined;
-      if (!row)
-        throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
-      const membersOnly =
-        id === SYSTEM_GROUPS.queue_admins.id &&
-        patch.name === undefined &&
-        patch.description === undefined;
-      if (row.system === 1 && !membersOnly) {
-        throw appgwError(
-          "APPGW_GROUP_SYSTEM",
-          "built-in groups cannot be changed (only the members of 'Queue admins' can)",
-          { field: "group" },
-        );
+  private update(
+    row: GroupRow,
+    patch: { name?: string; description?: string; users?: string[] },
+  ): void {
+    const renames =
+      (patch.name !== undefined && patch.name !== row.name) ||
+      (patch.description !== undefined && patch.description !== row.description);
+    if (row.system === 1 && (renames || (patch.users !== undefined && DERIVED.has(row.id)))) {
+      throw appgwError(
+        "APPGW_GROUP_SYSTEM",
+        `'${row.name}' is a built-in group: it cannot be changed (only the members of '${SYSTEM_GROUPS.queue_admins.name}' can)`,
+        { field: "id", reason: "built-in group" },
+      );
+    }
+    if (renames) {
+      try {
+        this.sql(
+          "UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?",
+        ).run(patch.name ?? null, patch.description ?? null, row.id);
+      } catch (err) {
+        throw this.conflict(err, patch.name ?? row.name);
       }
-      if (patch.name !== undefined || patch.description !== undefined) {
-        try {
-          this.sql(
-            "UPDATE groups SET name = coalesce(?, name), description = coalesce(?, description) WHERE id = ?",
-          ).run(patch.name ?? null, patch.description ?? null, id);
-        } catch (err) {
-          if (isUnique(err, "groups.name")) {
-            throw appgwError("APPGW_GROUP_NAME_TAKEN", `a group named '${patch.name}' exists`, {
-              field: "name",
-            });
-          }
-          throw err;
-        }
-      }
-      if (patch.users) this.setMembers(id, patch.users);
-    })();
+    }
+    if (patch.users !== undefined) this.setMembers(row.id, patch.users);
+  }
+
+  /** A duplicate name (names are unique whatever their case) names the group that holds it. */
+  private conflict(err: unknown, name: string): unknown {
+    if (!isUnique(err, "groups.name")) return err;
+    const holder = this.sql("SELECT id, name FROM groups WHERE name = ? COLLATE NOCASE").get(
+      name,
+    ) as Ref | undefined;
+    return appgwError(
+      "APPGW_ALREADY_EXISTS",
+      `name: group '${holder?.name ?? name}' (${holder?.id ?? "?"}) already has this name`,
+      { field: "name", reason: "already exists", holder: holder?.id },
+    );
   }
 
   private setMembers(groupId: string, users: string[]): void {
     const unique = [...new Set(users)];
-    for (const u of unique) {
-      if (!this.users.byId(u)) {
-        throw appgwError("APPGW_USER_NOT_FOUND", `user ${u} not found`, { field: "users" });
-      }
-    }
+    this.users.requireAll(unique, "users");
     this.sql("DELETE FROM group_members WHERE group_id = ?").run(groupId);
     const insert = this.sql("INSERT INTO group_members (group_id, user_id) VALUES (?, ?)");
     for (const u of unique) insert.run(groupId, u);
@@ -90,44 +133,61 @@ export class Groups extends Repository {
     this.touch();
   }
 
-  /** Deletes a custom group and the access rules that name it (routers must see those go). */
-  delete(id: string): void {
-    this.db.transaction(() => {
-      const row = this.sql("SELECT system FROM groups WHERE id = ?").get(id) as
-        { system: number } | undefined;
-      if (!row)
-        throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field: "group" });
-      if (row.system === 1) {
-        throw appgwError("APPGW_GROUP_SYSTEM", "built-in groups cannot be deleted", {
-          field: "group",
-        });
+  /**
+   * Deletes custom groups; their places in routes' user_groups and in access rules go with them
+   * (foreign keys). A built-in group among them refuses the whole call.
+   */
+  delete(ids: string[]): number {
+    return this.db.transaction(() => {
+      for (const id of ids) {
+        const row = this.row(id);
+        if (row?.system === 1) {
+          throw appgwError(
+            "APPGW_GROUP_SYSTEM",
+            `'${row.name}' is a built-in group: it cannot be deleted`,
+            { field: "groups", reason: "built-in group" },
+          );
+        }
       }
-      this.sql("DELETE FROM access_rules WHERE group_id = ?").run(id);
-      this.sql("DELETE FROM groups WHERE id = ?").run(id);
-      // Its rules and its members are gone: routers must see both.
-      this.touch();
+      const { where, args } = whereAll([inList("id", ids)]);
+      const deleted = this.sql(`DELETE FROM groups ${where}`).run(...args).changes;
+      if (deleted) this.touch();
+      return deleted;
     })();
   }
 
-  /** Throws APPGW_GROUP_NOT_FOUND, naming `field`, unless the group exists. */
-  require(id: string, field: string): void {
-    if (!this.sql("SELECT 1 FROM groups WHERE id = ?").get(id)) {
-      throw appgwError("APPGW_GROUP_NOT_FOUND", `group ${id} not found`, { field });
-    }
+  /** The ids among `ids` that are no group's. */
+  unknown(ids: readonly string[]): string[] {
+    return ids.filter((id) => !this.row(id));
   }
 
-  list(filter: { id?: string[]; name?: string }): Group[] {
-    const { where, args } = filters({ id: filter.id, name: filter.name });
+  get(id: string): GroupRecord {
+    const [group] = this.list({ id: [id] });
+    if (!group) throw new Error(`group ${id} vanished`);
+    return group;
+  }
+
+  /** Every group (built-in ones first), or those with these ids; unknown ids are left out. */
+  list(filter: { id?: string[] }): GroupRecord[] {
+    const { where, args } = whereAll([inList("id", filter.id)]);
     const rows = this.sql(
       `SELECT id, name, description, system FROM groups ${where} ORDER BY system DESC, name`,
-    ).all(...args) as { id: string; name: string; description: string; system: number }[];
+    ).all(...args) as GroupRow[];
     return rows.map((g) => ({
       id: g.id,
       name: g.name,
       description: g.description,
       system: g.system === 1,
+      assignable: !DERIVED.has(g.id),
       users: this.membersOf(g.id),
     }));
+  }
+
+  /** Names of groups by id, for answers that show `{id, name}`. */
+  refs(ids: readonly string[]): Ref[] {
+    if (!ids.length) return [];
+    const { where, args } = whereAll([inList("id", ids)]);
+    return this.sql(`SELECT id, name FROM groups ${where} ORDER BY name`).all(...args) as Ref[];
   }
 
   private membersOf(groupId: string): Ref[] {
@@ -135,25 +195,27 @@ export class Groups extends Repository {
       return this.sql("SELECT id, name FROM users ORDER BY name").all() as Ref[];
     }
     if (groupId === SYSTEM_GROUPS.admins.id) {
-      return this.sql("SELECT id, name FROM users WHERE admin = 1 ORDER BY name").all() as Ref[];
+      return this.sql(
+        "SELECT id, name FROM users WHERE role = 'admin' ORDER BY name",
+      ).all() as Ref[];
     }
     return this.sql(
       "SELECT u.id, u.name FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id = ? ORDER BY u.name",
     ).all(groupId) as Ref[];
   }
 
-  /** Every group the user belongs to, built-in ones included. */
   /** Every user's groups by id (built-in ones included): what routers check access against. */
   membership(): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    const users = this.sql("SELECT id, admin FROM users").all() as { id: string; admin: number }[];
+    const users = this.sql("SELECT id, role FROM users").all() as { id: string; role: string }[];
     for (const u of users) {
-      out[u.id] = u.admin
-        ? [SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id]
-        : [SYSTEM_GROUPS.users.id];
+      out[u.id] =
+        u.role === "admin"
+          ? [SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id]
+          : [SYSTEM_GROUPS.users.id];
     }
     const rows = this.sql(
-      "SELECT user_id, group_id FROM group_members WHERE group_id NOT IN (?, ?)",
+      "SELECT user_id, group_id FROM group_members WHERE group_id NOT IN (?, ?) ORDER BY group_id",
     ).all(SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id) as {
       user_id: string;
       group_id: string;
@@ -162,13 +224,14 @@ export class Groups extends Repository {
     return out;
   }
 
-  ofUser(user: { id: string; admin: boolean }): Ref[] {
+  /** The user's groups, built-in ones first. */
+  ofUser(user: { id: string; role: string }): Ref[] {
     const custom = this.sql(
       `SELECT g.id, g.name FROM groups g JOIN group_members m ON m.group_id = g.id
          WHERE m.user_id = ? AND g.id NOT IN (?, ?) ORDER BY g.name`,
     ).all(user.id, SYSTEM_GROUPS.users.id, SYSTEM_GROUPS.admins.id) as Ref[];
     const builtin: Ref[] = [SYSTEM_GROUPS.users];
-    if (user.admin) builtin.push(SYSTEM_GROUPS.admins);
+    if (user.role === "admin") builtin.push(SYSTEM_GROUPS.admins);
     return [...builtin.map(({ id, name }) => ({ id, name })), ...custom];
   }
 }

@@ -5,38 +5,46 @@
 // The Store opens the database, caches prepared statements and counts revisions; the state
 // itself is in one repository per entity, each in its own file, built in dependency order:
 //
-//   users    users and credentials
-//   groups   groups and members                       (reads users)
-//   queues   queues, their entries, workers
-//   tasks    tasks, runtime properties, logs          (reads users, queues)
-//   routes   static routes, access rules, status      (reads users, groups, tasks, routers online)
-//   routers  registration, config, reports, tests     (reads users, queues, tasks, routes)
+//   users        users and their key pairs
+//   groups       groups and members                          (reads users)
+//   rules        access rules                                (reads users, groups)
+//   queues       queues, their entries, workers
+//   tasks        tasks, runtime properties, console logs     (reads queues)
+//   routers      what routers report                         (reads tasks)
+//   routes       static routes, their status and tasks       (reads groups, rules, tasks, routers online)
+//   routerTests  each router's latest test, from its task    (reads tasks, queues)
 import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
+import { RUNTIME, type ActionResponse, type ServiceConfig } from "../../sdk/contract";
 import { openDb, type Db } from "./db";
 import { Groups } from "./groups";
 import { Queues } from "./queues";
+import { RouterTests } from "./routerTests";
 import { Routers } from "./routers";
 import { Routes } from "./routes";
-import type { StoreContext } from "./sql";
-import { Tasks } from "./tasks";
+import { AccessRules } from "./rules";
+import { parse, type StoreContext } from "./sql";
+import { requestedEndpoints, Tasks } from "./tasks";
 import { Users } from "./users";
 
-export { newId } from "./sql";
-export { ROUTER_ONLINE_MS } from "./routers";
-export { type RouteInput } from "./routes";
-export { requestedEndpoints, type RequestedEndpoint } from "./tasks";
-export { type UserRecord } from "./users";
+export { listing } from "./sql";
+export { COMPANY, type ReportedStatus } from "./tasks";
+export type { Role } from "./users";
 
 export class Store {
   readonly db: Db;
   readonly users: Users;
   readonly groups: Groups;
+  readonly rules: AccessRules;
   readonly queues: Queues;
   readonly tasks: Tasks;
-  readonly routes: Routes;
   readonly routers: Routers;
-  /** Bumped by every change a router must see; routers long-poll on it. */
+  readonly routes: Routes;
+  readonly routerTests: RouterTests;
+  /**
+   * Bumped by every change; routers and agents long-poll on it. It starts from the clock so a
+   * client holding a number from before a restart never mistakes it for the current one.
+   */
   private rev = Date.now();
   private readonly events = new EventEmitter();
   private readonly statements = new Map<string, Database.Statement>();
@@ -46,6 +54,8 @@ export class Store {
     this.events.setMaxListeners(0);
     const cache = new Map<string, RegExp>();
     this.db.function("regexp", { deterministic: true }, (pattern: unknown, value: unknown) => {
+      // A NULL column (a subdomain route's path) never matches.
+      if (value === null) return 0;
       const p = String(pattern);
       let re = cache.get(p);
       if (!re) {
@@ -59,27 +69,20 @@ export class Store {
       db: this.db,
       sql: (text) => this.sql(text),
       touch: () => this.touch(),
-      wake: () => this.wake(),
-      revision: () => this.rev,
     };
     this.users = new Users(ctx);
     this.groups = new Groups(ctx, this.users);
+    this.rules = new AccessRules(ctx, { users: this.users, groups: this.groups });
     this.queues = new Queues(ctx);
-    this.tasks = new Tasks(ctx, this.users, this.queues);
-    // Routes read which routers are online; routers read the routes for their config.
+    this.tasks = new Tasks(ctx, this.queues);
+    this.routers = new Routers(ctx, this.tasks);
     this.routes = new Routes(ctx, {
-      users: this.users,
       groups: this.groups,
+      rules: this.rules,
       tasks: this.tasks,
       onlineRouters: () => this.routers.online(),
     });
-    this.routers = new Routers(ctx, {
-      users: this.users,
-      groups: this.groups,
-      queues: this.queues,
-      tasks: this.tasks,
-      routes: this.routes,
-    });
+    this.routerTests = new RouterTests({ tasks: this.tasks, queues: this.queues });
     this.groups.seedSystemGroups();
   }
 
@@ -103,30 +106,76 @@ export class Store {
     return this.rev;
   }
 
-  /** Resolves at the next change, or after `ms`. */
-  waitForChange(ms: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves once the revision differs from `since`, after `ms`, or when `signal` aborts.
+   * `!==` rather than `<`: after a restart the revision starts afresh, and a client holding any
+   * other number must refetch at once.
+   */
+  async waitForRevision(since: number | undefined, ms: number, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (since === this.rev && Date.now() < deadline && !signal.aborted) {
+      await this.waitForChange(deadline - Date.now(), signal);
+    }
+  }
+
+  private waitForChange(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.events.off("change", done);
-        signal?.removeEventListener("abort", done);
+        signal.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.events.on("change", done);
-      signal?.addEventListener("abort", done);
+      signal.addEventListener("abort", done);
     });
   }
 
-  /** Marks a change routers must see. Listeners run after the caller's transaction commits. */
+  /** Marks a change. Listeners run after the caller's transaction commits. */
   private touch(): void {
     this.rev++;
-    this.wake();
+    queueMicrotask(() => this.events.emit("change"));
   }
 
-  /** Resolves the pending `waitForChange`s, after the caller's transaction commits. */
-  private wake(): void {
-    queueMicrotask(() => this.events.emit("change"));
+  /**
+   * `appgw.get_router_config`: what a router routes. The enabled routes with who may use them,
+   * the running tasks asking for endpoints (but those pinned to another router with `_ROUTER`),
+   * and every user's groups.
+   */
+  routerConfig(router: string): ActionResponse<"appgw.get_router_config"> {
+    return this.db.transaction(() => ({
+      revision: this.rev,
+      routes: this.routes.configs(),
+      services: this.services(router),
+      members: this.groups.membership(),
+    }))();
+  }
+
+  private services(router: string): ServiceConfig[] {
+    const out: ServiceConfig[] = [];
+    for (const t of this.tasks.externalServices()) {
+      const runtime = parse<Record<string, string>>(t.runtime);
+      const pinned = runtime[RUNTIME.router];
+      if (pinned && pinned !== router) continue;
+      const owner = this.users.byId(t.user_id);
+      const queue = t.queue_id ? this.queues.byId(t.queue_id)?.name : undefined;
+      for (const ep of requestedEndpoints(runtime)) {
+        out.push({
+          task: t.id,
+          task_name: t.name,
+          owner: { id: t.user_id, name: owner?.name ?? "" },
+          endpoint_name: ep.endpointName,
+          protocol: ep.protocol,
+          address: ep.address,
+          port: ep.port,
+          static_route: ep.staticRoute,
+          queue: queue ?? null,
+          created: t.started ?? t.created,
+        });
+      }
+    }
+    return out;
   }
 
   // --- meta: small named values (the token signing key) ----------------------------------------

@@ -1,23 +1,22 @@
-// Static routes and their access rules. A route's status, targets and URL come from what the
-// routers online report routing (router_routes) and from the running tasks that ask for it.
-import type { AccessRule, Route, RouteConfig } from "../../sdk/contract";
+// Static routes and the groups that may use them. A route's status, URLs and targets come from
+// what the routers online report routing, and its tasks from the running tasks that ask for it.
+import type { ParsedRequest, Route, RouteConfig } from "../../sdk/contract";
 import { appgwError } from "../../sdk/errors";
 import type { Groups } from "./groups";
+import type { OnlineRouter } from "./routers";
+import type { AccessRules } from "./rules";
 import {
   eq,
-  filters,
   inList,
   isUnique,
   newId,
   now,
-  parse,
+  regex,
   Repository,
   whereAll,
-  type Ref,
   type StoreContext,
 } from "./sql";
-import type { Tasks } from "./tasks";
-import type { Users } from "./users";
+import type { Tasks, TaskRow } from "./tasks";
 
 interface RouteRow {
   id: string;
@@ -25,39 +24,42 @@ interface RouteRow {
   path: string | null;
   subdomain: string | null;
   load_balanced: number;
-  authenticated: number;
+  auth_enabled: number;
   enabled: number;
   created: string;
   last_update: string;
   updated_by: string;
 }
 
-export interface RouteInput {
-  name: string;
-  path: string | null;
-  subdomain: string | null;
-  loadBalanced: boolean;
-  authenticated: boolean;
-  enabled: boolean;
+export type RouteWrite = ParsedRequest<"routers.add_or_update_route">;
+
+export interface RouteFilter {
+  id?: string[];
+  name?: string;
+  path?: string;
+  subdomain?: string;
+  enabled?: boolean;
+  auth_enabled?: boolean;
+  type?: ("path" | "subdomain")[];
 }
 
-/** What a route needs of a router that is online: where it serves. */
-export interface OnlineRouter {
-  id: string;
-  url: string;
-  domain: string;
+/** What the routers online report about routes, gathered once per listing. */
+interface Reports {
+  urls: Map<string, Set<string>>;
+  /** route name → task id → upstream. */
+  targets: Map<string, Map<string, string>>;
 }
 
 export class Routes extends Repository {
   /**
-   * `onlineRouters` is a function, not the Routers repository: routers read routes for their
-   * config, so routes get only the one thing they read of routers.
+   * `onlineRouters` is a function, not the Routers repository: the gateway reads routes for
+   * routers' configuration, so routes get only the one thing they read of routers.
    */
   constructor(
     ctx: StoreContext,
     private readonly deps: {
-      users: Users;
       groups: Groups;
+      rules: AccessRules;
       tasks: Tasks;
       onlineRouters: () => OnlineRouter[];
     },
@@ -65,305 +67,279 @@ export class Routes extends Repository {
     super(ctx);
   }
 
-  create(r: RouteInput, groups: string[] | undefined, userId: string): string {
-    const id = newId();
-    this.db.transaction(() => {
+  private row(id: string): RouteRow | undefined {
+    return this.sql("SELECT * FROM routes WHERE id = ?").get(id) as RouteRow | undefined;
+  }
+
+  /** The route; an unknown id is 400/10, naming `field`. */
+  private require(id: string, field: string): RouteRow {
+    const row = this.row(id);
+    if (!row) {
+      throw appgwError("APPGW_INVALID_ID", `${field}: no route with id '${id}'`, {
+        field,
+        reason: "unknown route id",
+      });
+    }
+    return row;
+  }
+
+  /**
+   * `routers.add_or_update_route`: creates the route, or updates the one `id` names. An update
+   * keeps every field the request leaves out and needs the route disabled first.
+   */
+  upsert(body: RouteWrite, userId: string): string {
+    return this.db.transaction(() => {
+      const current = body.id === undefined ? undefined : this.require(body.id, "id");
+      if (current?.enabled === 1) {
+        throw appgwError(
+          "APPGW_ROUTE_ENABLED",
+          `route '${current.name}' is enabled: disable it first (routers.set_route_enabled)`,
+          { field: "id", reason: "route is enabled" },
+        );
+      }
+      const groups = body.user_groups ?? (current ? this.groupsOf(current.id) : []);
+      const authEnabled = body.auth_enabled ?? (current ? current.auth_enabled === 1 : true);
+      if (!authEnabled && groups.length) {
+        throw appgwError(
+          "APPGW_INVALID_REQUEST",
+          "user_groups: a route without authentication (auth_enabled: false) cannot have user groups",
+          { field: "user_groups", reason: "must be empty when auth_enabled is false" },
+        );
+      }
+      const unknown = this.deps.groups.unknown(groups);
+      if (unknown.length) {
+        throw appgwError(
+          "APPGW_INVALID_ID",
+          `user_groups: no group with id ${unknown.map((g) => `'${g}'`).join(", ")}`,
+          {
+            field: "user_groups",
+            reason: `unknown group id(s): ${unknown.join(", ")}`,
+          },
+        );
+      }
+      const next = {
+        name: body.name,
+        path: body.type === "path" ? (body.path ?? null) : null,
+        subdomain: body.type === "subdomain" ? (body.subdomain ?? null) : null,
+        load_balanced: +(
+          body.load_balancer?.enabled ?? (current ? current.load_balanced === 1 : true)
+        ),
+        auth_enabled: +authEnabled,
+        enabled: +(body.enabled ?? (current ? current.enabled === 1 : true)),
+      };
+      const id = current?.id ?? newId();
       const ts = now();
       try {
         this.sql(
-          `INSERT INTO routes (id, name, path, subdomain, load_balanced, authenticated, enabled, created, last_update, updated_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO routes (id, name, path, subdomain, load_balanced, auth_enabled, enabled, created, last_update, updated_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, path = excluded.path,
+               subdomain = excluded.subdomain, load_balanced = excluded.load_balanced,
+               auth_enabled = excluded.auth_enabled, enabled = excluded.enabled,
+               last_update = excluded.last_update, updated_by = excluded.updated_by`,
         ).run(
           id,
-          r.name,
-          r.path,
-          r.subdomain,
-          +r.loadBalanced,
-          +r.authenticated,
-          +r.enabled,
+          next.name,
+          next.path,
+          next.subdomain,
+          next.load_balanced,
+          next.auth_enabled,
+          next.enabled,
           ts,
           ts,
           userId,
         );
       } catch (err) {
-        throw this.conflict(err, r);
+        throw this.conflict(err, next, id);
       }
-      if (groups) this.setGroups(id, groups);
+      this.sql("DELETE FROM route_groups WHERE route_id = ?").run(id);
+      const insert = this.sql("INSERT INTO route_groups (route_id, group_id) VALUES (?, ?)");
+      for (const g of new Set(groups)) insert.run(id, g);
       this.touch();
+      return id;
     })();
-    return id;
   }
 
-  /** The stored inputs of a route; throws APPGW_ROUTE_NOT_FOUND. */
-  input(id: string): RouteInput & { id: string } {
-    const row = this.sql("SELECT * FROM routes WHERE id = ?").get(id) as RouteRow | undefined;
-    if (!row)
-      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
-    return {
-      id: row.id,
-      name: row.name,
-      path: row.path,
-      subdomain: row.subdomain,
-      loadBalanced: row.load_balanced === 1,
-      authenticated: row.authenticated === 1,
-      enabled: row.enabled === 1,
-    };
+  /** Turns a UNIQUE violation into 400/801 naming the route that holds the value. */
+  private conflict(
+    err: unknown,
+    r: { name: string; path: string | null; subdomain: string | null },
+    self: string,
+  ): unknown {
+    for (const field of ["name", "path", "subdomain"] as const) {
+      if (!isUnique(err, `routes.${field}`)) continue;
+      const holder = this.sql(`SELECT id, name FROM routes WHERE ${field} = ? AND id <> ?`).get(
+        r[field],
+        self,
+      ) as { id: string; name: string } | undefined;
+      return appgwError(
+        "APPGW_ALREADY_EXISTS",
+        `${field}: route '${holder?.name}' (${holder?.id}) already has ${field} '${r[field]}'`,
+        { field, reason: "already in use", holder: holder?.name, holder_id: holder?.id },
+      );
+    }
+    return err;
   }
 
-  /** Edits a disabled route. The caller has merged and validated the new inputs. */
-  update(id: string, r: RouteInput, groups: string[] | undefined, userId: string): void {
+  /** `routers.set_route_enabled`: disabling an active route needs `force`. */
+  setEnabled(id: string, enabled: boolean, force: boolean, userId: string): void {
     this.db.transaction(() => {
-      const current = this.input(id);
-      if (current.enabled) {
-        throw appgwError(
-          "APPGW_ROUTE_ENABLED",
-          `route '${current.name}' is enabled: disable it before editing (routers.disable_route)`,
-          { field: "route" },
-        );
-      }
-      try {
-        this.sql(
-          `UPDATE routes SET name = ?, path = ?, subdomain = ?, load_balanced = ?, authenticated = ?,
-             last_update = ?, updated_by = ? WHERE id = ?`,
-        ).run(r.name, r.path, r.subdomain, +r.loadBalanced, +r.authenticated, now(), userId, id);
-      } catch (err) {
-        throw this.conflict(err, r);
-      }
-      if (groups) this.setGroups(id, groups);
-      this.touch();
-    })();
-  }
-
-  setEnabled(id: string, enabled: boolean, userId: string): number {
-    return this.db.transaction(() => {
-      const current = this.input(id);
-      if (current.enabled === enabled) return 0;
+      const row = this.require(id, "id");
+      if ((row.enabled === 1) === enabled) return;
+      if (!enabled && !force) this.refuseActive([row]);
       this.sql("UPDATE routes SET enabled = ?, last_update = ?, updated_by = ? WHERE id = ?").run(
         +enabled,
         now(),
         userId,
         id,
       );
-      if (!enabled) this.sql("DELETE FROM router_routes WHERE route_id = ?").run(id);
       this.touch();
-      return 1;
     })();
   }
 
-  delete(id: string): number {
-    const changes = this.sql("DELETE FROM routes WHERE id = ?").run(id).changes;
-    if (!changes)
-      throw appgwError("APPGW_ROUTE_NOT_FOUND", `route ${id} not found`, { field: "route" });
-    this.touch();
-    return changes;
+  /** `routers.delete_routes`: unknown ids are skipped; an active route needs `force`. */
+  delete(ids: string[], force: boolean): number {
+    return this.db.transaction(() => {
+      const { where, args } = whereAll([inList("id", ids)]);
+      const rows = this.sql(`SELECT * FROM routes ${where}`).all(...args) as RouteRow[];
+      if (!force) this.refuseActive(rows);
+      if (!rows.length) return 0;
+      const found = rows.map((r) => r.id);
+      this.deps.rules.deleteForRoutes(found);
+      const gone = whereAll([inList("id", found)]);
+      const deleted = this.sql(`DELETE FROM routes ${gone.where}`).run(...gone.args).changes;
+      this.touch();
+      return deleted;
+    })();
   }
 
-  /** Turns a UNIQUE violation into the conflict that names the route holding the value. */
-  private conflict(err: unknown, r: RouteInput): unknown {
-    const holder = (column: "name" | "path" | "subdomain", value: string | null) =>
-      (
-        this.sql(`SELECT name FROM routes WHERE ${column} = ?`).get(value) as
-          { name: string } | undefined
-      )?.name;
-    if (isUnique(err, "routes.name")) {
-      return appgwError("APPGW_ROUTE_NAME_TAKEN", `a route named '${r.name}' exists`, {
-        field: "name",
-      });
-    }
-    if (isUnique(err, "routes.path")) {
-      return appgwError(
-        "APPGW_ROUTE_PATH_TAKEN",
-        `path '${r.path}' is used by route '${holder("path", r.path)}'`,
-        {
-          field: "path",
-          holder: holder("path", r.path),
-        },
-      );
-    }
-    if (isUnique(err, "routes.subdomain")) {
-      const by = holder("subdomain", r.subdomain);
-      return appgwError(
-        "APPGW_ROUTE_SUBDOMAIN_TAKEN",
-        `subdomain '${r.subdomain}' is used by route '${by}'`,
-        {
-          field: "subdomain",
-          holder: by,
-        },
-      );
-    }
-    return err;
+  /** APPGW_ROUTE_ACTIVE (400/1102) when a router routes any of these routes to a task now. */
+  private refuseActive(rows: RouteRow[]): void {
+    const reports = this.reports();
+    const active = rows.filter((r) => (reports.targets.get(r.name)?.size ?? 0) > 0);
+    if (!active.length) return;
+    throw appgwError(
+      "APPGW_ROUTE_ACTIVE",
+      `route(s) ${active.map((r) => `'${r.name}'`).join(", ")} are routing traffic now: pass force to go ahead`,
+      { field: "force", reason: "route is active" },
+    );
   }
 
-  list(filter: { id?: string[]; name?: string; enabled?: boolean }): Route[] {
-    const { where, args } = filters({ id: filter.id, name: filter.name, enabled: filter.enabled });
+  /** `routers.check_route_name`: is this name, path or subdomain free? */
+  checkName(
+    field: "name" | "path" | "subdomain",
+    value: string,
+  ): { available: boolean; route?: string } {
+    const holder = this.sql(`SELECT id FROM routes WHERE ${field} = ?`).get(value) as
+      { id: string } | undefined;
+    return holder ? { available: false, route: holder.id } : { available: true };
+  }
+
+  list(filter: RouteFilter): Route[] {
+    const types = filter.type;
+    const { where, args } = whereAll([
+      inList("id", filter.id),
+      regex("name", filter.name),
+      regex("path", filter.path),
+      regex("subdomain", filter.subdomain),
+      eq("enabled", filter.enabled === undefined ? undefined : +filter.enabled),
+      eq("auth_enabled", filter.auth_enabled === undefined ? undefined : +filter.auth_enabled),
+      types === undefined
+        ? undefined
+        : {
+            sql: types.length
+              ? `(${types.map((t) => (t === "path" ? "path IS NOT NULL" : "subdomain IS NOT NULL")).join(" OR ")})`
+              : "0",
+            args: [],
+          },
+    ]);
     const rows = this.sql(`SELECT * FROM routes ${where} ORDER BY created, name`).all(
       ...args,
     ) as RouteRow[];
     if (!rows.length) return [];
-    const online = new Map(this.deps.onlineRouters().map((r) => [r.id, r]));
-    const requested = this.deps.tasks.requestingTasks();
-    return rows.map((row) => this.toRoute(row, online, requested));
+    const reports = this.reports();
+    const requests = this.deps.tasks.routeRequests();
+    return rows.map((row) => this.toRoute(row, reports, requests.get(row.name) ?? []));
   }
 
-  private toRoute(
-    row: RouteRow,
-    online: ReadonlyMap<string, OnlineRouter>,
-    requested: Map<string, Ref[]>,
-  ): Route {
-    const reports = this.sql(
-      "SELECT router_id, targets, tasks FROM router_routes WHERE route_id = ?",
-    ).all(row.id) as { router_id: string; targets: string; tasks: string }[];
-    const targets = new Set<string>();
-    const taskIds = new Set<string>();
-    let routingVia: OnlineRouter | undefined;
-    for (const rep of reports) {
-      const router = online.get(rep.router_id);
-      if (!router) continue;
-      const t = parse<string[]>(rep.targets);
-      t.forEach((x) => targets.add(x));
-      parse<string[]>(rep.tasks).forEach((x) => taskIds.add(x));
-      if (t.length && !routingVia) routingVia = router;
+  private reports(): Reports {
+    const out: Reports = { urls: new Map(), targets: new Map() };
+    for (const router of this.deps.onlineRouters()) {
+      for (const r of router.routes) {
+        if (r.url) {
+          const urls = out.urls.get(r.name) ?? new Set();
+          out.urls.set(r.name, urls.add(r.url));
+        }
+        const targets = out.targets.get(r.name) ?? new Map<string, string>();
+        for (const t of r.tasks) if (!targets.has(t.id)) targets.set(t.id, t.upstream_server);
+        out.targets.set(r.name, targets);
+      }
     }
-    const enabled = row.enabled === 1;
-    const waiting = requested.get(row.name) ?? [];
-    const status: Route["status"] = !enabled
-      ? "not_in_use"
-      : targets.size
-        ? "active"
-        : waiting.length
-          ? "pending"
-          : "not_in_use";
-    const taskRefs = enabled
-      ? [
-          ...new Map(
-            [...waiting, ...this.deps.tasks.refs([...taskIds])].map((t) => [t.id, t]),
-          ).values(),
-        ]
-      : [];
-    const by = this.deps.users.byId(row.updated_by);
+    return out;
+  }
+
+  private toRoute(row: RouteRow, reports: Reports, requesting: TaskRow[]): Route {
+    const targets = reports.targets.get(row.name);
     return {
       id: row.id,
       name: row.name,
-      enabled,
-      status,
-      type: row.path !== null ? "url" : "subdomain",
+      type: row.path !== null ? "path" : "subdomain",
       path: row.path,
       subdomain: row.subdomain,
+      enabled: row.enabled === 1,
+      auth_enabled: row.auth_enabled === 1,
       load_balancer: { enabled: row.load_balanced === 1 },
-      authenticated: row.authenticated === 1,
-      access_groups: this.groupsOf(row.id),
-      targets: status === "active" ? [...targets].sort() : [],
-      tasks: taskRefs,
-      route_url: routeUrl(row, status === "active" ? routingVia : undefined),
+      user_groups: this.groupsOf(row.id),
+      status: targets?.size ? "active" : "available",
+      urls: [...(reports.urls.get(row.name) ?? [])].sort(),
+      tasks: requesting.map((t) => ({
+        id: t.id,
+        name: t.name,
+        project: t.project,
+        target: targets?.get(t.id) ?? null,
+      })),
       created: row.created,
       last_update: row.last_update,
-      updated_by: { id: row.updated_by, name: by?.name ?? "" },
+      updated_by: row.updated_by,
     };
   }
 
-  /** The enabled routes, as every router is configured with them. */
-  configs(): RouteConfig[] {
+  /** The route's own user_groups (ids). */
+  private groupsOf(routeId: string): string[] {
     return (
-      this.sql("SELECT * FROM routes WHERE enabled = 1 ORDER BY name").all() as RouteRow[]
-    ).map((r) => ({
-      id: r.id,
-      name: r.name,
-      path: r.path,
-      subdomain: r.subdomain,
-      load_balanced: r.load_balanced === 1,
-      authenticated: r.authenticated === 1,
-      groups: this.groupsOf(r.id).map((g) => g.id),
-    }));
-  }
-
-  // --- access rules ---------------------------------------------------------------------------
-
-  /** The groups the route's access rules admit. */
-  groupsOf(routeId: string): Ref[] {
-    return this.sql(
-      "SELECT g.id, g.name FROM access_rules a JOIN groups g ON g.id = a.group_id WHERE a.route_id = ? ORDER BY g.name",
-    ).all(routeId) as Ref[];
-  }
-
-  /** Replaces the route's rules with exactly these groups. */
-  private setGroups(routeId: string, groups: string[]): void {
-    const wanted = [...new Set(groups)];
-    for (const g of wanted) this.deps.groups.require(g, "access_groups");
-    const existing = new Set(this.groupsOf(routeId).map((g) => g.id));
-    for (const g of existing) {
-      if (!wanted.includes(g)) {
-        this.sql("DELETE FROM access_rules WHERE route_id = ? AND group_id = ?").run(routeId, g);
-      }
-    }
-    const insert = this.sql(
-      "INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)",
-    );
-    for (const g of wanted) if (!existing.has(g)) insert.run(newId(), routeId, g, now());
-  }
-
-  upsertRule(routeId: string, groupId: string): { id: string; created: boolean } {
-    return this.db.transaction(() => {
-      this.input(routeId);
-      this.deps.groups.require(groupId, "group");
-      const row = this.sql("SELECT id FROM access_rules WHERE route_id = ? AND group_id = ?").get(
+      this.sql("SELECT group_id FROM route_groups WHERE route_id = ? ORDER BY group_id").all(
         routeId,
-        groupId,
-      ) as { id: string } | undefined;
-      if (row) return { id: row.id, created: false };
-      const id = newId();
-      this.sql(
-        "INSERT INTO access_rules (id, route_id, group_id, created) VALUES (?, ?, ?, ?)",
-      ).run(id, routeId, groupId, now());
-      this.touch();
-      return { id, created: true };
-    })();
+      ) as { group_id: string }[]
+    ).map((r) => r.group_id);
   }
 
-  listRules(filter: { route?: string; group?: string }): AccessRule[] {
-    const { where, args } = whereAll([
-      eq("a.route_id", filter.route),
-      eq("a.group_id", filter.group),
-    ]);
+  /**
+   * The enabled routes, as every router is configured with them. Who may use a route: its
+   * user_groups plus the groups and users of the route rules naming it or every route (`*`).
+   */
+  configs(): RouteConfig[] {
+    const grants = this.deps.rules.routeGrants();
     const rows = this.sql(
-      `SELECT a.id, a.created, r.id AS route_id, r.name AS route_name, g.id AS group_id, g.name AS group_name
-         FROM access_rules a JOIN routes r ON r.id = a.route_id JOIN groups g ON g.id = a.group_id
-         ${where} ORDER BY r.name, g.name`,
-    ).all(...args) as {
-      id: string;
-      created: string;
-      route_id: string;
-      route_name: string;
-      group_id: string;
-      group_name: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      created: r.created,
-      route: { id: r.route_id, name: r.route_name },
-      group: { id: r.group_id, name: r.group_name },
-    }));
+      "SELECT * FROM routes WHERE enabled = 1 ORDER BY name",
+    ).all() as RouteRow[];
+    return rows.map((r) => {
+      const own = grants.byRoute.get(r.id);
+      const groups = new Set([
+        ...this.groupsOf(r.id),
+        ...grants.all.groups,
+        ...(own?.groups ?? []),
+      ]);
+      const users = new Set([...grants.all.users, ...(own?.users ?? [])]);
+      return {
+        id: r.id,
+        name: r.name,
+        path: r.path,
+        subdomain: r.subdomain,
+        load_balanced: r.load_balanced === 1,
+        authenticated: r.auth_enabled === 1,
+        groups: [...groups].sort(),
+        users: [...users].sort(),
+      };
+    });
   }
-
-  deleteRules(filter: { ids?: string[]; route?: string; group?: string }): number {
-    const { where, args } = whereAll([
-      inList("id", filter.ids),
-      eq("route_id", filter.route),
-      eq("group_id", filter.group),
-    ]);
-    // The contract requires a filter; never let an empty one delete every rule.
-    if (!where)
-      throw appgwError("APPGW_INVALID_REQUEST", "give ids, route or group", { field: "ids" });
-    const changes = this.sql(`DELETE FROM access_rules ${where}`).run(...args).changes;
-    if (changes) this.touch();
-    return changes;
-  }
-}
-
-/** `<router url>/path` or `sub.<router domain>`; the template while no router routes it. */
-function routeUrl(row: RouteRow, via: OnlineRouter | undefined): string {
-  if (!via)
-    return row.path !== null ? `<router url>${row.path}` : `${row.subdomain}.<router domain>`;
-  if (row.path !== null) return `${via.url.replace(/\/+$/, "")}${row.path}`;
-  const u = new URL(via.url);
-  return `${u.protocol}//${row.subdomain}.${via.domain}${u.port ? `:${u.port}` : ""}`;
 }

@@ -32,10 +32,12 @@ export interface TestGatewayOptions {
   /** Start the embedded agent. Default true. */
   agent?: boolean | NodeJS.ProcessEnv;
   tokenTtlSec?: number;
+  /** Start on this data folder (an older gateway's, say) instead of a new one. */
+  dataDir?: string;
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgw-test-"));
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "appgw-test-"));
   const admin = { accessKey: "TESTADMINKEY", secretKey: "test-admin-secret-0123456789" };
   const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
   const routerEnv = typeof opts.router === "object" ? opts.router : {};
@@ -75,17 +77,21 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
   return t;
 }
 
-/** Raw `POST /<action>` for assertions on the wire format itself. */
+/**
+ * A raw control API call, for assertions on the wire format itself. `action` may carry a version
+ * prefix (`v2.31/auth.login`) or a query string; a GET sends no body unless one is given.
+ */
 export async function rawCall(
   apiUrl: string,
   action: string,
   body: unknown,
   headers: Record<string, string> = {},
+  method: "GET" | "POST" = "POST",
 ): Promise<{ status: number; headers: Record<string, unknown>; json: any }> {
   const res = await request(`${apiUrl}/${action}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
   return {
@@ -94,6 +100,16 @@ export async function rawCall(
     json: text ? JSON.parse(text) : undefined,
   };
 }
+
+/** `Authorization: Basic` for these credentials. */
+export const basicAuth = (accessKey: string, secretKey: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(`${accessKey}:${secretKey}`).toString("base64")}`,
+});
+
+/** `Authorization: Bearer` with the client's current token. */
+export const bearerAuth = async (client: AppGatewayClient): Promise<Record<string, string>> => ({
+  authorization: `Bearer ${await client.token()}`,
+});
 
 /** Creates a non-admin user and returns a client logged in as them. */
 export async function userClient(

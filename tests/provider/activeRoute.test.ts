@@ -20,7 +20,14 @@ describe("StaticRoute on a route that is routing traffic", () => {
 
   /** A route with an echo app attached, once the gateway reports it active. */
   async function activeRoute(name: string, extra: Record<string, unknown> = {}) {
-    const inputs = await checked({ name, path: `/${name}`, loadBalanced: true, ...extra });
+    // Public, so the probe through the router needs no token.
+    const inputs = await checked({
+      name,
+      path: `/${name}`,
+      loadBalanced: true,
+      authenticated: false,
+      ...extra,
+    });
     const { id } = await impl.create(inputs, conn);
     await startEchoApp(t, name);
     await waitRouted(t, `/${name}/`);
@@ -38,7 +45,13 @@ describe("StaticRoute on a route that is routing traffic", () => {
       impl.update(
         id,
         state,
-        await checked({ name: "guarded", path: "/guarded-2", allowDisruptiveEdits: false }),
+        await checked({
+          name: "guarded",
+          path: "/guarded-2",
+          loadBalanced: true,
+          authenticated: false,
+          allowDisruptiveEdits: false,
+        }),
         conn,
       ),
     );
@@ -55,7 +68,12 @@ describe("StaticRoute on a route that is routing traffic", () => {
     await impl.update(
       id,
       state,
-      await checked({ name: "forced", path: "/forced-2", loadBalanced: true }),
+      await checked({
+        name: "forced",
+        path: "/forced-2",
+        loadBalanced: true,
+        authenticated: false,
+      }),
       conn,
     );
     const route = await t.client.routes.get(id);

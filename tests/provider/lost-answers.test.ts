@@ -97,7 +97,10 @@ describe("provider creates whose answer is lost", () => {
         enabled: true,
         allowDisruptiveEdits: true,
       };
-      await assert.rejects(staticRouteImpl.create(inputs, through(proxy.url)), /already exists.*adopt/s);
+      await assert.rejects(
+        staticRouteImpl.create(inputs, through(proxy.url)),
+        /already exists.*adopt/s,
+      );
       const [other] = await t.client.routes.list({ name: "^lost-other$" });
       assert.equal(other?.path, "/elsewhere", "the other route was left alone");
     } finally {

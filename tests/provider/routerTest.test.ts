@@ -19,20 +19,27 @@ describe("RouterTest against a real gateway", () => {
   const run = (opts: Partial<RouterTestOptions> & { queue: string }) =>
     runRouterTest(t.client, { router: "router-1", timeoutSec: 20, allowInsecure: false, ...opts });
 
-  /** Plays an agent by hand: takes the next task of `queue` and lets `act` decide what it does. */
-  async function handAgent(queue: string, act: (task: string) => Promise<void>): Promise<void> {
+  /**
+   * Plays an agent by hand on `queue`: registers a worker serving it now (the runner checks for
+   * one before it launches the task), then takes the test task and lets `act` decide what it does.
+   */
+  async function handAgent(
+    queue: string,
+  ): Promise<(act: (task: string) => Promise<void>) => Promise<void>> {
     const q = await t.client.queues.ensure(queue);
     const worker = `hand-${queue}`;
     await t.client.workers.register(worker, [q]);
-    let task: string | null = null;
-    for (let i = 0; i < 200 && !task; i++) {
-      task = await t.client.queues.next(q);
-      if (!task) await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.ok(task, "the test task was enqueued");
-    await t.client.tasks.report("started", task);
-    await t.client.workers.statusReport(worker, task);
-    await act(task);
+    return async (act) => {
+      let task: string | null = null;
+      for (let i = 0; i < 200 && !task; i++) {
+        task = await t.client.queues.next(q);
+        if (!task) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(task, "the test task was enqueued");
+      await t.client.tasks.report("started", task);
+      await t.client.workers.statusReport(worker, task);
+      await act(task);
+    };
   }
 
   /** Points a task at an address of our choosing, as an app would ask for an endpoint. */
@@ -78,6 +85,7 @@ describe("RouterTest against a real gateway", () => {
     const [record] = await t.client.routerTests(["router-1"]);
     assert.equal(record?.status, "passed", "the gateway shows the router's Test Status");
     assert.equal(record?.task_id, outs.taskId);
+    assert.equal(record?.endpoint, outs.endpoint, "the endpoint outlives the stopped task's route");
     assert.ok(record?.log.some((l) => l.includes("carries the test's nonce")));
   });
 
@@ -115,8 +123,9 @@ describe("RouterTest against a real gateway", () => {
   it("fails with not_routed when the router never gives the task an endpoint", async () => {
     // A router that reports but routes nothing; the test task is pinned to it.
     await t.client.routers.report({ router: "ghost", url: "http://127.0.0.1:9", timeout: 60 });
+    const take = await handAgent("ghost-q");
     const pending = run({ router: "ghost", queue: "ghost-q", timeoutSec: 5 });
-    await handAgent("ghost-q", (task) => serveAt(task, 9));
+    await take((task) => serveAt(task, 9));
     const result = await pending;
     assert.equal(result.statusReason, "not_routed");
     await t.client.routers.unregister("ghost");
@@ -126,10 +135,9 @@ describe("RouterTest against a real gateway", () => {
     const impostor = http.createServer((_req, res) => res.end("hello from someone else"));
     await new Promise<void>((r) => impostor.listen(0, "127.0.0.1", r));
     try {
+      const take = await handAgent("impostor-q");
       const pending = run({ queue: "impostor-q", timeoutSec: 8 });
-      await handAgent("impostor-q", (task) =>
-        serveAt(task, (impostor.address() as AddressInfo).port),
-      );
+      await take((task) => serveAt(task, (impostor.address() as AddressInfo).port));
       const result = await pending;
       assert.equal(result.statusReason, "wrong_response");
       assert.match(result.statusMessage, /hello from someone else/);
@@ -139,8 +147,9 @@ describe("RouterTest against a real gateway", () => {
   });
 
   it("fails with task_failed when the task fails, keeping its reason", async () => {
+    const take = await handAgent("failing-q");
     const pending = run({ queue: "failing-q", timeoutSec: 10 });
-    await handAgent("failing-q", (task) =>
+    await take((task) =>
       t.client.tasks.report("failed", task, { status_reason: "image pull failed" }),
     );
     const result = await pending;

@@ -1,20 +1,25 @@
 // Every action of the contract, by service. The type makes a missing handler a compile error.
 import type { ActionName } from "../../../sdk/contract";
+import { appgw } from "./appgw";
 import { auth, users } from "./auth";
 import { permissions } from "./permissions";
 import { routers } from "./routers";
 import { events, queues, tasks, workers } from "./tasks";
 import type { Handler } from "./types";
+import { server } from "./server";
 
-export type { Ctx, Principal } from "./types";
+export type { Ctx, Principal, Settings } from "./types";
+export { isAdmin } from "./types";
 
 export const handlers: { [A in ActionName]: Handler<A> } = {
   ...auth,
   ...users,
   ...permissions,
   ...routers,
-  ...tasks,
-  ...events,
   ...queues,
   ...workers,
+  ...tasks,
+  ...events,
+  ...server,
+  ...appgw,
 };

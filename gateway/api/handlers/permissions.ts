@@ -1,30 +1,25 @@
 import type { Handlers } from "./types";
 
 export const permissions: Handlers<"permissions"> = {
-  "permissions.create_group": (body, { store }) => ({
-    id: store.groups.create({
-      name: body.name,
-      description: body.description ?? "",
-      users: body.users ?? [],
-    }),
+  "permissions.add_or_update_user_group": (body, { store }) => {
+    const g = store.groups.upsert(body);
+    return { id: g.id, name: g.name, system: g.system, assignable: g.assignable };
+  },
+  "permissions.get_user_groups": (body, { store }) => ({
+    groups: store.groups
+      .list({ id: body.groups })
+      .map((g) =>
+        body.include_permissions ? { ...g, permissions: store.rules.ofGroup(g.id) } : g,
+      ),
   }),
-  "permissions.update_group": (body, { store }) => {
-    store.groups.update(body.group, {
-      name: body.name,
-      description: body.description,
-      users: body.users,
-    });
-    return { updated: 1 };
-  },
-  "permissions.delete_group": (body, { store }) => {
-    store.groups.delete(body.group);
-    return { deleted: 1 };
-  },
-  "permissions.get_user_groups": (body, { store }) => ({ groups: store.groups.list(body) }),
-  "permissions.add_or_update_access_rule": (body, { store }) =>
-    store.routes.upsertRule(body.route, body.group),
-  "permissions.get_access_rules": (body, { store }) => ({ rules: store.routes.listRules(body) }),
+  "permissions.delete_user_groups": (body, { store }) => ({
+    deleted: store.groups.delete(body.groups),
+  }),
+  "permissions.add_or_update_access_rule": (body, { store }) => store.rules.upsert(body),
+  "permissions.get_access_rules": (body, { store }) => ({
+    rules: store.rules.list({ rules: body.rules }),
+  }),
   "permissions.delete_access_rules": (body, { store }) => ({
-    deleted: store.routes.deleteRules(body),
+    deleted: store.rules.delete(body.rules),
   }),
 };

@@ -1,118 +1,130 @@
 import { appgwError } from "../../../sdk/errors";
-import type { Ctx, Handlers } from "./types";
+import { listing, type ReportedStatus } from "../../store";
+import { isAdmin, type Ctx, type Handler, type Handlers } from "./types";
 
-/** Non-admins may only touch their own tasks. */
-function ownTask(taskId: string, { user, store }: Ctx): void {
-  const task = store.tasks.get(taskId);
-  if (!user.admin && task.user.id !== user.id) {
-    throw appgwError("APPGW_FORBIDDEN", "only the task's owner or an administrator can change it", {
-      field: "task",
-    });
+/** Non-admins may change only their own tasks. Returns the task's row. */
+function writable(taskId: string, { user, store }: Ctx) {
+  const row = store.tasks.row(taskId);
+  if (!isAdmin(user) && row.user_id !== user.id) {
+    throw appgwError(
+      "APPGW_NO_WRITE_PERMISSION",
+      `task '${row.name}' belongs to another user: only its owner or an administrator can change it`,
+      { field: "task", reason: "not the owner" },
+    );
   }
+  return row;
+}
+
+/** `tasks.started/stopped/completed/failed`: what the agent running the task reports. */
+function reported(
+  to: ReportedStatus,
+): Handler<"tasks.started" | "tasks.stopped" | "tasks.completed" | "tasks.failed"> {
+  return (body, ctx) => {
+    writable(body.task, ctx);
+    ctx.store.tasks.report(body.task, to, {
+      reason: body.status_reason,
+      message: body.status_message,
+    });
+    return { updated: 1, fields: { status: to } };
+  };
 }
 
 export const tasks: Handlers<"tasks"> = {
-  "tasks.create": (body, { user, store }) => ({
-    id: store.tasks.create({
-      name: body.name,
-      type: body.type ?? "application",
-      entryPoint: body.entry_point ?? "",
-      params: body.params ?? {},
-      systemTags: body.system_tags ?? [],
-      userId: user.id,
-    }),
-  }),
-  "tasks.enqueue": (body, ctx) => {
-    ownTask(body.task, ctx);
-    ctx.store.tasks.enqueue(body.task, body.queue);
-    return { queued: 1 };
-  },
+  "tasks.create": (body, { user, store }) => ({ id: store.tasks.create(body, user.id) }),
   "tasks.get_by_id": (body, { store }) => ({ task: store.tasks.get(body.task) }),
-  "tasks.get_all": (body, { store }) => ({
-    tasks: store.tasks.list({
-      id: body.id,
-      name: body.name,
-      status: body.status,
-      systemTags: body.system_tags,
-    }),
-  }),
+  "tasks.get_all": (body, { store }) => ({ tasks: listing(store.tasks.list(body), body) }),
   "tasks.edit": (body, ctx) => {
-    ownTask(body.task, ctx);
-    ctx.store.tasks.edit(body.task, { name: body.name, systemTags: body.system_tags });
+    writable(body.task, ctx);
+    const fields = ctx.store.tasks.edit(
+      body.task,
+      { name: body.name, system_tags: body.system_tags, runtime: body.runtime },
+      body.force,
+    );
+    return { updated: 1, fields };
+  },
+  "tasks.edit_runtime": (body, ctx) => {
+    writable(body.task, ctx);
+    ctx.store.tasks.editRuntime(body.task, body.add_or_update ?? {}, body.remove ?? [], body.force);
     return { updated: 1 };
   },
-  "tasks.edit_runtime_properties": (body, ctx) => {
-    ownTask(body.task, ctx);
-    ctx.store.tasks.editRuntime(body.task, body.runtime);
-    return { updated: 1 };
-  },
-  "tasks.started": (body, { store }) => {
-    store.tasks.setStatus(body.task, "in_progress", { worker: body.worker });
-    return { updated: 1 };
-  },
-  "tasks.completed": (body, { store }) => {
-    store.tasks.setStatus(body.task, "completed", { message: body.status_message });
-    return { updated: 1 };
-  },
-  "tasks.failed": (body, { store }) => {
-    store.tasks.setStatus(body.task, "failed", { reason: body.status_reason });
-    return { updated: 1 };
+  "tasks.enqueue": (body, ctx) => {
+    writable(body.task, ctx);
+    const { store } = ctx;
+    const queue =
+      body.queue ??
+      (body.queue_name === undefined
+        ? store.queues.defaultQueue()?.id
+        : (store.queues.byName(body.queue_name)?.id ??
+          store.queues.create({ name: body.queue_name })));
+    if (queue === undefined) {
+      throw appgwError(
+        "APPGW_QUEUE_NOT_FOUND",
+        "queue: give queue or queue_name (no queue is tagged 'default')",
+        { field: "queue", reason: "no default queue" },
+      );
+    }
+    store.tasks.enqueue(body.task, queue, {
+      reason: body.status_reason,
+      message: body.status_message,
+    });
+    return { queued: 1, updated: 1, fields: {} };
   },
   "tasks.stop": (body, ctx) => {
-    ownTask(body.task, ctx);
-    ctx.store.tasks.setStatus(body.task, "stopped", {
+    writable(body.task, ctx);
+    ctx.store.tasks.stop(body.task, body.force, {
       reason: body.status_reason ?? `stopped by ${ctx.user.name}`,
+      message: body.status_message,
     });
-    return { updated: 1 };
+    return { updated: 1, fields: { status: "stopped" } };
   },
+  "tasks.started": reported("in_progress"),
+  "tasks.stopped": reported("stopped"),
+  "tasks.completed": reported("completed"),
+  "tasks.failed": reported("failed"),
 };
 
 export const events: Handlers<"events"> = {
-  "events.add_log": (body, { store }) => ({ added: store.tasks.addLog(body.task, body.lines) }),
-  "events.get_task_log": (body, { store }) => ({ events: store.tasks.getLog(body.task) }),
+  "events.add": (body, ctx) => {
+    writable(body.task, ctx);
+    ctx.store.tasks.addEvent(body);
+    return {};
+  },
+  "events.get_task_log": (body, { store }) => {
+    const { events, total } = store.tasks.getLog(body.task, body.batch_size, body.navigate_earlier);
+    return { events, returned: events.length, total };
+  },
 };
 
 export const queues: Handlers<"queues"> = {
-  "queues.create": (body, { store }) => ({ id: store.queues.create(body.name) }),
-  "queues.get_all": (body, { store }) => ({ queues: store.queues.list(body) }),
-  "queues.delete": (body, { store }) => {
-    const deleted = store.queues.delete(body.queue);
-    if (!deleted)
-      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
-        field: "queue",
-      });
-    return { deleted };
-  },
-  "queues.get_next_task": async (body, { store, signal }) => {
-    if (!store.queues.byId(body.queue)) {
-      throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${body.queue} not found`, {
-        field: "queue",
-      });
-    }
-    const deadline = Date.now() + (body.wait_sec ?? 0) * 1000;
-    for (;;) {
-      const entry = store.queues.pop(body.queue);
-      if (entry || Date.now() >= deadline || signal.aborted) return { entry };
-      await store.waitForChange(deadline - Date.now(), signal);
-    }
+  "queues.create": (body, { store }) => ({ id: store.queues.create(body) }),
+  "queues.get_all": (body, { store }) => ({ queues: listing(store.queues.list(body), body) }),
+  "queues.get_by_id": (body, { store }) => ({ queue: store.queues.get(body.queue) }),
+  "queues.delete": (body, { store }) => ({
+    deleted: store.queues.delete(body.queue, body.force ?? false),
+  }),
+  // No long poll: an agent waits with appgw.watch and then asks again.
+  "queues.get_next_task": (body, { store }) => {
+    store.queues.require(body.queue);
+    const entry = store.queues.pop(body.queue);
+    return entry ? { entry } : {};
   },
 };
 
 export const workers: Handlers<"workers"> = {
   "workers.register": (body, { store }) => {
-    for (const q of body.queues) {
-      if (!store.queues.byId(q))
-        throw appgwError("APPGW_QUEUE_NOT_FOUND", `queue ${q} not found`, { field: "queues" });
-    }
-    store.queues.registerWorker(body.worker, body.queues);
+    store.queues.registerWorker(body.worker, body.queues ?? [], body.timeout);
     return {};
   },
-  "workers.heartbeat": (body, { store }) => ({
-    stop: store.queues.workerHeartbeat(body.worker, body.task),
-  }),
+  "workers.status_report": (body, { store }) => {
+    store.db.transaction(() => {
+      store.queues.statusReport(body);
+      if (body.task) store.tasks.setLastWorker(body.task, body.worker);
+    })();
+    return {};
+  },
   "workers.unregister": (body, { store }) => {
     store.queues.unregisterWorker(body.worker);
     return {};
   },
-  "workers.get_all": (body, { store }) => ({ workers: store.queues.listWorkers(body.queue) }),
+  "workers.get_all": (body, { store }) => ({ workers: store.queues.listWorkers(body.last_seen) }),
 };

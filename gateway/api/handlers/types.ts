@@ -1,22 +1,26 @@
 import type { ActionName, ActionResponse, ParsedRequest } from "../../../sdk/contract";
-import type { Store } from "../../store";
-import type { TestRunner } from "../router-test";
+import type { Role, Store } from "../../store";
 import type { TokenService } from "../tokens";
 
-/** Who is calling. */
+/** Who is calling. Service accounts have the admin role. */
 export interface Principal {
   id: string;
   name: string;
-  admin: boolean;
+  role: Role;
+  service: boolean;
+}
+
+export interface Settings {
+  /** Lifetime of a token from `auth.login`, and the most `expiration_sec` may ask for. */
+  tokenTtlSec: number;
 }
 
 export interface Ctx {
   user: Principal;
   store: Store;
   tokens: TokenService;
-  tests: TestRunner;
-  settings: { tokenTtlSec: number; allowInsecureTests: boolean };
-  /** Aborted when the client goes away: long polls stop waiting. */
+  settings: Settings;
+  /** Aborted when the client goes away or the gateway shuts down: long polls stop waiting. */
   signal: AbortSignal;
 }
 
@@ -28,3 +32,5 @@ export type Handler<A extends ActionName> = (
 export type Handlers<S extends string> = {
   [A in ActionName as A extends `${S}.${string}` ? A : never]: Handler<A>;
 };
+
+export const isAdmin = (p: Principal): boolean => p.role === "admin";
