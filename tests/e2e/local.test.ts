@@ -52,8 +52,20 @@ describe("examples/local with the real Pulumi CLI", () => {
     assert.equal(llm.path, "/llm");
     assert.equal(llm.load_balancer?.enabled, true);
     assert.deepEqual([...(llm.user_groups ?? [])].sort(), ["admins", out.teamGroupId].sort());
-    assert.deepEqual(out.routes.llm?.urls, llm.urls);
-    assert.deepEqual(out.routes.llm?.urls, [`${t.routerUrl}/llm`], "a real URL, not a template");
+    // The router reports the new route a moment after it exists: its URL is real, never a
+    // template, and refresh records it.
+    const url = `${t.routerUrl}/llm`;
+    await eventually(
+      async () => (await routeNamed("llm")).urls?.includes(url),
+      10_000,
+      "llm's URL",
+    );
+    await project.ok(["refresh", "--yes", "--skip-preview"]);
+    const state = JSON.parse((await project.ok(["stack", "export"])).stdout) as {
+      deployment: { resources: { urn: string; outputs?: { urls?: string[] } }[] };
+    };
+    const recorded = state.deployment.resources.find((r) => r.urn.endsWith("StaticRoute::llm"));
+    assert.deepEqual(recorded?.outputs?.urls, [url]);
     assert.deepEqual(out.routes.llm?.access, ["Admins", "ml-team"]);
     assert.deepEqual(out.routes.status?.access, ["Public"]);
     const notebooks = await routeNamed("notebooks");
