@@ -1,6 +1,8 @@
 // Token verification and the access decision of a route. Tokens are JWTs the control plane signs
 // and publishes as a JWKS; the router verifies them locally with explicit algorithms, issuer,
-// audience and expiry (no `none`, small clock skew), and reads groups from the claims.
+// audience and expiry (no `none`, small clock skew). Who may use a route is decided by the
+// control plane's current membership (`members` of the configuration), never by claims frozen
+// in a token, so the token only proves who the caller is.
 import type { IncomingHttpHeaders } from "node:http";
 import {
   createRemoteJWKSet,
@@ -15,13 +17,12 @@ import { getCookie } from "./cookies";
 export interface Identity {
   /** `sub`: the user id. */
   id: string;
+  /** The `name` claim, or the id when the token has none. */
   name: string;
-  admin: boolean;
-  /** Group ids: every user has "users", admins also "admins". */
-  groups: readonly string[];
 }
 
-export type VerifyFailure = "invalid" | "expired" | "unavailable";
+/** `invalid` covers expired tokens too: either way the client needs a new one. */
+export type VerifyFailure = "invalid" | "unavailable";
 export type VerifyResult = { ok: true; identity: Identity } | { ok: false; reason: VerifyFailure };
 
 export interface VerifierOptions {
@@ -69,7 +70,6 @@ export class TokenVerifier {
       }));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (code === "ERR_JWT_EXPIRED") return { ok: false, reason: "expired" };
       // Anything that is not a jose error is a fetch failure of the key set.
       const unavailable =
         typeof code !== "string" || !code.startsWith("ERR_J") || UNAVAILABLE.has(code);
@@ -85,10 +85,9 @@ export class TokenVerifier {
 }
 
 function identityOf(payload: JWTPayload): Identity | null {
-  const { sub, name, admin, groups } = payload as Record<string, unknown>;
+  const { sub, name } = payload;
   if (typeof sub !== "string" || sub === "") return null;
-  if (!Array.isArray(groups) || !groups.every((g) => typeof g === "string")) return null;
-  return { id: sub, name: typeof name === "string" ? name : sub, admin: admin === true, groups };
+  return { id: sub, name: typeof name === "string" && name !== "" ? name : sub };
 }
 
 export interface RemoteKeys {
@@ -131,8 +130,19 @@ function isGatewayToken(token: string): boolean {
   }
 }
 
+/**
+ * No gateway token at all (APPGW_UNAUTHORIZED), one that is invalid, expired or of a user the
+ * control plane no longer has (APPGW_INVALID_TOKEN, ClearML's 401/30), a user the route does not
+ * admit, or a key set the router cannot read.
+ */
 export type AuthFailureCode =
-  "APPGW_UNAUTHORIZED" | "APPGW_TOKEN_EXPIRED" | "APPGW_FORBIDDEN" | "APPGW_AUTH_UNAVAILABLE";
+  "APPGW_UNAUTHORIZED" | "APPGW_INVALID_TOKEN" | "APPGW_FORBIDDEN" | "APPGW_AUTH_UNAVAILABLE";
+
+export interface RouteAccess {
+  authenticated: boolean;
+  groups: readonly string[];
+  users: readonly string[];
+}
 
 export type AuthDecision =
   | {
@@ -146,23 +156,20 @@ export type AuthDecision =
     }
   | { ok: false; code: AuthFailureCode };
 
-/** Worst failure first: a key set we cannot read beats an expired token beats a bad one. */
-const FAILURE_RANK: Record<VerifyFailure, number> = { invalid: 1, expired: 2, unavailable: 3 };
-
 /**
  * The access decision for a route. A Bearer token is tried first, then the cookie; a Bearer
- * header that is not ours (an app's own API key) is left for the target. Groups: a route with
- * groups admits users in at least one of them. Admins are not exempt: a route open to admins
- * lists the "admins" group, which every admin belongs to. `members` (from the control plane's
- * config) are the users' current groups; a user missing from it no longer exists. Without it
- * the token's claims decide.
+ * header that is not ours (an app's own API key) is left for the target. A route with groups or
+ * users admits a user listed in `users` or a member of one of `groups`; with neither, every
+ * authenticated user. Admins are not exempt: a route open to admins lists the "admins" group.
+ * `members` (from the control plane's config) are the users' current groups; a user missing
+ * from it no longer exists.
  */
 export async function authorize(
-  route: { authenticated: boolean; groups: readonly string[] },
+  route: RouteAccess,
   headers: IncomingHttpHeaders,
   verifier: TokenVerifier,
   cookieName: string,
-  members: ReadonlyMap<string, readonly string[]> | null = null,
+  members: ReadonlyMap<string, readonly string[]>,
 ): Promise<AuthDecision> {
   const bearer = bearerToken(headers.authorization);
   // Decoding the Bearer token only to see whose it is costs; do it only when it decides.
@@ -173,35 +180,41 @@ export async function authorize(
   let failure: VerifyFailure | null = null;
   if (bearer !== undefined && JWT_SHAPE.test(bearer)) {
     const r = await verifier.verify(bearer);
-    if (r.ok) return checkGroups(route, r.identity, members, true, false);
+    if (r.ok) return checkAccess(route, r.identity, members, true, false);
     failure = r.reason;
   }
   const cookie = getCookie(headers.cookie, cookieName);
   if (cookie !== undefined && cookie !== "") {
     const r = await verifier.verify(cookie);
-    if (r.ok) return checkGroups(route, r.identity, members, ours(), true);
-    if (failure === null || FAILURE_RANK[r.reason] > FAILURE_RANK[failure]) failure = r.reason;
+    if (r.ok) return checkAccess(route, r.identity, members, ours(), true);
+    // A key set we cannot read beats a bad token: the token may well be good.
+    if (failure !== "unavailable") failure = r.reason;
   }
   const code: AuthFailureCode =
     failure === "unavailable"
       ? "APPGW_AUTH_UNAVAILABLE"
-      : failure === "expired"
-        ? "APPGW_TOKEN_EXPIRED"
+      : failure === "invalid"
+        ? "APPGW_INVALID_TOKEN"
         : "APPGW_UNAUTHORIZED";
   return { ok: false, code };
 }
 
-function checkGroups(
-  route: { groups: readonly string[] },
+function checkAccess(
+  route: RouteAccess,
   identity: Identity,
-  members: ReadonlyMap<string, readonly string[]> | null,
+  members: ReadonlyMap<string, readonly string[]>,
   dropAuthorization: boolean,
   viaCookie: boolean,
 ): AuthDecision {
-  const groups = members ? members.get(identity.id) : identity.groups;
+  const groups = members.get(identity.id);
   // A valid signature of a user the control plane no longer has: deleted since the login.
-  if (groups === undefined) return { ok: false, code: "APPGW_UNAUTHORIZED" };
-  if (route.groups.length > 0 && !route.groups.some((g) => groups.includes(g))) {
+  if (groups === undefined) return { ok: false, code: "APPGW_INVALID_TOKEN" };
+  const restricted = route.groups.length > 0 || route.users.length > 0;
+  if (
+    restricted &&
+    !route.users.includes(identity.id) &&
+    !route.groups.some((g) => groups.includes(g))
+  ) {
     return { ok: false, code: "APPGW_FORBIDDEN" };
   }
   return { ok: true, identity, dropAuthorization, viaCookie };

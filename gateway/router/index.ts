@@ -1,5 +1,6 @@
 // The router (data plane): registers with the control API, follows its configuration with a
-// long poll, and proxies HTTP, WebSocket and raw TCP traffic to the tasks it serves.
+// long poll, proxies HTTP, WebSocket and raw TCP traffic to the tasks it serves, and writes each
+// task's endpoint back onto it.
 //
 // Forwarding contract, for the apps behind it: a path route `/llm` receives `/llm/v1/x?q` as
 // `/v1/x?q` (and `/llm` as `/`) with `X-Forwarded-Prefix: /llm`, so it can build its own
@@ -11,15 +12,17 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
 import { version } from "../../package.json";
-import { AppGatewayClient } from "../../sdk";
+import { ReferenceGatewayClient } from "../../sdk/reference";
 import { deriveAffinityKey } from "./affinity";
 import { remoteKeys, TokenVerifier } from "./auth";
 import type { RouterConfig } from "./config";
+import { EndpointWriter } from "./endpoints";
 import { errorFields } from "./errors";
 import { InternalPages } from "./login";
 import { UpstreamPools } from "./proxy";
 import { buildReport } from "./report";
 import { buildRouterServer } from "./server";
+import { ServiceSelector } from "./services";
 import { buildRouteTable, EMPTY_TABLE, type RouteEntry, type RouteTable } from "./table";
 import { TcpForwarder } from "./tcp";
 import { ConnectionTracker } from "./tracker";
@@ -30,7 +33,7 @@ export { buildRouterServer, type RouterServerDeps } from "./server";
 
 export interface StartRouterOptions {
   /** The control API client; default: one built from the config's API host and credentials. */
-  client?: AppGatewayClient;
+  client?: ReferenceGatewayClient;
   /** Default: pino at `LOG_LEVEL` (default "info"). */
   logger?: Logger;
 }
@@ -40,13 +43,13 @@ export interface RunningRouter {
   readonly url: string;
   /** The port the router listens on (the real one when the config asked for 0). */
   readonly port: number;
-  /** The id the control API gave at registration (it changes if the router re-registers). */
+  /** The router's id on the control plane: its `ROUTER_NAME`. */
   readonly id: string;
   /** Resolves once the first configuration is applied. */
   readonly ready: Promise<void>;
   /** The configuration revision in use; -1 before the first one. */
   revision(): number;
-  /** Stops following the configuration and closes every connection; unregisters nothing. */
+  /** Unregisters, stops following the configuration and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -73,7 +76,7 @@ export async function startRouter(
   });
   const client =
     opts.client ??
-    new AppGatewayClient({
+    new ReferenceGatewayClient({
       apiHost: config.apiHost,
       accessKey: config.accessKey,
       secretKey: config.secretKey,
@@ -83,20 +86,6 @@ export async function startRouter(
   const pools = new UpstreamPools();
   const turns = new WeakMap<RouteEntry, number>();
   let table: RouteTable = EMPTY_TABLE;
-  // `apply` runs only after `start`, once `url` and `tcp` below exist.
-  const watcher = new ConfigWatcher({
-    client,
-    logger,
-    apply: async (answer) => {
-      const next = buildRouteTable(answer, { routerUrl: url, domain: config.domain });
-      const prev = table;
-      table = next; // the swap: requests from here on resolve against `next`
-      tracker.reconcile(prev, next);
-      pools.retain(next);
-      logger.info({ revision: next.revision, routes: next.routes.length }, "route table applied");
-      return buildReport(next, tcp ? await tcp.reconcile(next.tcpServices) : []);
-    },
-  });
 
   const server = buildRouterServer({
     table: () => table,
@@ -115,7 +104,7 @@ export async function startRouter(
       apiHost: config.apiHost,
       cookieName: config.cookieName,
       secureCookies: config.secureCookies,
-      health: () => ({ router: config.name, id: watcher.id || null, revision: table.revision }),
+      health: () => ({ router: config.name, revision: table.revision }),
       logger,
     }),
     proto: config.url?.startsWith("https:") ? "https" : "http",
@@ -125,6 +114,29 @@ export async function startRouter(
   const url = config.url ?? `http://localhost:${port}`;
   const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, logger) : null;
 
+  const selector = new ServiceSelector(client, config.name, config.queues);
+  const endpoints = new EndpointWriter(client, logger);
+  const watcher = new ConfigWatcher({
+    client,
+    logger,
+    registration: { router: config.name, url, version },
+    endpoints,
+    apply: async (answer) => {
+      const { services, runtimes } = await selector.select(answer.services);
+      for (const [task, runtime] of runtimes) endpoints.seen(task, runtime);
+      const next = buildRouteTable(
+        { ...answer, services },
+        { routerUrl: url, domain: config.domain },
+      );
+      const prev = table;
+      table = next; // the swap: requests from here on resolve against `next`
+      tracker.reconcile(prev, next);
+      pools.retain(next);
+      logger.info({ revision: next.revision, routes: next.routes.length }, "route table applied");
+      return buildReport(next, tcp ? await tcp.reconcile(next.tcpServices) : []);
+    },
+  });
+
   const keyRefresh = setInterval(() => {
     keys
       .refresh()
@@ -132,11 +144,13 @@ export async function startRouter(
   }, KEY_REFRESH_MS);
   keyRefresh.unref();
 
+  // Unregistering on close only makes sense once registered.
+  let started = false;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       clearInterval(keyRefresh);
-      await watcher.stop();
+      await watcher.stop(started);
       tracker.closeAll();
       tcp?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -146,24 +160,17 @@ export async function startRouter(
     })());
 
   try {
-    await watcher.start({
-      name: config.name,
-      url,
-      version,
-      queues: config.queues,
-      domain: config.domain,
-    });
+    await watcher.start();
+    started = true;
   } catch (err) {
     await close();
     throw err;
   }
-  logger.info({ url, port, id: watcher.id }, "router started");
+  logger.info({ url, port }, "router started");
   return {
     url,
     port,
-    get id() {
-      return watcher.id;
-    },
+    id: config.name,
     ready: watcher.ready,
     revision: () => table.revision,
     close,

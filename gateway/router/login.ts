@@ -4,7 +4,7 @@
 // host-only cookie there.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient, tokenExpiry } from "../../sdk";
 import { serializeCookie } from "./cookies";
 import { errorFields, sendError } from "./errors";
 import { INTERNAL_PREFIX, LOGIN_PATH } from "./resolve";
@@ -19,7 +19,12 @@ const ALLOWED_METHODS = new Map<string, readonly string[]>([
   [LOGOUT_PATH, ["GET", "HEAD", "POST"]],
 ]);
 /** Answers of `auth.login` that mean the keys are wrong, not that the API is down. */
-const REFUSED = new Set(["APPGW_BAD_CREDENTIALS", "APPGW_UNAUTHORIZED", "APPGW_INVALID_REQUEST"]);
+const REFUSED = new Set([
+  "APPGW_INVALID_CREDENTIALS",
+  "APPGW_BAD_CREDENTIALS",
+  "APPGW_UNAUTHORIZED",
+  "APPGW_INVALID_REQUEST",
+]);
 
 export interface InternalPagesOptions {
   apiHost: string;
@@ -149,7 +154,8 @@ export class InternalPages {
     }
   }
 
-  private cookie(value: string, maxAge: number): string {
+  /** `maxAge` undefined: a session cookie. */
+  private cookie(value: string, maxAge: number | undefined): string {
     return serializeCookie(this.opts.cookieName, value, {
       path: "/",
       secure: this.opts.secureCookies,
@@ -177,9 +183,16 @@ export class InternalPages {
       maxRetries: 0,
     });
     try {
-      // `auth.login` rather than `token()`: its answer also gives the lifetime for Max-Age.
-      const { token, expires_in } = await client.call("auth.login", {});
-      redirect(res, next, this.cookie(token, expires_in));
+      // `auth.login` answers only `{token}` (ClearML's contract): the cookie lives as long as
+      // the token's `exp` says, or for the browser session when the token carries none. The
+      // control API's own cookie would land here, not in the browser: ask for none.
+      const { token } = await client.call("auth.login", { set_cookie: false });
+      const exp = tokenExpiry(token);
+      redirect(
+        res,
+        next,
+        this.cookie(token, exp === undefined ? undefined : (exp - Date.now()) / 1000),
+      );
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code === "string" && REFUSED.has(code)) {

@@ -1,10 +1,20 @@
-// What the router tells the control plane after a table swap (`routers.report`): every static
-// route of the configuration with its targets (empty ones too, so the control plane can tell
-// Pending from Routing), and the endpoint of every task it routes.
-import type { ActionRequest } from "../../sdk/contract";
+// What a route table means to the control plane: the `status` of `routers.task_router_report`
+// (every static route of the configuration with the tasks it routes to, empty ones too, and
+// every task routed) and the endpoints to write back onto the tasks as runtime properties.
+import { RUNTIME, type ActionRequest } from "../../sdk/contract";
 import { compare, type RouteTable } from "./table";
 
-export type RouterReport = Omit<ActionRequest<"routers.report">, "router">;
+type Status = NonNullable<ActionRequest<"routers.task_router_report">["status"]>;
+export type RouteReport = NonNullable<Status["routes"]>[number];
+
+export interface TableReport {
+  /** By route name: `status.routes`. */
+  routes: RouteReport[];
+  /** Ids of every task routed (HTTP or TCP): `status.tasks`. */
+  tasks: string[];
+  /** By task id: the `endpoint` and `browser_endpoint` properties (suffixed) it should carry. */
+  endpoints: Record<string, Record<string, string>>;
+}
 
 export interface TcpEndpoint {
   task: string;
@@ -13,39 +23,47 @@ export interface TcpEndpoint {
   endpoint: string;
 }
 
+/** ClearML's suffix rule: the default endpoint's keys are bare, others end in `__<name>`. */
+export function endpointKeys(endpointName: string | null): {
+  endpoint: string;
+  browserEndpoint: string;
+} {
+  const suffix = endpointName === null ? "" : `__${endpointName}`;
+  return {
+    endpoint: RUNTIME.endpoint + suffix,
+    browserEndpoint: RUNTIME.browserEndpoint + suffix,
+  };
+}
+
+/** True for the runtime keys routers own: `endpoint` and `browser_endpoint`, suffixed or not. */
+export function isEndpointKey(key: string): boolean {
+  return [RUNTIME.endpoint, RUNTIME.browserEndpoint].some(
+    (k) => key === k || key.startsWith(`${k}__`),
+  );
+}
+
 /** The report of a table; sorted, so equal tables give equal reports. */
-export function buildReport(table: RouteTable, tcp: readonly TcpEndpoint[]): RouterReport {
-  const routes: RouterReport["routes"] = [];
-  const endpoints: RouterReport["endpoints"] = [];
+export function buildReport(table: RouteTable, tcp: readonly TcpEndpoint[]): TableReport {
+  const routes: RouteReport[] = [];
+  const tasks = new Set<string>();
+  const endpoints: TableReport["endpoints"] = {};
+  const attach = (task: string, endpointName: string | null, url: string) => {
+    tasks.add(task);
+    const keys = endpointKeys(endpointName);
+    // Browsers authenticate with the cookie on the same URL, so both endpoints are the same.
+    endpoints[task] = { ...endpoints[task], [keys.endpoint]: url, [keys.browserEndpoint]: url };
+  };
   for (const route of table.routes) {
     if (route.kind !== "service") {
       routes.push({
-        route: route.id,
-        targets: route.targets.map((t) => t.hostPort),
-        tasks: [...new Set(route.targets.map((t) => t.task))],
+        name: route.name,
+        url: route.url,
+        tasks: route.targets.map((t) => ({ id: t.task, upstream_server: t.hostPort })),
       });
     }
-    // Browsers authenticate with the cookie on the same URL, so both endpoints are the same.
-    for (const t of route.targets) {
-      endpoints.push({
-        task: t.task,
-        endpoint_name: t.endpointName,
-        endpoint: route.url,
-        browser_endpoint: route.url,
-      });
-    }
+    for (const t of route.targets) attach(t.task, t.endpointName, route.url);
   }
-  for (const t of tcp) {
-    endpoints.push({
-      task: t.task,
-      endpoint_name: t.endpointName,
-      endpoint: t.endpoint,
-      browser_endpoint: t.endpoint,
-    });
-  }
-  routes.sort((a, b) => compare(a.route, b.route));
-  endpoints.sort(
-    (a, b) => compare(a.task, b.task) || compare(a.endpoint_name ?? "", b.endpoint_name ?? ""),
-  );
-  return { routes, endpoints };
+  for (const t of tcp) attach(t.task, t.endpointName, t.endpoint);
+  routes.sort((a, b) => compare(a.name, b.name));
+  return { routes, tasks: [...tasks].sort(compare), endpoints };
 }

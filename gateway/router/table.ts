@@ -1,4 +1,4 @@
-// The route table: built from one `routers.get_config` answer, never changed afterwards. The
+// The route table: built from one `appgw.get_router_config` answer, never changed afterwards. The
 // router swaps the whole table at once (as Traefik swaps its handler tree), so a request resolves
 // against one consistent table from start to end.
 import { isIPv6 } from "node:net";
@@ -33,8 +33,10 @@ export interface RouteEntry {
   /** `<subdomain>.<domain>` for subdomain routes. */
   host: string | null;
   authenticated: boolean;
-  /** Group ids allowed; empty means every authenticated user. */
+  /** Group ids allowed; with `users` empty too, every authenticated user is. */
   groups: readonly string[];
+  /** User ids allowed besides the members of `groups`. */
+  users: readonly string[];
   loadBalanced: boolean;
   targets: readonly Target[];
   targetsByKey: ReadonlyMap<string, Target>;
@@ -56,15 +58,15 @@ export interface RouteTable {
   byHost: ReadonlyMap<string, RouteEntry>;
   /** Services asking for raw TCP endpoints. */
   tcpServices: readonly ServiceConfig[];
-  /** Current groups of every user (see `routers.get_config`); null: trust the token's claims. */
-  members: ReadonlyMap<string, readonly string[]> | null;
+  /** Current groups of every user (see `appgw.get_router_config`), by user id. */
+  members: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface TableInput {
   revision: number;
   routes: readonly RouteConfig[];
   services: readonly ServiceConfig[];
-  members?: Readonly<Record<string, readonly string[]>>;
+  members: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface TableContext {
@@ -81,7 +83,7 @@ export const EMPTY_TABLE: RouteTable = {
   byPrefix: new Map(),
   byHost: new Map(),
   tcpServices: [],
-  members: null,
+  members: new Map(),
 };
 
 export const SERVICE_PREFIX = "/service/";
@@ -125,13 +127,22 @@ function routeEntry(
   base: Omit<RouteEntry, "targetsByKey" | "affinityCookie" | "cookiePath" | "signature">,
 ): RouteEntry {
   const groups = [...base.groups].sort();
+  const users = [...base.users].sort();
   return {
     ...base,
     groups,
+    users,
     targetsByKey: new Map(base.targets.map((t) => [t.key, t])),
     affinityCookie: affinityCookieName(base.id),
     cookiePath: base.prefix || "/",
-    signature: JSON.stringify([base.kind, base.prefix, base.host, base.authenticated, groups]),
+    signature: JSON.stringify([
+      base.kind,
+      base.prefix,
+      base.host,
+      base.authenticated,
+      groups,
+      users,
+    ]),
   };
 }
 
@@ -172,6 +183,7 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
       name: r.name,
       authenticated: r.authenticated,
       groups: r.groups,
+      users: r.users,
       loadBalanced: r.load_balanced,
       targets,
     };
@@ -215,6 +227,7 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
       host: null,
       authenticated: true,
       groups: [],
+      users: [],
       loadBalanced: false,
       targets: [toTarget(s)],
       url: `${ctx.routerUrl}${prefix}/`,
@@ -222,7 +235,7 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
     add(e, byPrefix, prefix);
   }
 
-  const members = input.members ? new Map(Object.entries(input.members)) : null;
+  const members = new Map(Object.entries(input.members));
   return { revision: input.revision, routes, byId, byPrefix, byHost, tcpServices, members };
 }
 

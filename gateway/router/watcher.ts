@@ -1,28 +1,47 @@
-// The router's link to the control plane: registration, heartbeats, the configuration long poll
-// and reports. Routers keep no state of their own, so a router that was deleted (or whose
-// control plane lost it) registers again and rebuilds everything from a full configuration.
+// The router's link to the control plane: registration and heartbeats (`routers.
+// task_router_report`, which are one and the same call), the configuration long poll
+// (`appgw.get_router_config`), the write-back of endpoints onto tasks, and `routers.unregister`
+// on a clean stop. Routers keep no state of their own: every heartbeat carries the whole status,
+// so a control plane that lost the router (restarted, or timed it out) has it back within one.
 import type { Logger } from "pino";
-import type { AppGatewayClient } from "../../sdk";
-import type { ActionRequest, ActionResponse } from "../../sdk/contract";
+import type { ActionResponse } from "../../sdk/contract";
 import { hasCode } from "../../sdk/errors";
+import type { ReferenceGatewayClient } from "../../sdk/reference";
+import type { EndpointWriter } from "./endpoints";
 import { errorFields } from "./errors";
-import type { RouterReport } from "./report";
+import type { TableReport } from "./report";
 
-export type RouterConfigAnswer = ActionResponse<"routers.get_config">;
+export type RouterConfigAnswer = ActionResponse<"appgw.get_router_config">;
 
-export interface WatcherOptions {
-  client: AppGatewayClient;
-  logger: Logger;
-  /** Applies a configuration and returns the report describing the result. */
-  apply(config: RouterConfigAnswer): Promise<RouterReport>;
+export interface Registration {
+  /** `ROUTER_NAME`: the router's id on the control plane. */
+  router: string;
+  /** `ROUTER_URL`. */
+  url: string;
+  version: string;
 }
 
-const HEARTBEAT_MS = 10_000;
+export interface WatcherOptions {
+  client: Pick<ReferenceGatewayClient, "call" | "routerConfig">;
+  logger: Logger;
+  registration: Registration;
+  /** Applies a configuration and returns what the resulting table routes. */
+  apply(config: RouterConfigAnswer): Promise<TableReport>;
+  endpoints: EndpointWriter;
+  /** Default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+}
+
+export const HEARTBEAT_MS = 5_000;
+/** The control plane drops a router silent this long: several missed heartbeats. */
+export const TIMEOUT_SEC = 30;
 /** Below the SDK's 30 s call timeout plus this wait, and below common proxy idle timeouts. */
 const WAIT_SEC = 25;
 const MAX_BACKOFF_MS = 2_000;
 /** A control plane that answers long polls at once must not make the router spin. */
 const MIN_POLL_MS = 1_000;
+/** A stopping router does not wait longer than this for the control plane to hear it leave. */
+const UNREGISTER_TIMEOUT_MS = 2_000;
 
 /** Failures worth waiting out; anything else (bad credentials, invalid body) is fatal. */
 function isTransient(err: unknown): boolean {
@@ -34,18 +53,18 @@ function isTransient(err: unknown): boolean {
 }
 
 export class ConfigWatcher {
-  private routerId = "";
   /** The revision applied; null asks the next poll for the full configuration at once. */
   private revision: number | null = null;
   private readonly stopping = new AbortController();
+  private readonly startedAt = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
-  private registration: ActionRequest<"routers.register"> | undefined;
-  private registering: Promise<void> | null = null;
-  /** The last report the control plane accepted, serialised. */
-  private lastReport: string | null = null;
-  private pendingReport: RouterReport | null = null;
-  private reporting = false;
+  /** What the table routes: the `routes` and `tasks` of the status report. */
+  private routed: Pick<TableReport, "routes" | "tasks"> = { routes: [], tasks: [] };
+  /** `routed` as last accepted by the control plane, serialised. */
+  private lastReported: string | null = null;
+  private reporting: Promise<void> | null = null;
+  private reportAgain = false;
   private markReady!: () => void;
   private failReady!: (err: Error) => void;
   /** Settles when the first configuration is applied (or the watcher stops before that). */
@@ -59,44 +78,49 @@ export class ConfigWatcher {
     this.ready.catch(() => {}); // a caller that never awaits `ready` must not see an unhandled rejection
   }
 
-  get id(): string {
-    return this.routerId;
-  }
-
   /** Registers (waiting out an unreachable control plane), then heartbeats and follows the config. */
-  async start(registration: ActionRequest<"routers.register">): Promise<void> {
-    this.registration = registration;
-    await this.register();
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
+  async start(): Promise<void> {
+    await this.registerUntilDone();
+    this.heartbeatTimer = setInterval(
+      () => this.heartbeat(),
+      this.opts.heartbeatMs ?? HEARTBEAT_MS,
+    );
     this.heartbeatTimer.unref();
     this.following = this.follow();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops following and reporting. `unregister`: a clean shutdown, the control plane forgets the
+   * router at once instead of at its timeout. The endpoints written stay on the tasks: replicas
+   * of this router (same name, same URL) may go on serving them.
+   */
+  async stop(unregister: boolean): Promise<void> {
     this.stopping.abort();
     clearInterval(this.heartbeatTimer);
     this.failReady(new Error("the router stopped before its first configuration"));
     await this.following;
+    await this.reporting;
+    if (!unregister) return;
+    await this.opts.client
+      .call(
+        "routers.unregister",
+        { router: this.opts.registration.router },
+        { timeoutMs: UNREGISTER_TIMEOUT_MS },
+      )
+      .catch((err: unknown) =>
+        this.opts.logger.warn({ error: errorFields(err) }, "could not unregister"),
+      );
   }
 
   private get stopped(): boolean {
     return this.stopping.signal.aborted;
   }
 
-  private register(): Promise<void> {
-    this.registering ??= this.registerUntilDone().finally(() => (this.registering = null));
-    return this.registering;
-  }
-
   private async registerUntilDone(): Promise<void> {
     for (let delay = 100; ; delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
       try {
-        const { id } = await this.opts.client.routers.register(this.registration!);
-        this.routerId = id;
-        // A new registration starts from nothing on the control plane's side.
-        this.revision = null;
-        this.lastReport = null;
-        this.opts.logger.info({ id }, "router registered");
+        await this.sendReport();
+        this.opts.logger.info({ router: this.opts.registration.router }, "router registered");
         return;
       } catch (err) {
         if (this.stopped || !isTransient(err)) throw err;
@@ -106,29 +130,60 @@ export class ConfigWatcher {
     }
   }
 
-  /** After a failed call: registers again if the control plane forgot this router, else logs. */
-  private async recover(err: unknown, what: string): Promise<void> {
-    if (hasCode(err, "APPGW_ROUTER_NOT_FOUND")) {
-      this.opts.logger.warn("the control plane no longer knows this router; registering again");
-      await this.register().catch((e: unknown) =>
-        this.opts.logger.error({ error: errorFields(e) }, "re-registration failed"),
-      );
-    } else {
-      this.opts.logger.warn({ error: errorFields(err) }, what);
-    }
+  /** One `routers.task_router_report` with the current status: registration and heartbeat. */
+  private async sendReport(): Promise<void> {
+    const routed = this.routed;
+    const now = Date.now();
+    await this.opts.client.call(
+      "routers.task_router_report",
+      {
+        ...this.opts.registration,
+        timeout: TIMEOUT_SEC,
+        status: {
+          uptime: Math.floor((now - this.startedAt) / 1000),
+          last_update_timestamp: Math.floor(now / 1000),
+          tasks: routed.tasks,
+          routes: routed.routes,
+        },
+      },
+      { signal: this.stopping.signal },
+    );
+    this.lastReported = JSON.stringify(routed);
   }
 
-  private async heartbeat(): Promise<void> {
-    try {
-      await this.opts.client.routers.heartbeat(this.routerId);
-    } catch (err) {
-      if (this.stopped) return;
-      await this.recover(err, "heartbeat failed");
+  /** Reports the current status, one call at a time; a failure waits for the next heartbeat. */
+  private report(): void {
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
     }
-    void this.flushReport(); // retries a report that failed
+    this.reporting = (async () => {
+      try {
+        do {
+          this.reportAgain = false;
+          await this.sendReport();
+        } while (this.reportAgain && !this.stopped);
+      } catch (err) {
+        if (!this.stopped) {
+          this.opts.logger.warn(
+            { error: errorFields(err) },
+            "router report failed; retrying with the next heartbeat",
+          );
+        }
+      } finally {
+        this.reporting = null;
+      }
+    })();
+  }
+
+  private heartbeat(): void {
+    if (this.stopped) return;
+    this.report();
+    void this.opts.endpoints.flush(); // retries a write-back that failed
   }
 
   private async follow(): Promise<void> {
+    const { client, registration } = this.opts;
     let backoff = 0;
     while (!this.stopped) {
       const started = Date.now();
@@ -136,54 +191,32 @@ export class ConfigWatcher {
         const since = this.revision;
         const body =
           since === null
-            ? { router: this.routerId, wait_sec: 0 }
-            : { router: this.routerId, since, wait_sec: WAIT_SEC };
-        const config = await this.opts.client.routers.getConfig(body, {
-          signal: this.stopping.signal,
-        });
+            ? { router: registration.router, wait_sec: 0 }
+            : { router: registration.router, since, wait_sec: WAIT_SEC };
+        const config = await client.routerConfig(body, { signal: this.stopping.signal });
         backoff = 0;
         if (config.revision !== since) {
           const report = await this.opts.apply(config);
           this.revision = config.revision;
           this.markReady();
-          this.pendingReport = report;
-          void this.flushReport();
+          this.routed = { routes: report.routes, tasks: report.tasks };
+          // Sent at once when it changed (it sets the routes' status, URLs and targets); the
+          // heartbeat sends it anyway.
+          if (JSON.stringify(this.routed) !== this.lastReported) this.report();
+          this.opts.endpoints.set(report.endpoints);
+          void this.opts.endpoints.flush();
         } else if (Date.now() - started < MIN_POLL_MS) {
           await this.pause(MIN_POLL_MS);
         }
       } catch (err) {
         if (this.stopped) return;
-        await this.recover(err, "configuration poll failed");
+        this.opts.logger.warn({ error: errorFields(err) }, "configuration poll failed");
+        // The control plane may have forgotten the router (restarted, or timed it out): a
+        // report registers it again.
+        if (!isTransient(err)) this.report();
         backoff = Math.min(MAX_BACKOFF_MS, backoff === 0 ? 100 : backoff * 2);
         await this.pause(backoff / 2 + Math.random() * (backoff / 2));
       }
-    }
-  }
-
-  /** Sends the latest report unless the control plane already has it; one call at a time. */
-  private async flushReport(): Promise<void> {
-    if (this.reporting) return;
-    this.reporting = true;
-    try {
-      while (this.pendingReport !== null && !this.stopped) {
-        const report = this.pendingReport;
-        const key = JSON.stringify(report);
-        if (key !== this.lastReport) {
-          try {
-            await this.opts.client.routers.report({ router: this.routerId, ...report });
-            this.lastReport = key;
-          } catch (err) {
-            this.opts.logger.warn(
-              { error: errorFields(err) },
-              "report failed; retrying with the next heartbeat",
-            );
-            return;
-          }
-        }
-        if (this.pendingReport === report) this.pendingReport = null;
-      }
-    } finally {
-      this.reporting = false;
     }
   }
 

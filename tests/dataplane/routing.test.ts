@@ -8,6 +8,7 @@ import { request } from "undici";
 import { WebSocketServer } from "ws";
 import {
   attachUpstream,
+  createRoute,
   echoOf,
   errorCode,
   routerBase,
@@ -18,7 +19,6 @@ import {
   startUpstream,
   subdomainHost,
   waitRouted,
-  waitServing,
   WsProbe,
 } from "../helpers/dataplane";
 import { eventually, rejection, type TestGateway } from "../helpers/gateway";
@@ -40,7 +40,7 @@ describe("data plane: routing through a real router", () => {
     name: string,
     path = `/${name}`,
   ): Promise<{ route: string; task: string }> {
-    const { id: route } = await t.client.routes.create({ name, path, authenticated: false });
+    const route = await createRoute(t, { name, path, public: true });
     const task = await startEchoApp(t, name);
     await waitRouted(t, `${path}/`, { task });
     return { route, task };
@@ -84,7 +84,7 @@ describe("data plane: routing through a real router", () => {
     });
 
     it("routes a subdomain route on its Host, in any case and with a trailing dot, and no other host", async () => {
-      await t.client.routes.create({ name: "llm-sub", subdomain: "llm", authenticated: false });
+      await createRoute(t, { name: "llm-sub", subdomain: "llm", public: true });
       const task = await startEchoApp(t, "llm-sub");
       const host = subdomainHost(t, "llm");
       const echo = await waitRouted(t, "/v1/models?x=1", { task, headers: { host } });
@@ -113,13 +113,16 @@ describe("data plane: routing through a real router", () => {
       const runtime = await eventually(
         async () => {
           const got = await t.client.tasks.get(task);
-          return got.runtime[RUNTIME.endpoint] ? got.runtime : undefined;
+          return got.runtime?.[RUNTIME.endpoint] ? got.runtime : undefined;
         },
         10_000,
         "endpoint written back",
       );
       assert.equal(runtime[RUNTIME.endpoint], `${t.routerUrl}/service/${task}/`);
       assert.equal(runtime[RUNTIME.browserEndpoint], `${t.routerUrl}/service/${task}/`);
+      // What the agent wrote to ask for it is still there.
+      assert.equal(runtime[RUNTIME.service], "EXTERNAL");
+      assert.equal(runtime[RUNTIME.address], "127.0.0.1");
 
       const authorization = `Bearer ${await t.client.token()}`;
       const echo = echoOf(
@@ -134,30 +137,97 @@ describe("data plane: routing through a real router", () => {
       assert.equal(anonymous.status, 401, "ephemeral routes are authenticated");
     });
 
-    it("MEASURE: routes the first request soon after routers.create_route returns (< 1000 ms)", async () => {
-      const task = await startEchoApp(t, "fresh");
-      await waitServing(t, task); // attached to a route name that does not exist yet
-      assert.equal((await send(t, "/fresh/")).status, 404);
-
-      await t.client.routes.create({ name: "fresh", path: "/fresh", authenticated: false });
-      const created = performance.now();
-      let tries = 0;
-      let elapsed = -1;
-      while (performance.now() - created < 5000) {
-        tries++;
-        const reply = await send(t, "/fresh/");
-        if (reply.status === 200) {
-          elapsed = performance.now() - created;
-          assert.equal(echoOf(reply).task, task);
-          break;
-        }
-        await sleep(1);
-      }
-      console.log(
-        `      (create_route -> first routed request: ${elapsed.toFixed(1)} ms, ${tries} tries)`,
+    it("stopping a task ends its app, its route and the endpoint written on it", async () => {
+      const task = await startEchoApp(t, null, "stopped-echo");
+      await eventually(
+        async () => (await t.client.tasks.get(task)).runtime?.[RUNTIME.endpoint],
+        10_000,
+        "endpoint written back",
       );
-      assert.ok(elapsed >= 0, "the route never routed within 5 s");
-      assert.ok(elapsed < 1000, `took ${elapsed.toFixed(1)} ms`);
+      const authorization = `Bearer ${await t.client.token()}`;
+      echoOf(await send(t, `/service/${task}/`, { headers: { authorization } }));
+
+      await t.client.tasks.stop(task);
+      await eventually(
+        async () =>
+          (await send(t, `/service/${task}/`, { headers: { authorization } })).status === 404,
+        5000,
+        "route gone",
+      );
+      const runtime = await eventually(
+        async () => {
+          const got = await t.client.tasks.get(task);
+          return got.runtime?.[RUNTIME.endpoint] === undefined ? got.runtime : undefined;
+        },
+        5000,
+        "endpoint removed",
+      );
+      assert.equal(runtime?.[RUNTIME.browserEndpoint], undefined);
+      assert.equal(runtime?.[RUNTIME.service], "EXTERNAL", "the task's own request stays");
+      const log = await eventually(
+        async () => {
+          const lines = await t.client.tasks.getLog(task);
+          return lines.some((l) => l.includes("echo service closed")) ? lines : undefined;
+        },
+        5000,
+        "the agent ended the app",
+      );
+      assert.ok(
+        log.some((l) => l.includes("started task")),
+        log.join("\n"),
+      );
+    });
+
+    it("reports what it routes: the route turns active with the router's URL and the task's target", async () => {
+      const { route, task } = await publicRouteWithApp("reported");
+      const read = await eventually(
+        async () => {
+          const r = await t.client.routes.get(route);
+          return r?.status === "active" ? r : undefined;
+        },
+        5000,
+        "route active",
+      );
+      assert.deepEqual(read.urls, [`${t.routerUrl}/reported`]);
+      const routed = read.tasks?.find((x) => x.id === task);
+      assert.ok(routed, JSON.stringify(read.tasks));
+      assert.match(String(routed.target), /^127\.0\.0\.1:\d+$/);
+      const router = await t.client.routers.find(t.gw.router!.id);
+      assert.ok(router, "the router is registered under its name");
+      assert.equal(router.url, t.routerUrl);
+      assert.ok(router.routes?.some((r) => r.name === "reported" && r.tasks?.includes(task)));
+    });
+
+    it("MEASURE: routes the first request soon after routers.add_or_update_route returns (< 1000 ms)", async () => {
+      // Attached by hand: the SDK's own check refuses a route that does not exist yet.
+      const upstream = await startUpstream((_req, res) => res.end("fresh"));
+      try {
+        await attachUpstream(t, "fresh", upstream.port);
+        await sleep(300); // the router has seen the task, attached to nothing
+        assert.equal((await send(t, "/fresh/")).status, 404);
+
+        await createRoute(t, { name: "fresh", public: true });
+        const created = performance.now();
+        let tries = 0;
+        let elapsed = -1;
+        while (performance.now() - created < 5000) {
+          tries++;
+          const reply = await send(t, "/fresh/");
+          if (reply.status === 200) {
+            elapsed = performance.now() - created;
+            assert.equal(reply.text, "fresh");
+            break;
+          }
+          await sleep(1);
+        }
+        console.log(
+          `      (add_or_update_route -> first routed request: ${elapsed.toFixed(1)} ms, ${tries} tries)`,
+        );
+        assert.ok(elapsed >= 0, "the route never routed within 5 s");
+        assert.ok(elapsed < 1000, `took ${elapsed.toFixed(1)} ms`);
+      } finally {
+        await upstream.close();
+      }
     });
   });
 
@@ -226,36 +296,26 @@ describe("data plane: routing through a real router", () => {
     }
 
     it("disabling a route answers 404 and closes its open WebSocket and SSE stream, not another route's WebSocket", async () => {
-      await checkRemoval((route) => t.client.routes.disable(route), "live-dis");
+      // `force`: the route is active.
+      await checkRemoval((route) => t.client.routes.setEnabled(route, false, true), "live-dis");
     });
 
     it("deleting a route answers 404 and closes its open WebSocket and SSE stream, not another route's WebSocket", async () => {
-      await checkRemoval((route) => t.client.routes.delete(route), "live-del");
+      await checkRemoval(async (route) => {
+        await t.client.routes.delete([route], true);
+      }, "live-del");
     });
   });
 
-  it("a single-endpoint route refuses a second task (APPGW_ROUTE_BUSY) and the agent fails it with that reason", async () => {
-    const { task: first } = await publicRouteWithApp("solo");
-
-    // Asked directly, the control API names the error.
-    const handQueue = await t.client.queues.ensure("solo-hand");
-    await t.client.queues.registerWorker("solo-hand", [handQueue]);
-    const { id: hand } = await t.client.tasks.create({ name: "solo-hand", entry_point: "x" });
-    await t.client.tasks.enqueue(hand, handQueue);
-    assert.equal(await t.client.queues.next(handQueue, "solo-hand", 5), hand);
-    await t.client.tasks.started(hand, "solo-hand");
-    const err = await rejection(() =>
-      t.client.tasks.setRuntime(hand, {
-        [RUNTIME.service]: "EXTERNAL",
-        [RUNTIME.address]: "127.0.0.1",
-        [RUNTIME.port]: "9",
-        [RUNTIME.mode]: "path",
-        [RUNTIME.modeParam]: "solo",
-      }),
+  it("a single-endpoint route serves its first task only, and the agent fails a second one as ClearML's SDK does", async () => {
+    const { route, task: first } = await publicRouteWithApp("solo");
+    await eventually(
+      async () => (await t.client.routes.get(route))?.status === "active",
+      5000,
+      "route active",
     );
-    assert.equal(err.code, "APPGW_ROUTE_BUSY");
 
-    // Through the agent: the second echo app fails with the refusal as its reason.
+    // Through the agent: the second echo app fails with the SDK's refusal as its reason.
     const second = await startEchoApp(t, "solo", "solo-second");
     const failed = await eventually(
       async () => {
@@ -265,26 +325,71 @@ describe("data plane: routing through a real router", () => {
       10_000,
       "second task failed",
     );
-    assert.match(failed.status_reason, /single-endpoint/);
-    assert.ok(failed.status_reason.includes(first), failed.status_reason);
-    assert.ok(!failed.system_tags.includes(EXTERNAL_SERVICE_TAG));
+    const reason = failed.status_reason ?? "";
+    assert.match(reason, /single-endpoint/);
+    assert.ok(reason.includes(first), reason);
+    assert.ok(!(failed.system_tags ?? []).includes(EXTERNAL_SERVICE_TAG));
+
+    // Attached without the SDK's check, the control API refuses it (the gateway's own 400/1103).
+    const err = await rejection(() => attachUpstream(t, "solo", 9));
+    assert.equal(err.statusCode, 400);
+    assert.equal(err.subcode, 1103);
     for (let i = 0; i < 5; i++) assert.equal(echoOf(await send(t, "/solo/")).task, first);
+  });
+
+  it("the agent fails a task asking for a static route that does not exist or is disabled", async () => {
+    const missing = await startEchoApp(t, "no-such-route", "orphan");
+    await t.client.routes.save({ name: "off", type: "path", path: "/off", enabled: false });
+    const disabled = await startEchoApp(t, "off", "off-app");
+    for (const [task, why] of [
+      [missing, /static route 'no-such-route' does not exist/],
+      [disabled, /static route 'off' is disabled/],
+    ] as const) {
+      const failed = await eventually(
+        async () => {
+          const got = await t.client.tasks.get(task);
+          return got.status === "failed" ? got : undefined;
+        },
+        10_000,
+        `task ${task} failed`,
+      );
+      assert.match(failed.status_reason ?? "", why);
+    }
+  });
+
+  it("the agent fails a task whose entry point it does not run, saying why", async () => {
+    const queue = await t.client.queues.ensure("default");
+    const task = await t.client.tasks.create({
+      name: "python-script",
+      type: "training",
+      script: { entry_point: "train.py" },
+    });
+    await t.client.tasks.enqueue(task, queue);
+    const failed = await eventually(
+      async () => {
+        const got = await t.client.tasks.get(task);
+        return got.status === "failed" ? got : undefined;
+      },
+      10_000,
+      "task failed",
+    );
+    assert.match(failed.status_reason ?? "", /unsupported entry point 'train\.py'/);
   });
 
   describe("load-balanced route with session affinity", () => {
     let tasks: string[];
     let cookieName: string;
     before(async () => {
-      const { id } = await t.client.routes.create({
-        name: "lb",
-        path: "/lb",
-        authenticated: false,
-        load_balancer: { enabled: true },
-      });
+      const id = await createRoute(t, { name: "lb", public: true, loadBalanced: true });
       cookieName = `appgw_aff_${id.slice(0, 8).replace(/[^A-Za-z0-9_-]/g, "_")}`;
       tasks = [await startEchoApp(t, "lb", "lb-a"), await startEchoApp(t, "lb", "lb-b")];
+      const seen = new Set<string>();
       await eventually(
-        async () => (await t.client.routes.get(id)).targets.length === 2,
+        async () => {
+          const reply = await send(t, "/lb/x");
+          if (reply.status === 200) seen.add(echoOf(reply).task);
+          return seen.size === 2;
+        },
         10_000,
         "two targets",
       );
@@ -475,7 +580,7 @@ describe("data plane: routing through a real router", () => {
         ws.on("message", (data, binary) => ws.send(data, { binary }));
       });
       try {
-        await t.client.routes.create({ name: "proto", path: "/proto", authenticated: false });
+        await createRoute(t, { name: "proto", public: true });
         await attachUpstream(t, "proto", upstream.port);
         await eventually(async () => (await send(t, "/proto/")).text === "plain", 5000);
         const ws = await WsProbe.open(`${wsBase}/proto/ws`, {

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { request } from "undici";
 import WebSocket from "ws";
-import { ECHO_ENTRY_POINT, EXTERNAL_SERVICE_TAG, RUNTIME, type Task } from "../../sdk";
+import { ECHO_ENTRY_POINT, EXTERNAL_SERVICE_TAG, ROUTER_TEST, RUNTIME } from "../../sdk";
 import { eventually, startTestGateway, type TestGateway } from "./gateway";
 
 /** A gateway whose agent runs many echo apps at once (each test file starts several). */
@@ -80,6 +80,33 @@ export function errorCode(reply: Reply): string | undefined {
   }
 }
 
+/**
+ * Creates an enabled static route at `/<name>` (or `path`, or on `subdomain`) and returns its id.
+ * Single-endpoint and authenticated unless told otherwise (ClearML's API defaults to load
+ * balanced); `groups` are the group ids allowed (`user_groups`).
+ */
+export function createRoute(
+  t: TestGateway,
+  r: {
+    name: string;
+    path?: string;
+    subdomain?: string;
+    public?: boolean;
+    loadBalanced?: boolean;
+    groups?: string[];
+  },
+): Promise<string> {
+  return t.client.routes.save({
+    name: r.name,
+    ...(r.subdomain === undefined
+      ? { type: "path", path: r.path ?? `/${r.name}` }
+      : { type: "subdomain", subdomain: r.subdomain }),
+    auth_enabled: !r.public,
+    load_balancer: { enabled: r.loadBalanced ?? false },
+    ...(r.groups ? { user_groups: r.groups } : {}),
+  });
+}
+
 /** Starts an echo app on the embedded agent; `route` attaches it to that static route by name. */
 export async function startEchoApp(
   t: TestGateway,
@@ -87,28 +114,18 @@ export async function startEchoApp(
   name = `echo-${route ?? "service"}`,
 ): Promise<string> {
   const queue = await t.client.queues.ensure("default");
-  const { id } = await t.client.tasks.create({
+  const section = ROUTER_TEST.hyperparamSection;
+  const param = ROUTER_TEST.staticRouteParam;
+  const id = await t.client.tasks.create({
     name,
-    entry_point: ECHO_ENTRY_POINT,
-    params: route === null ? {} : { static_route: route },
+    type: "application",
+    script: { entry_point: ECHO_ENTRY_POINT },
+    ...(route === null
+      ? {}
+      : { hyperparams: { [section]: { [param]: { section, name: param, value: route } } } }),
   });
   await t.client.tasks.enqueue(id, queue);
   return id;
-}
-
-/** Waits until the agent has started the task and it asks for an endpoint. */
-export function waitServing(t: TestGateway, task: string): Promise<Task> {
-  return eventually(
-    async () => {
-      const got = await t.client.tasks.get(task);
-      assert.notEqual(got.status, "failed", `task failed: ${got.status_reason}`);
-      return got.status === "in_progress" && got.system_tags.includes(EXTERNAL_SERVICE_TAG)
-        ? got
-        : undefined;
-    },
-    10_000,
-    `task ${task} serving`,
-  );
 }
 
 /** Polls a path until the echo app of `task` (or any echo app) answers it. */
@@ -149,8 +166,9 @@ export async function startUpstream(
 let handQueues = 0;
 
 /**
- * Plays an agent by hand: runs a task on a queue of its own and attaches `port` on loopback to
- * static route `route` (or to an ephemeral `/service/` route when null). Returns the task id.
+ * Plays an agent by hand: takes a task off a queue of its own, starts it and attaches `port` on
+ * loopback to static route `route` (or to an ephemeral `/service/` route when null), as the
+ * SDK does but without its checks of the route. Returns the task id.
  */
 export async function attachUpstream(
   t: TestGateway,
@@ -159,12 +177,14 @@ export async function attachUpstream(
 ): Promise<string> {
   const name = `hand-${process.pid}-${++handQueues}`;
   const queue = await t.client.queues.ensure(name);
-  await t.client.queues.registerWorker(name, [queue]);
-  const { id } = await t.client.tasks.create({ name, entry_point: "hand:upstream" });
+  const id = await t.client.tasks.create({
+    name,
+    type: "application",
+    script: { entry_point: "hand_upstream.py" },
+  });
   await t.client.tasks.enqueue(id, queue);
-  const task = await t.client.queues.next(queue, name, 10);
-  assert.equal(task, id);
-  await t.client.tasks.started(id, name);
+  assert.equal(await t.client.queues.next(queue), id);
+  await t.client.tasks.report("started", id);
   const runtime: Record<string, string> = {
     [RUNTIME.service]: "EXTERNAL",
     [RUNTIME.address]: "127.0.0.1",
@@ -174,8 +194,8 @@ export async function attachUpstream(
     runtime[RUNTIME.mode] = "path";
     runtime[RUNTIME.modeParam] = route;
   }
-  await t.client.tasks.setRuntime(id, runtime);
-  await t.client.tasks.edit({ task: id, system_tags: [EXTERNAL_SERVICE_TAG] });
+  await t.client.tasks.editRuntime(id, runtime);
+  await t.client.tasks.edit({ task: id, system_tags: [EXTERNAL_SERVICE_TAG], force: true });
   return id;
 }
 

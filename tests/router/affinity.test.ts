@@ -19,6 +19,7 @@ function lbRoute(tasks: string[], loadBalanced = true): RouteEntry {
         routeConfig({ id: "0123456789ab", name: "llm", path: "/llm", load_balanced: loadBalanced }),
       ],
       services: tasks.map((task, i) => service({ task, static_route: "llm", port: 8000 + i })),
+      members: {},
     },
     { routerUrl: "http://gw.example", domain: "localhost" },
   );

@@ -1,4 +1,4 @@
-// Builders for route and service configurations as `routers.get_config` returns them.
+// Builders for route and service configurations as `appgw.get_router_config` returns them.
 import type { RouteConfig, ServiceConfig } from "../../sdk/contract";
 
 export function routeConfig(
@@ -10,6 +10,7 @@ export function routeConfig(
     load_balanced: false,
     authenticated: true,
     groups: [],
+    users: [],
     ...over,
   };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildReport } from "../../gateway/router/report";
+import { buildReport, endpointKeys, isEndpointKey } from "../../gateway/router/report";
 import {
   buildRouteTable,
   lookupRoute,
@@ -14,7 +14,7 @@ function table(
   routes = [routeConfig({ id: "r-llm", name: "llm", path: "/llm" })],
   services = [service({ task: "t1", static_route: "llm" })],
 ): RouteTable {
-  return buildRouteTable({ revision: 7, routes, services }, ctx);
+  return buildRouteTable({ revision: 7, routes, services, members: {} }, ctx);
 }
 
 function resolve(t: RouteTable, path: string, host = "gw.example:8080") {
@@ -172,47 +172,76 @@ describe("router route table", () => {
     const restricted = table([
       routeConfig({ id: "r-llm", name: "llm", path: "/llm", groups: ["g1"] }),
     ]).byId.get("r-llm")!.signature;
+    const oneUser = table([
+      routeConfig({ id: "r-llm", name: "llm", path: "/llm", users: ["u1"] }),
+    ]).byId.get("r-llm")!.signature;
     assert.equal(moreTargets, base);
     assert.notEqual(restricted, base);
+    assert.notEqual(oneUser, base);
+    assert.notEqual(oneUser, restricted);
   });
 });
 
 describe("router report", () => {
-  it("reports every static route, targets or not, and the endpoint of every routed task", () => {
+  it("reports every static route by name with its URL and targets, targets or not", () => {
     const t = table(
       [
-        routeConfig({ id: "r-llm", name: "llm", path: "/llm" }),
+        routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balanced: true }),
         routeConfig({ id: "r-chat", name: "chat", subdomain: "chat" }),
       ],
-      [service({ task: "t1", static_route: "llm" }), service({ task: "t9" })],
+      [
+        service({ task: "t1", static_route: "llm" }),
+        service({ task: "t2", static_route: "llm", address: "10.0.0.2", port: 9000 }),
+        service({ task: "t9" }),
+      ],
     );
     const report = buildReport(t, [
       { task: "db", endpointName: null, endpoint: "tcp://gw.example:10000" },
     ]);
     assert.deepEqual(report.routes, [
-      { route: "r-chat", targets: [], tasks: [] },
-      { route: "r-llm", targets: ["10.0.0.1:8000"], tasks: ["t1"] },
-    ]);
-    assert.deepEqual(report.endpoints, [
+      { name: "chat", url: "http://chat.apps.example:8080", tasks: [] },
       {
-        task: "db",
-        endpoint_name: null,
-        endpoint: "tcp://gw.example:10000",
-        browser_endpoint: "tcp://gw.example:10000",
+        name: "llm",
+        url: "http://gw.example:8080/llm",
+        tasks: [
+          { id: "t1", upstream_server: "10.0.0.1:8000" },
+          { id: "t2", upstream_server: "10.0.0.2:9000" },
+        ],
       },
-      {
-        task: "t1",
-        endpoint_name: null,
+    ]);
+    assert.deepEqual(report.tasks, ["db", "t1", "t2", "t9"], "ephemeral and TCP tasks too");
+  });
+
+  it("gives every routed task its endpoint and browser endpoint, suffixed per endpoint name", () => {
+    const t = table(
+      [routeConfig({ id: "r-llm", name: "llm", path: "/llm" })],
+      [
+        service({ task: "t1", static_route: "llm" }),
+        service({ task: "t1", endpoint_name: "lab", port: 9000 }),
+        service({ task: "t9" }),
+        // Not routed: a single-endpoint route serves its first task only.
+        service({ task: "late", static_route: "llm", created: "2026-11-28T11:00:00.000Z" }),
+      ],
+    );
+    const report = buildReport(t, [
+      { task: "db", endpointName: "psql", endpoint: "tcp://gw.example:10000" },
+    ]);
+    assert.deepEqual(report.endpoints, {
+      t1: {
         endpoint: "http://gw.example:8080/llm",
         browser_endpoint: "http://gw.example:8080/llm",
+        endpoint__lab: "http://gw.example:8080/service/t1-lab/",
+        browser_endpoint__lab: "http://gw.example:8080/service/t1-lab/",
       },
-      {
-        task: "t9",
-        endpoint_name: null,
+      t9: {
         endpoint: "http://gw.example:8080/service/t9/",
         browser_endpoint: "http://gw.example:8080/service/t9/",
       },
-    ]);
+      db: {
+        endpoint__psql: "tcp://gw.example:10000",
+        browser_endpoint__psql: "tcp://gw.example:10000",
+      },
+    });
   });
 
   it("gives subdomain routes the router's scheme and port", () => {
@@ -220,12 +249,13 @@ describe("router report", () => {
       [routeConfig({ id: "r-chat", name: "chat", subdomain: "chat" })],
       [service({ task: "t1", static_route: "chat" })],
     );
-    assert.equal(buildReport(t, []).endpoints[0]!.endpoint, "http://chat.apps.example:8080");
+    assert.equal(buildReport(t, []).endpoints.t1!.endpoint, "http://chat.apps.example:8080");
     const https = buildRouteTable(
       {
         revision: 1,
         routes: [routeConfig({ id: "r-chat", name: "chat", subdomain: "chat" })],
         services: [],
+        members: {},
       },
       { routerUrl: "https://gw.example", domain: "apps.example" },
     );
@@ -245,5 +275,24 @@ describe("router report", () => {
       buildReport(table(routes, services), []),
       buildReport(table([...routes].reverse(), [...services].reverse()), []),
     );
+  });
+});
+
+describe("endpoint keys", () => {
+  it("follows ClearML's suffix rule and recognises only the router's keys", () => {
+    assert.deepEqual(endpointKeys(null), {
+      endpoint: "endpoint",
+      browserEndpoint: "browser_endpoint",
+    });
+    assert.deepEqual(endpointKeys("api"), {
+      endpoint: "endpoint__api",
+      browserEndpoint: "browser_endpoint__api",
+    });
+    for (const key of ["endpoint", "endpoint__api", "browser_endpoint", "browser_endpoint__x"]) {
+      assert.ok(isEndpointKey(key), key);
+    }
+    for (const key of ["endpoints", "_ENDPOINT", "endpoint_x", "_PORT__api", "_ROUTER"]) {
+      assert.ok(!isEndpointKey(key), key);
+    }
   });
 });

@@ -6,7 +6,7 @@ import type { RouteConfig, ServiceConfig } from "../../sdk/contract";
 
 const ctx = { routerUrl: "http://gw.example", domain: "localhost" };
 const build = (routes: RouteConfig[], services: ServiceConfig[]): RouteTable =>
-  buildRouteTable({ revision: 1, routes, services }, ctx);
+  buildRouteTable({ revision: 1, routes, services, members: {} }, ctx);
 
 const llm = routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balanced: true });
 const chat = routeConfig({ id: "r-chat", name: "chat", path: "/chat" });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { generateKeyPair, SignJWT, type JWK } from "jose";
 import { request } from "undici";
 import {
+  createRoute,
   echoOf,
   errorCode,
   routerBase,
@@ -15,7 +16,7 @@ import {
   WsProbe,
 } from "../helpers/dataplane";
 import type { TestGateway } from "../helpers/gateway";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient, SYSTEM_GROUPS } from "../../sdk";
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
@@ -23,12 +24,13 @@ describe("security: route authentication through the router", () => {
   let t: TestGateway;
   let alice: { id: string; accessKey: string; secretKey: string; token: string };
   let bob: { id: string; token: string };
+  let carol: { id: string; token: string };
   let adminToken: string;
   let team: string;
   let gatewayJwk: JWK;
 
   async function user(name: string) {
-    const { id, credentials } = await t.client.users.create({ name });
+    const { id, credentials } = await t.client.addUser({ name });
     const client = new AppGatewayClient({
       apiHost: t.apiUrl,
       accessKey: credentials.access_key,
@@ -41,23 +43,31 @@ describe("security: route authentication through the router", () => {
     t = await startDataplaneGateway();
     const a = await user("alice");
     const b = await user("bob");
-    ({ id: team } = await t.client.groups.create({ name: "ml-team", users: [a.id] }));
+    const c = await user("carol");
+    ({ id: team } = await t.client.groups.save({ name: "ml-team", users: [a.id] }));
     alice = { ...a, token: await a.client.token() };
     bob = { id: b.id, token: await b.client.token() };
+    carol = { id: c.id, token: await c.client.token() };
     adminToken = await t.client.token();
     const jwks = (await (await request(`${t.apiUrl}/.well-known/jwks.json`)).body.json()) as {
       keys: JWK[];
     };
     gatewayJwk = jwks.keys[0]!;
 
-    await t.client.routes.create({ name: "private", path: "/private", access_groups: [team] });
-    await t.client.routes.create({
-      name: "admins-too",
-      path: "/admins-too",
-      access_groups: [team, "admins"],
+    const privateRoute = await createRoute(t, { name: "private", groups: [team] });
+    await createRoute(t, { name: "admins-too", groups: [team, SYSTEM_GROUPS.admins.id] });
+    await createRoute(t, { name: "members" });
+    await createRoute(t, { name: "open", public: true });
+    // Carol is in no group of the route: an access rule names her.
+    await t.client.accessRules.save({
+      name: "carol-on-private",
+      description: "carol may use /private",
+      access_permission: "read",
+      entity_type: "route",
+      entity_id: privateRoute,
+      users: [carol.id],
+      groups: [],
     });
-    await t.client.routes.create({ name: "members", path: "/members" });
-    await t.client.routes.create({ name: "open", path: "/open", authenticated: false });
     const tasks = await Promise.all(
       ["private", "admins-too", "members", "open"].map((r) => startEchoApp(t, r)),
     );
@@ -75,7 +85,15 @@ describe("security: route authentication through the router", () => {
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const cookie = (token: string) => ({ cookie: `appgw_token=${token}` });
   /** Alice's claims, as the control API would sign them. */
-  const aliceClaims = () => ({ name: "alice", admin: false, groups: ["users", team] });
+  const aliceClaims = () => ({ name: "alice" });
+
+  /** Alice's token as the control API would sign it, expired two minutes ago. */
+  const expiredAliceToken = () => {
+    const tokens = t.gw.api.tokens;
+    // Claims beyond `sub` and `name` are the control API's business; routers read only those.
+    const claims = { sub: alice.id, ...aliceClaims(), admin: false, groups: [] };
+    return tokens.sign(claims as unknown as Parameters<typeof tokens.sign>[0], -120);
+  };
 
   function assertUnauthorized(reply: Awaited<ReturnType<typeof send>>, what: string) {
     assert.equal(reply.status, 401, `${what}: ${reply.text}`);
@@ -122,11 +140,10 @@ describe("security: route authentication through the router", () => {
       }
     });
 
-    it("refuses an expired token (401 APPGW_TOKEN_EXPIRED)", async () => {
-      const expired = await t.gw.api.tokens.sign({ sub: alice.id, ...aliceClaims() }, -120);
-      const reply = await send(t, "/private/x", { headers: bearer(expired) });
+    it("refuses an expired token (401 APPGW_INVALID_TOKEN)", async () => {
+      const reply = await send(t, "/private/x", { headers: bearer(await expiredAliceToken()) });
       assertUnauthorized(reply, "expired");
-      assert.equal(errorCode(reply), "APPGW_TOKEN_EXPIRED");
+      assert.equal(errorCode(reply), "APPGW_INVALID_TOKEN");
     });
 
     it("refuses an alg:none token and an HS256 token keyed with the public key (401)", async () => {
@@ -146,6 +163,13 @@ describe("security: route authentication through the router", () => {
         assertUnauthorized(await send(t, "/private/x", { headers: bearer(token) }), token);
         assertUnauthorized(await send(t, "/private/x", { headers: cookie(token) }), token);
       }
+    });
+
+    it("admits a user an access rule of the route names, in none of its groups", async () => {
+      const echo = echoOf(await send(t, "/private/x", { headers: bearer(carol.token) }));
+      assert.equal(echo.headers["x-appgw-user-id"], carol.id);
+      // The rule is for /private only.
+      assert.equal((await send(t, "/admins-too/x", { headers: bearer(carol.token) })).status, 403);
     });
 
     it("forbids a valid token of a user outside the route's groups (403)", async () => {
@@ -188,13 +212,13 @@ describe("security: route authentication through the router", () => {
     });
 
     it("accepts the token from the appgw_token cookie exactly as from a Bearer header", async () => {
-      const expired = await t.gw.api.tokens.sign({ sub: alice.id, ...aliceClaims() }, -120);
       const cases: [string, number][] = [
         [alice.token, 200],
         [bob.token, 403],
         [adminToken, 403],
-        [expired, 401],
-        ["not-a-token", 401],
+        [await expiredAliceToken(), 401],
+        // JWT-shaped: a Bearer value that is not shaped like one is an app's key, not ours.
+        [`${b64({ alg: "ES256" })}.${b64({ sub: alice.id })}.c2ln`, 401],
       ];
       for (const [token, status] of cases) {
         const viaBearer = await send(t, "/private/x", { headers: bearer(token) });

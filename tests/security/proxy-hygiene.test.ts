@@ -8,6 +8,7 @@ import { SignJWT, generateKeyPair } from "jose";
 import { WebSocketServer } from "ws";
 import {
   attachUpstream,
+  createRoute,
   rawRequest,
   routerPort,
   send,
@@ -66,8 +67,8 @@ describe("security: proxy header hygiene", () => {
       () => wss.close(),
       () => app.close(),
     );
-    await t.client.routes.create({ name: "pub", path: "/pub", authenticated: false });
-    await t.client.routes.create({ name: "auth", path: "/auth" });
+    await createRoute(t, { name: "pub", path: "/pub", public: true });
+    await createRoute(t, { name: "auth", path: "/auth" });
     await attachUpstream(t, "pub", app.port);
     // A second task cannot share a single-endpoint route; a second address can share the app.
     await attachUpstream(t, "auth", app.port);
@@ -104,7 +105,7 @@ describe("security: proxy header hygiene", () => {
     });
     await new Promise<void>((r) => bad.listen(0, "127.0.0.1", r));
     closers.push(() => new Promise<void>((r) => bad.close(() => r())));
-    await t.client.routes.create({ name: "bad", path: "/bad", authenticated: false });
+    await createRoute(t, { name: "bad", path: "/bad", public: true });
     await attachUpstream(t, "bad", (bad.address() as AddressInfo).port);
 
     await eventually(async () => (await send(t, "/pub/")).status === 200, 5000, "/pub routed");

@@ -1,35 +1,42 @@
-// Access follows the gateway's current groups and users, not the claims frozen in a token:
-// removing a member or deleting a user takes effect at the router within a configuration
-// change, not at the token's expiry (12 h by default).
+// Access follows the gateway's current groups, access rules and users, not the claims frozen in
+// a token: removing a member, deleting an access rule or deleting a user takes effect at the
+// router within a configuration change, not at the token's expiry (12 h by default).
 import assert from "node:assert/strict";
 import { AppGatewayClient } from "../../sdk";
 import { eventually, type TestGateway } from "../helpers/gateway";
-import { send, startDataplaneGateway, startEchoApp, waitRouted } from "../helpers/dataplane";
+import {
+  createRoute,
+  send,
+  startDataplaneGateway,
+  startEchoApp,
+  waitRouted,
+} from "../helpers/dataplane";
 
 describe("security: revoking access takes effect without a new login", () => {
   let t: TestGateway;
   let group: string;
+  let route: string;
   before(async () => {
     t = await startDataplaneGateway();
-    ({ id: group } = await t.client.groups.create({ name: "revocation-team" }));
-    await t.client.routes.create({ name: "guarded", path: "/guarded", access_groups: [group] });
+    const admin = (await t.client.users.me()).user.id;
+    ({ id: group } = await t.client.groups.save({ name: "revocation-team", users: [admin] }));
+    route = await createRoute(t, { name: "guarded", groups: [group] });
     await startEchoApp(t, "guarded");
     const adminToken = await t.client.token();
-    await t.client.groups.update({ group, users: [(await t.client.users.me()).id] });
     await waitRouted(t, "/guarded/ping", { headers: { authorization: `Bearer ${adminToken}` } });
   });
   after(() => t.stop());
+
+  /** The group's members now: `users` is always sent whole. */
+  const members = async () => ((await t.client.groups.get(group))?.users ?? []).map((u) => u.id);
 
   /** A user with a token issued now, while `inGroup` decides their membership. */
   async function userWithToken(
     name: string,
     inGroup: boolean,
   ): Promise<{ id: string; token: string }> {
-    const { id, credentials } = await t.client.users.create({ name });
-    if (inGroup) {
-      const current = (await t.client.groups.get(group)).users.map((u) => u.id);
-      await t.client.groups.update({ group, users: [...current, id] });
-    }
+    const { id, credentials } = await t.client.addUser({ name });
+    if (inGroup) await t.client.groups.save({ id: group, users: [...(await members()), id] });
     const client = new AppGatewayClient({
       apiHost: t.apiUrl,
       accessKey: credentials.access_key,
@@ -44,8 +51,8 @@ describe("security: revoking access takes effect without a new login", () => {
   it("denies a member removed from the route's group, with the same token", async () => {
     const user = await userWithToken("leaver", true);
     await eventually(async () => (await status(user.token)) === 200, 5000, "member admitted");
-    const current = (await t.client.groups.get(group)).users.map((u) => u.id);
-    await t.client.groups.update({ group, users: current.filter((u) => u !== user.id) });
+    const current = await members();
+    await t.client.groups.save({ id: group, users: current.filter((u) => u !== user.id) });
     const started = Date.now();
     await eventually(
       async () => (await status(user.token)) === 403,
@@ -58,9 +65,24 @@ describe("security: revoking access takes effect without a new login", () => {
   it("admits a user added to the group, with a token issued before", async () => {
     const user = await userWithToken("joiner", false);
     assert.equal(await status(user.token), 403);
-    const current = (await t.client.groups.get(group)).users.map((u) => u.id);
-    await t.client.groups.update({ group, users: [...current, user.id] });
+    await t.client.groups.save({ id: group, users: [...(await members()), user.id] });
     await eventually(async () => (await status(user.token)) === 200, 1000, "new member admitted");
+  });
+
+  it("denies a user whose access rule was deleted, with the same token", async () => {
+    const user = await userWithToken("ruled", false);
+    const rule = await t.client.accessRules.save({
+      name: "ruled-on-guarded",
+      description: "a user allowed by name",
+      access_permission: "read",
+      entity_type: "route",
+      entity_id: route,
+      users: [user.id],
+      groups: [],
+    });
+    await eventually(async () => (await status(user.token)) === 200, 1000, "rule admits");
+    await t.client.accessRules.delete([rule]);
+    await eventually(async () => (await status(user.token)) === 403, 1000, "rule gone, refused");
   });
 
   it("refuses the token of a deleted user at once", async () => {

@@ -4,6 +4,7 @@
 // echo app; no request below carries a token, so reaching the admin-route app would be an escape.
 import assert from "node:assert/strict";
 import {
+  createRoute,
   rawHead,
   rawRequest,
   routerPort,
@@ -31,9 +32,9 @@ describe("security: path traversal and host spoofing", () => {
   before(async () => {
     t = await startDataplaneGateway();
     port = routerPort(t);
-    await t.client.routes.create({ name: "llm", path: "/llm", authenticated: false });
-    await t.client.routes.create({ name: "admin-route", path: "/admin-route" });
-    await t.client.routes.create({ name: "llm-sub", subdomain: "llm", authenticated: false });
+    await createRoute(t, { name: "llm", path: "/llm", public: true });
+    await createRoute(t, { name: "admin-route", path: "/admin-route" });
+    await createRoute(t, { name: "llm-sub", subdomain: "llm", public: true });
     tasks.llm = await startEchoApp(t, "llm");
     tasks.admin = await startEchoApp(t, "admin-route");
     tasks.sub = await startEchoApp(t, "llm-sub");
