@@ -92,7 +92,8 @@ describe("StaticRoute provider against a real gateway", () => {
     });
 
     it("reads state written before allowDisruptiveEdits existed as the default, not as a change", async () => {
-      const { allowDisruptiveEdits: _, ...old } = olds;
+      const old: Partial<StaticRouteState> = { ...olds };
+      delete old.allowDisruptiveEdits;
       const diff = await impl.diff(
         "id",
         old as StaticRouteState,
