@@ -79,7 +79,10 @@ export interface StaticRouteState extends StaticRouteInputs {
   status: RouteStatusLabel;
   /** The route's URLs on the routers serving it; empty while no router does. */
   urls: string[];
-  /** Names of the groups with access, or `["Public"]`. */
+  /**
+   * Names of the groups with access (the route's own and those of its access rules, such as a
+   * GroupAccess grants), or `["Public"]`.
+   */
   access: string[];
   targets: string[];
   tasks: string[];
@@ -127,10 +130,15 @@ async function stateOf(
   recorded: Pick<StaticRouteInputs, "accessGroups" | "adopt" | "allowDisruptiveEdits">,
 ): Promise<StaticRouteState> {
   const groupIds = route.user_groups ?? [];
-  const [groups, updater] = await Promise.all([
-    route.auth_enabled && groupIds.length ? client.groups.list() : Promise.resolve([]),
+  const [groups, rules, updater] = await Promise.all([
+    route.auth_enabled ? client.groups.list() : Promise.resolve([]),
+    route.auth_enabled ? client.accessRules.list() : Promise.resolve([]),
     route.updated_by ? client.users.list({ id: [route.updated_by] }) : Promise.resolve([]),
   ]);
+  // Who may use the route: its own groups and those of its access rules (GroupAccess).
+  const granted = rules
+    .filter((r) => r.entity_type === "route" && (r.entity_id === route.id || r.entity_id === "*"))
+    .flatMap((r) => (r.groups ?? []).map((g) => g.id));
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return {
     name: route.name,
@@ -144,7 +152,9 @@ async function stateOf(
     type: route.type === "path" ? "URL" : "Subdomain",
     status: statusLabel(route),
     urls: route.urls ?? [],
-    access: route.auth_enabled ? sorted(groupIds.map((id) => groupName.get(id) ?? id)) : ["Public"],
+    access: route.auth_enabled
+      ? sorted([...groupIds, ...granted].map((id) => groupName.get(id) ?? id))
+      : ["Public"],
     targets: sorted((route.tasks ?? []).flatMap((t) => (t.target ? [t.target] : []))),
     tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
     created: route.created ?? "",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { groupImpl, type GroupState } from "../../provider/group";
 import { groupAccessImpl, type GroupAccessState } from "../../provider/groupAccess";
+import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";
@@ -121,6 +122,14 @@ describe("Group and GroupAccess providers against a real gateway", () => {
         .map((r) => r.id),
       [foreign],
     );
+  });
+
+  it("shows a group granted through GroupAccess in the route's access output", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-shown" });
+    const r = await route("ga-shown");
+    await groupAccessImpl.create({ group, routes: [r] }, conn);
+    const read = await staticRouteImpl.read(r, {} as StaticRouteState, conn);
+    assert.deepEqual(read.props?.access, ["ga-shown"]);
   });
 
   it("finds its rule again when the answer to a grant was lost, instead of granting twice", async () => {
