@@ -449,6 +449,14 @@ const routeWrite = z
     }
   });
 
+/** A task status change: the caller's request, or the running agent's report. */
+const statusChange = z.strictObject({
+  task: id,
+  status_reason: z.string().max(1024).optional(),
+  status_message: z.string().max(1024).optional(),
+});
+const updated = z.looseObject({ updated: z.number() });
+
 const runtimeMap = z.record(z.string().min(1).max(128), z.string().max(4096));
 
 export const actions = {
@@ -836,55 +844,14 @@ export const actions = {
   "tasks.stop": spec(
     DOCS.tasks,
     "all",
-    z.strictObject({
-      task: id,
-      force: z.boolean().optional(),
-      status_reason: z.string().max(1024).optional(),
-      status_message: z.string().max(1024).optional(),
-    }),
-    z.looseObject({ updated: z.number() }),
+    statusChange.extend({ force: z.boolean().optional() }),
+    updated,
   ),
   // Reported by the agent that runs the task.
-  "tasks.started": spec(
-    DOCS.tasks,
-    "all",
-    z.strictObject({
-      task: id,
-      status_reason: z.string().max(1024).optional(),
-      status_message: z.string().max(1024).optional(),
-    }),
-    z.looseObject({ updated: z.number() }),
-  ),
-  "tasks.stopped": spec(
-    DOCS.tasks,
-    "all",
-    z.strictObject({
-      task: id,
-      status_reason: z.string().max(1024).optional(),
-      status_message: z.string().max(1024).optional(),
-    }),
-    z.looseObject({ updated: z.number() }),
-  ),
-  "tasks.completed": spec(
-    DOCS.tasks,
-    "all",
-    z.strictObject({
-      task: id,
-      status_reason: z.string().max(1024).optional(),
-      status_message: z.string().max(1024).optional(),
-    }),
-    z.looseObject({ updated: z.number() }),
-  ),
-  "tasks.failed": spec(
-    DOCS.tasks,
-    "all",
-    z.strictObject({
-      task: id,
-      status_reason: z.string().max(1024).optional(),
-      status_message: z.string().max(1024).optional(),
-    }),
-    z.looseObject({ updated: z.number() }),
-  ),
+  "tasks.started": spec(DOCS.tasks, "all", statusChange, updated),
+  "tasks.stopped": spec(DOCS.tasks, "all", statusChange, updated),
+  "tasks.completed": spec(DOCS.tasks, "all", statusChange, updated),
+  "tasks.failed": spec(DOCS.tasks, "all", statusChange, updated),
 
   // --- events (task console log) ---
   "events.add": spec(

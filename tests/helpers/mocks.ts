@@ -68,3 +68,35 @@ export function find(recorded: Recorded[], type: string, name: string): Recorded
     );
   return r;
 }
+
+/**
+ * What the engine does with `additionalSecretOutputs`, which Pulumi's mock monitor ignores: the
+ * outputs named there come back as secrets. Call right after `setMocks`; every registration's
+ * list is recorded in `seen`, by Pulumi name.
+ */
+export function honourSecretOutputs(seen: Map<string, string[]>): void {
+  // The monitor and its protobuf messages are Pulumi's internals: walked untyped on purpose.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
+    register(req, (err: any, res: any) => {
+      if (!err) {
+        const names: string[] = req.getAdditionalsecretoutputsList();
+        seen.set(req.getName(), names);
+        if (names.length) {
+          const outputs = res.getObject().toJavaScript();
+          for (const k of names) {
+            if (k in outputs) {
+              outputs[k] = {
+                [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+                value: outputs[k],
+              };
+            }
+          }
+          // The Struct class of the google-protobuf copy Pulumi loaded, not one of our own.
+          res.setObject(res.getObject().constructor.fromJavaScript(outputs));
+        }
+      }
+      callback(err, res);
+    });
+}

@@ -1,40 +1,11 @@
 // A create whose answer is lost after the gateway acted (a reset connection, a proxy timeout)
 // must not fail the update nor leave a duplicate: the provider finds what it made and takes it.
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { groupImpl } from "../../provider/group";
 import type { ConnectionConfig } from "../../provider/shim";
 import { staticRouteImpl } from "../../provider/staticRoute";
+import { lossyProxy } from "../helpers/lossy-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
-
-/** Forwards every call to the API, but cuts the connection after `action` was carried out. */
-async function lossyProxy(
-  apiUrl: string,
-  action: string,
-): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const upstream = http.request(
-      `${apiUrl}${req.url}`,
-      { method: req.method, headers: req.headers },
-      (up) => {
-        if (req.url === `/${action}`) {
-          up.resume();
-          up.on("end", () => res.socket?.destroy());
-          return;
-        }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => server.close(),
-  };
-}
 
 describe("provider creates whose answer is lost", () => {
   let t: TestGateway;

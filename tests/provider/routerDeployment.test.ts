@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { honourSecretOutputs } from "../helpers/mocks";
 import type * as Component from "../../provider/routerDeployment";
 
 /** A rendered Kubernetes object, walked freely by the assertions below. */
@@ -18,7 +19,7 @@ interface Recorded {
 
 let recorded: Recorded[] = [];
 /** `additionalSecretOutputs` of each registration, by Pulumi name. */
-let secretOutputs = new Map<string, string[]>();
+const secretOutputs = new Map<string, string[]>();
 
 const SA_KEYS = { accessKey: "SAACCESSKEY1", secretKey: "sa-secret-0123456789abcdef" };
 
@@ -60,29 +61,7 @@ const mocks: pulumi.runtime.Mocks = {
  */
 function installMocks(): void {
   pulumi.runtime.setMocks(mocks, "appgw", "test", false);
-  const monitor = pulumi.runtime.getMonitor() as Obj;
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: Obj, callback: (err: Obj, res: Obj) => void) =>
-    register(req, (err: Obj, res: Obj) => {
-      if (!err) {
-        const names: string[] = req.getAdditionalsecretoutputsList();
-        secretOutputs.set(req.getName(), names);
-        if (names.length) {
-          const outputs = res.getObject().toJavaScript();
-          for (const k of names) {
-            if (k in outputs) {
-              outputs[k] = {
-                [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
-                value: outputs[k],
-              };
-            }
-          }
-          // The Struct class of the google-protobuf copy Pulumi loaded, not one of our own.
-          res.setObject(res.getObject().constructor.fromJavaScript(outputs));
-        }
-      }
-      callback(err, res);
-    });
+  honourSecretOutputs(secretOutputs);
 }
 
 // Before the component module loads: Pulumi reads its settings when resources are first made.
@@ -136,7 +115,7 @@ interface Rendered {
 /** Builds the component and waits until every child is registered. */
 async function render(args: Component.RouterDeploymentArgs, name = "gw"): Promise<Rendered> {
   recorded = [];
-  secretOutputs = new Map();
+  secretOutputs.clear();
   const c = new RouterDeployment(name, args);
   const children = [
     c.namespaceResource,

@@ -2,9 +2,8 @@
 // delete, a router logging in with the keys it made, and the secret kept out of plain text,
 // from the serialized provider to the resource's registration.
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import { honourSecretOutputs } from "../helpers/mocks";
 import { UNKNOWN } from "../../provider/common";
 import {
   serviceAccountImpl as impl,
@@ -14,45 +13,17 @@ import {
 import type { ConnectionConfig } from "../../provider/shim";
 import { AppGatewayClient } from "../../sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { lossyProxy } from "../helpers/lossy-proxy";
 import { checkedInputs, connectionOf } from "../helpers/provider";
 import { configureFor, roundTrip } from "../helpers/serialize";
 
 type Inputs = Parameters<typeof impl.create>[0];
-type Obj = any;
 
 const checked = (news: Record<string, unknown>): Promise<Inputs> => checkedInputs(impl, news);
 
 /** A client logged in with the account's own keys. */
 const clientOf = (t: TestGateway, s: ServiceAccountState): AppGatewayClient =>
   new AppGatewayClient({ apiHost: t.apiUrl, accessKey: s.accessKey, secretKey: s.secretKey });
-
-/** Forwards every call to the API, but cuts the connection after `action` was carried out. */
-async function lossyProxy(
-  apiUrl: string,
-  action: string,
-): Promise<{ url: string; close: () => void }> {
-  const server = http.createServer((req, res) => {
-    const upstream = http.request(
-      `${apiUrl}${req.url}`,
-      { method: req.method, headers: req.headers },
-      (up) => {
-        if (req.url === `/${action}`) {
-          up.resume();
-          up.on("end", () => res.socket?.destroy());
-          return;
-        }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => server.close(),
-  };
-}
 
 describe("ServiceAccount provider against a real gateway", () => {
   let t: TestGateway;
@@ -287,27 +258,7 @@ describe("ServiceAccount resource (under Pulumi mocks)", () => {
       "test",
       false,
     );
-    const monitor = pulumi.runtime.getMonitor() as Obj;
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: Obj, callback: (err: Obj, res: Obj) => void) =>
-      register(req, (err: Obj, res: Obj) => {
-        if (!err) {
-          const names: string[] = req.getAdditionalsecretoutputsList();
-          secretOutputs.set(req.getName(), names);
-          const outputs = res.getObject().toJavaScript();
-          for (const k of names) {
-            if (k in outputs) {
-              outputs[k] = {
-                [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
-                value: outputs[k],
-              };
-            }
-          }
-          // The Struct class of the google-protobuf copy Pulumi loaded, not one of our own.
-          res.setObject(res.getObject().constructor.fromJavaScript(outputs));
-        }
-        callback(err, res);
-      });
+    honourSecretOutputs(secretOutputs);
   }
 
   const valueOf = <T>(o: pulumi.Output<T>): Promise<T> =>
