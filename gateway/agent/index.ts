@@ -4,6 +4,7 @@
 // `tasks.failed`) and console lines (`events.add`). It runs built-in applications only (the echo
 // app, for entry point ECHO_ENTRY_POINT); a task asking for anything else fails with a reason,
 // so the agent never executes code it was sent.
+import { setTimeout as wait } from "node:timers/promises";
 import type { Logger } from "pino";
 import pino from "pino";
 import {
@@ -150,16 +151,7 @@ class Agent {
 
   /** Waits, or returns early when the agent closes. */
   private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return wait(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 
   private async takeTasks(): Promise<void> {

@@ -3,6 +3,7 @@
 // (`appgw.get_router_config`), the write-back of endpoints onto tasks, and `routers.unregister`
 // on a clean stop. Routers keep no state of their own: every heartbeat carries the whole status,
 // so a control plane that lost the router (restarted, or timed it out) has it back within one.
+import { setTimeout as wait } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ActionResponse } from "../../sdk/contract";
 import { hasCode } from "../../sdk/errors";
@@ -222,15 +223,6 @@ export class ConfigWatcher {
 
   /** Waits, or returns early when the watcher stops. */
   private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return wait(ms, undefined, { signal: this.stopping.signal }).catch(() => undefined);
   }
 }
