@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
 import { hasCode, SYSTEM_GROUPS } from "../sdk";
-import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet } from "./common";
+import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
@@ -193,7 +193,11 @@ export class Group extends pulumi.dynamic.Resource {
     super(
       groupProvider,
       name,
-      registeredProps(args, ["description", "members", "memberIds"]),
+      registeredProps({ ...args, name: uniqueName("Group", name, args.name) }, [
+        "description",
+        "members",
+        "memberIds",
+      ]),
       opts,
       "appgw",
       "Group",

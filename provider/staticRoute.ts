@@ -2,7 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Route } from "../sdk";
 import { hasCode, routeName, routePath, subdomain } from "../sdk";
-import { checkInputs, clientFor, messageOf, refusal, sameSet, sorted, stringSet } from "./common";
+import {
+  checkInputs,
+  clientFor,
+  messageOf,
+  refusal,
+  sameSet,
+  sorted,
+  stringSet,
+  uniqueName,
+} from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface StaticRouteArgs {
@@ -370,7 +379,7 @@ export class StaticRoute extends pulumi.dynamic.Resource {
     super(
       staticRouteProvider,
       name,
-      registeredProps(args, [
+      registeredProps({ ...args, name: uniqueName("StaticRoute", name, args.name) }, [
         "path",
         "subdomain",
         "loadBalanced",
