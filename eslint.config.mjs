@@ -13,6 +13,27 @@ export default tseslint.config(
       "@typescript-eslint/no-require-imports": "off",
     },
   },
+  // The architecture's dependency rules: each part reaches the others only through the SDK.
+  ...[
+    {
+      files: ["sdk/**/*.ts"],
+      message: "the SDK is a client: it imports no server, provider or Pulumi code",
+      group: ["**/gateway/**", "**/provider/**", "@pulumi/*", "fastify", "better-sqlite3"],
+    },
+    {
+      files: ["provider/**/*.ts"],
+      message: "the provider reaches the gateway only through the SDK",
+      group: ["**/gateway/**", "fastify", "better-sqlite3"],
+    },
+    {
+      files: ["gateway/router/**/*.ts", "gateway/agent/**/*.ts"],
+      message: "routers and agents reach the control plane only through the SDK",
+      group: ["**/api/**", "**/store/**", "../api", "../store", "fastify", "better-sqlite3"],
+    },
+  ].map(({ files, message, group }) => ({
+    files,
+    rules: { "no-restricted-imports": ["error", { patterns: [{ group, message }] }] },
+  })),
   {
     // Tests walk arbitrary JSON (envelopes, rendered Kubernetes objects).
     files: ["tests/**/*.ts"],
