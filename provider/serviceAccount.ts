@@ -185,8 +185,15 @@ export const serviceAccountImpl: Implementation<ServiceAccountInputs, ServiceAcc
     } catch (err) {
       // Gone meanwhile (deleted by hand, or by a concurrent run): the wanted outcome.
       if (await findUser(client, id)) {
+        // ClearML documents `users.delete` for system and root callers only (how its web UI
+        // deletes a service account is not published): say what to do instead.
+        const hint =
+          (err as { statusCode?: unknown }).statusCode === 403
+            ? ". This server lets only system or root delete users: delete the account in the " +
+              "web UI (Settings > Users & Groups), then run `pulumi destroy` again"
+            : "";
         throw new Error(
-          `service account '${props.name}' (${id}) could not be deleted: ${(err as Error).message}`,
+          `service account '${props.name}' (${id}) could not be deleted: ${(err as Error).message}${hint}`,
         );
       }
     }

@@ -90,7 +90,7 @@ export interface StaticRouteState extends StaticRouteInputs {
   urls: string[];
   /**
    * Names of the groups with access (the route's own and those of its access rules, such as a
-   * GroupAccess grants), or `["Public"]`.
+   * GroupAccess grants), `["Users"]` (every signed-in user) when it names none, or `["Public"]`.
    */
   access: string[];
   targets: string[];
@@ -161,9 +161,12 @@ async function stateOf(
     type: route.type === "path" ? "URL" : "Subdomain",
     status: statusLabel(route),
     urls: route.urls ?? [],
-    access: route.auth_enabled
-      ? sorted([...groupIds, ...granted].map((id) => groupName.get(id) ?? id))
-      : ["Public"],
+    access: !route.auth_enabled
+      ? ["Public"]
+      : groupIds.length + granted.length === 0
+        ? // What the reference router does with an authenticated route that names no group.
+          ["Users"]
+        : sorted([...groupIds, ...granted].map((id) => groupName.get(id) ?? id)),
     targets: sorted((route.tasks ?? []).flatMap((t) => (t.target ? [t.target] : []))),
     tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
     created: route.created ?? "",
@@ -213,7 +216,8 @@ async function reconcile(
   const active = route.status === "active";
   let enabled = route.enabled;
   if (detailsDiffer(route, news)) {
-    if (enabled && active && !news.allowDisruptiveEdits) {
+    // A route the program disables anyway is not disrupted by the edit.
+    if (enabled && active && news.enabled && !news.allowDisruptiveEdits) {
       throw new Error(
         `route '${route.name}' is routing traffic, and ClearML edits a route only while it is ` +
           "disabled: this update would disable it and stop its connections, which " +
@@ -228,23 +232,35 @@ async function reconcile(
     try {
       await client.routes.save({ id: route.id, ...desired(news), enabled: false });
     } catch (err) {
+      // A lost answer may hide an edit that was made: say so rather than claim nothing changed.
+      const outcome = hasCode(err, "APPGW_CONNECTION")
+        ? "Whether the edit was applied is unknown (the answer was lost): run `pulumi up --refresh`."
+        : "The route was left as it was.";
       const why = `route '${route.name}': the gateway refused the edit: ${refusal(err)}`;
       if (route.enabled) {
         try {
           await client.routes.setEnabled(route.id, true);
         } catch (restoreErr) {
           throw new Error(
-            `${why}. Re-enabling the unchanged route also failed (${messageOf(restoreErr)}): ` +
+            `${why}. Re-enabling the route also failed (${messageOf(restoreErr)}): ` +
               "it is disabled now; run `pulumi up` again",
           );
         }
       }
-      throw new Error(`${why}. The route was left as it was.`);
+      throw new Error(`${why}. ${outcome}`);
     }
   }
   if (enabled !== news.enabled) {
-    // Disabling on request: `force` is what the API needs for an active route.
-    await client.routes.setEnabled(route.id, news.enabled, !news.enabled && active);
+    try {
+      // Disabling on request: `force` is what the API needs for an active route.
+      await client.routes.setEnabled(route.id, news.enabled, !news.enabled && active);
+    } catch (err) {
+      throw new Error(
+        `route '${route.name}': ${news.enabled ? "enabling" : "disabling"} it failed` +
+          `${enabled === route.enabled ? "" : " after its edit was applied (it is disabled now)"}: ` +
+          `${messageOf(err)}. Run \`pulumi up\` again`,
+      );
+    }
   }
 }
 

@@ -121,10 +121,16 @@ export const routeTask = z.looseObject({
   target: z.string().nullish(),
 });
 
+/**
+ * An enum in an answer: its known values, or any other string. A newer server may add values,
+ * and one unfamiliar entry must not make a whole listing unreadable.
+ */
+const openEnum = <E extends z.ZodEnum>(known: E) => z.union([known, z.string()]);
+
 export const route = z.looseObject({
   id: z.string(),
   name: z.string(),
-  type: routeType,
+  type: openEnum(routeType),
   path: z.string().nullish(),
   subdomain: z.string().nullish(),
   enabled: z.boolean().default(true),
@@ -132,7 +138,7 @@ export const route = z.looseObject({
   load_balancer: z.looseObject({ enabled: z.boolean().default(true) }).nullish(),
   /** Ids of the groups whose members may use the route. */
   user_groups: z.array(z.string()).nullish(),
-  status: routeStatus.nullish(),
+  status: openEnum(routeStatus).nullish(),
   /** The URLs the routers serving the route report. */
   urls: z.array(z.string()).nullish(),
   tasks: z.array(routeTask).nullish(),
@@ -178,8 +184,8 @@ export const accessRule = z.looseObject({
   id: z.string(),
   name: z.string().nullish(),
   description: z.string().nullish(),
-  access_permission: accessPermission.nullish(),
-  entity_type: entityType,
+  access_permission: openEnum(accessPermission).nullish(),
+  entity_type: openEnum(entityType),
   /** An entity id, or `*` for every entity of the type. */
   entity_id: z.string().nullish(),
   entity_name: z.string().nullish(),
@@ -428,7 +434,8 @@ const routeWrite = z
     subdomain: subdomain.optional(),
     enabled: z.boolean().optional(),
     auth_enabled: z.boolean().optional(),
-    load_balancer: z.strictObject({ enabled: z.boolean() }).optional(),
+    /** `enabled` defaults to true. */
+    load_balancer: z.strictObject({ enabled: z.boolean().optional() }).optional(),
     user_groups: idList.optional(),
   })
   .superRefine((v, ctx) => {
@@ -504,6 +511,7 @@ export const actions = {
       id: idList.optional(),
       name: regexFilter.optional(),
       include_auth: z.boolean().optional(),
+      include_providers_info: z.boolean().optional(),
       ...paging,
     }),
     z.looseObject({ users: z.array(user) }),
@@ -696,7 +704,7 @@ export const actions = {
   "queues.get_by_id": spec(
     DOCS.queues,
     "all",
-    z.strictObject({ queue: id }),
+    z.strictObject({ queue: id, max_task_entries: z.number().int().min(0).optional() }),
     z.looseObject({ queue }),
   ),
   "queues.delete": spec(
@@ -834,6 +842,10 @@ export const actions = {
         queue_name: queueName.optional(),
         status_reason: z.string().max(1024).optional(),
         status_message: z.string().max(1024).optional(),
+        // Accepted as documented; the reference gateway always records the queue, and its
+        // queues are always watched by whoever registered for them.
+        update_execution_queue: z.boolean().optional(),
+        verify_watched_queue: z.boolean().optional(),
       })
       .refine((v) => v.queue === undefined || v.queue_name === undefined, {
         message: "give queue or queue_name, not both",

@@ -35,6 +35,12 @@ export const ERROR_CODES = {
     documented: true,
     message: "Invalid queue id",
   },
+  APPGW_NO_DEFAULT_QUEUE: {
+    status: 400,
+    subcode: 707,
+    documented: true,
+    message: "No default queue",
+  },
   APPGW_QUEUE_NOT_EMPTY: {
     status: 400,
     subcode: 702,

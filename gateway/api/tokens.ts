@@ -19,12 +19,14 @@ import type { Store } from "../store";
 
 const ALG = TOKENS.algorithm;
 
+/**
+ * What a token says: who it is, nothing more. Role and groups are read from the store on every
+ * call (and routers read membership from their configuration), so a token never carries a
+ * stale copy of them.
+ */
 export interface TokenClaims {
   sub: string;
   name: string;
-  admin: boolean;
-  /** Group ids, built-in ones included: what routers check route access against. */
-  groups: string[];
 }
 
 export class TokenService {
@@ -57,7 +59,7 @@ export class TokenService {
   }
 
   sign(claims: TokenClaims, ttlSec: number): Promise<string> {
-    return new SignJWT({ name: claims.name, admin: claims.admin, groups: claims.groups })
+    return new SignJWT({ name: claims.name })
       .setProtectedHeader({ alg: ALG, kid: this.publicJwk.kid })
       .setSubject(claims.sub)
       .setIssuer(TOKENS.issuer)
@@ -80,8 +82,6 @@ export class TokenService {
       return {
         sub: payload.sub,
         name: String(payload.name ?? ""),
-        admin: payload.admin === true,
-        groups: Array.isArray(payload.groups) ? payload.groups.map(String) : [],
       };
     } catch (err) {
       // ClearML answers 401/30 for both: the client logs in again either way.

@@ -82,7 +82,11 @@ export class Store {
       tasks: this.tasks,
       onlineRouters: () => this.routers.online(),
     });
-    this.routerTests = new RouterTests({ tasks: this.tasks, queues: this.queues });
+    this.routerTests = new RouterTests({
+      tasks: this.tasks,
+      queues: this.queues,
+      users: this.users,
+    });
     this.groups.seedSystemGroups();
   }
 

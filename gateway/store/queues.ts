@@ -94,15 +94,14 @@ export class Queues extends Repository {
     return q;
   }
 
-  /** The queue with system tag `default` (ClearML's rule), else the one named `default`. */
+  /** The queue with system tag `default` (ClearML's rule). */
   defaultQueue(): Ref | undefined {
     const rows = this.sql("SELECT id, name, system_tags FROM queues ORDER BY created").all() as {
       id: string;
       name: string;
       system_tags: string;
     }[];
-    const tagged = rows.find((q) => parse<string[]>(q.system_tags).includes("default"));
-    const chosen = tagged ?? rows.find((q) => q.name === "default");
+    const chosen = rows.find((q) => parse<string[]>(q.system_tags).includes("default"));
     return chosen && { id: chosen.id, name: chosen.name };
   }
 

@@ -372,3 +372,19 @@ describe("control API: queues, workers, tasks and task logs", () => {
     });
   });
 });
+
+describe("tasks.enqueue without a queue on a gateway with no default queue", () => {
+  let t: TestGateway;
+  before(async () => {
+    t = await startTestGateway({ router: false, agent: false });
+  });
+  after(() => t.stop());
+
+  it("answers 400/707 no_default_queue, even when a queue is named 'default'", async () => {
+    await t.client.queues.create("default");
+    const task = await t.client.tasks.create({ name: "homeless", type: "application" });
+    const err = await rejection(() => t.client.call("tasks.enqueue", { task }));
+    assert.deepEqual([err.code, err.statusCode, err.subcode], ["APPGW_NO_DEFAULT_QUEUE", 400, 707]);
+    assert.equal((await t.client.tasks.get(task)).status, "created");
+  });
+});

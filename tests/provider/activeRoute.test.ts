@@ -63,6 +63,26 @@ describe("StaticRoute on a route that is routing traffic", () => {
     assert.equal(route?.status, "active");
   });
 
+  it("lets allowDisruptiveEdits: false disable and edit an active route in one update when asked to", async () => {
+    const { id, state } = await activeRoute("retired", { allowDisruptiveEdits: false });
+    await impl.update(
+      id,
+      state,
+      await checked({
+        name: "retired",
+        path: "/retired-2",
+        loadBalanced: true,
+        authenticated: false,
+        enabled: false,
+        allowDisruptiveEdits: false,
+      }),
+      conn,
+    );
+    const route = await t.client.routes.get(id);
+    assert.equal(route?.path, "/retired-2");
+    assert.equal(route?.enabled, false);
+  });
+
   it("edits an active route by disabling it with force, and routes again afterwards", async () => {
     const { id, state } = await activeRoute("forced");
     await impl.update(

@@ -151,7 +151,11 @@ describe("StaticRoute provider against a real gateway", () => {
     assert.equal(outs?.type, "URL");
     assert.equal(outs?.status, "Not In Use");
     assert.deepEqual(outs?.urls, [], "no router serves it: no URL, and no placeholder either");
-    assert.deepEqual(outs?.access, []);
+    assert.deepEqual(
+      outs?.access,
+      ["Users"],
+      "authenticated, no group named: every signed-in user",
+    );
     assert.equal(outs?.created, r.created);
     assert.equal(outs?.updatedBy, "admin", "updated_by is a user id, shown by name");
     assert.equal(outs?.accessGroups, undefined, "access is not managed unless accessGroups is set");

@@ -230,6 +230,26 @@ describe("SDK contract with ClearML's documented API (fake ClearML server)", () 
       assert.equal(route!.auth_enabled, true);
     });
 
+    it("reads enum values it does not know (a newer server) instead of failing the whole listing", async () => {
+      fake.on(
+        "routers.get_routes",
+        ok({ routes: [ROUTE, { ...ROUTE, id: "b".repeat(32), type: "tcp", status: "pending" }] }),
+      );
+      const routes = await client.routes.list();
+      assert.deepEqual(
+        routes.map((r) => [r.type, r.status]),
+        [
+          [ROUTE.type, ROUTE.status],
+          ["tcp", "pending"],
+        ],
+      );
+      fake.on(
+        "permissions.get_access_rules",
+        ok({ rules: [{ id: "r1", entity_type: "endpoint", access_permission: "admin" }] }),
+      );
+      assert.equal((await client.accessRules.list())[0]?.entity_type, "endpoint");
+    });
+
     it("get reads back by id with get_routes {id: [id]}, undefined when not listed", async () => {
       assert.equal((await client.routes.get(ROUTE_ID))?.name, "llm-api");
       fake.on("routers.get_routes", ok({ routes: [] }));
@@ -265,7 +285,7 @@ describe("SDK contract with ClearML's documented API (fake ClearML server)", () 
       ["updated_by as an object", { updated_by: { id: USER_ID } }, "routes.0.updated_by"],
       ["urls as a string", { urls: "https://router-1.example.com/llm" }, "routes.0.urls"],
       ["no name", { name: undefined }, "routes.0.name"],
-      ["a type outside the enum", { type: "tcp" }, "routes.0.type"],
+      ["a type that is not a string", { type: 7 }, "routes.0.type"],
       ["a task without id", { tasks: [{ name: "t" }] }, "routes.0.tasks.0.id"],
     ];
     for (const [what, change, field] of badRoutes) {

@@ -161,10 +161,7 @@ describe("security: proxy header hygiene", () => {
     });
 
     it("does not forward a gateway Bearer token, valid or not, to the app", async () => {
-      const expired = await t.gw.api.tokens.sign(
-        { sub: "someone", name: "x", admin: false, groups: ["users"] },
-        -120,
-      );
+      const expired = await t.gw.api.tokens.sign({ sub: "someone", name: "x" }, -120);
       for (const [path, value] of [
         ["/auth/x", `Bearer ${token}`],
         ["/auth/x", `bearer ${token}`],

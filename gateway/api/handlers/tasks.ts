@@ -58,7 +58,7 @@ export const tasks: Handlers<"tasks"> = {
           store.queues.create({ name: body.queue_name })));
     if (queue === undefined) {
       throw appgwError(
-        "APPGW_QUEUE_NOT_FOUND",
+        "APPGW_NO_DEFAULT_QUEUE",
         "queue: give queue or queue_name (no queue is tagged 'default')",
         { field: "queue", reason: "no default queue" },
       );
@@ -98,7 +98,13 @@ export const events: Handlers<"events"> = {
 export const queues: Handlers<"queues"> = {
   "queues.create": (body, { store }) => ({ id: store.queues.create(body) }),
   "queues.get_all": (body, { store }) => ({ queues: listing(store.queues.list(body), body) }),
-  "queues.get_by_id": (body, { store }) => ({ queue: store.queues.get(body.queue) }),
+  "queues.get_by_id": (body, { store }) => {
+    const queue = store.queues.get(body.queue);
+    const max = body.max_task_entries;
+    return {
+      queue: max === undefined ? queue : { ...queue, entries: (queue.entries ?? []).slice(0, max) },
+    };
+  },
   "queues.delete": (body, { store }) => ({
     deleted: store.queues.delete(body.queue, body.force ?? false),
   }),
