@@ -372,8 +372,8 @@ export const routeConfig = z.object({
   name: z.string(),
   path: z.string().nullable(),
   subdomain: z.string().nullable(),
-  load_balanced: z.boolean(),
-  authenticated: z.boolean(),
+  load_balancer: z.object({ enabled: z.boolean() }),
+  auth_enabled: z.boolean(),
   /** Group ids allowed: the route's `user_groups` plus the groups of its access rules. */
   groups: z.array(z.string()),
   /** User ids its access rules allow directly. */

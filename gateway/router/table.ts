@@ -177,14 +177,14 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
     if ((r.path === null) === (r.subdomain === null)) continue;
     const attached = http.filter((s) => s.static_route === r.name);
     // A single-endpoint route serves only the task that attached first.
-    const targets = (r.load_balanced ? attached : attached.slice(0, 1)).map(toTarget);
+    const targets = (r.load_balancer.enabled ? attached : attached.slice(0, 1)).map(toTarget);
     const common = {
       id: r.id,
       name: r.name,
-      authenticated: r.authenticated,
+      authenticated: r.auth_enabled,
       groups: r.groups,
       users: r.users,
-      loadBalanced: r.load_balanced,
+      loadBalanced: r.load_balancer.enabled,
       targets,
     };
     if (r.path !== null) {

@@ -335,8 +335,8 @@ export class Routes extends Repository {
         name: r.name,
         path: r.path,
         subdomain: r.subdomain,
-        load_balanced: r.load_balanced === 1,
-        authenticated: r.auth_enabled === 1,
+        load_balancer: { enabled: r.load_balanced === 1 },
+        auth_enabled: r.auth_enabled === 1,
         groups: [...groups].sort(),
         users: [...users].sort(),
       };

@@ -183,8 +183,8 @@ describe("control API: routers and the gateway's own service (appgw.*)", () => {
         name: "cfg-on",
         path: "/cfg-on",
         subdomain: null,
-        load_balanced: true,
-        authenticated: true,
+        load_balancer: { enabled: true },
+        auth_enabled: true,
         groups: [team],
         users: [],
       });

@@ -16,7 +16,12 @@ function lbRoute(tasks: string[], loadBalanced = true): RouteEntry {
     {
       revision: 1,
       routes: [
-        routeConfig({ id: "0123456789ab", name: "llm", path: "/llm", load_balanced: loadBalanced }),
+        routeConfig({
+          id: "0123456789ab",
+          name: "llm",
+          path: "/llm",
+          load_balancer: { enabled: loadBalanced },
+        }),
       ],
       services: tasks.map((task, i) => service({ task, static_route: "llm", port: 8000 + i })),
       members: {},

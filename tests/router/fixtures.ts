@@ -7,8 +7,8 @@ export function routeConfig(
   return {
     path: null,
     subdomain: null,
-    load_balanced: false,
-    authenticated: true,
+    load_balancer: { enabled: false },
+    auth_enabled: true,
     groups: [],
     users: [],
     ...over,

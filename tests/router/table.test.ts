@@ -88,7 +88,7 @@ describe("router route table", () => {
 
   it("gives a load-balanced route every service attached to it, oldest first", () => {
     const t = table(
-      [routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balanced: true })],
+      [routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balancer: { enabled: true } })],
       [
         service({ task: "b", static_route: "llm", port: 2, created: "2026-11-28T12:00:00.000Z" }),
         service({ task: "a", static_route: "llm", port: 1, created: "2026-11-28T09:00:00.000Z" }),
@@ -186,7 +186,7 @@ describe("router report", () => {
   it("reports every static route by name with its URL and targets, targets or not", () => {
     const t = table(
       [
-        routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balanced: true }),
+        routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balancer: { enabled: true } }),
         routeConfig({ id: "r-chat", name: "chat", subdomain: "chat" }),
       ],
       [

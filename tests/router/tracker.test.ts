@@ -8,7 +8,12 @@ const ctx = { routerUrl: "http://gw.example", domain: "localhost" };
 const build = (routes: RouteConfig[], services: ServiceConfig[]): RouteTable =>
   buildRouteTable({ revision: 1, routes, services, members: {} }, ctx);
 
-const llm = routeConfig({ id: "r-llm", name: "llm", path: "/llm", load_balanced: true });
+const llm = routeConfig({
+  id: "r-llm",
+  name: "llm",
+  path: "/llm",
+  load_balancer: { enabled: true },
+});
 const chat = routeConfig({ id: "r-chat", name: "chat", path: "/chat" });
 const a = service({ task: "a", static_route: "llm", port: 1 });
 const b = service({ task: "b", static_route: "llm", port: 2 });
