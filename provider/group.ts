@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
 import { hasCode, SYSTEM_GROUPS } from "../sdk";
 import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
+import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
@@ -62,8 +63,9 @@ async function stateOf(
   const members = group.users ?? [];
   const unnamed = members.filter((u) => !u.name).map((u) => u.id);
   const names = new Map(members.map((u) => [u.id, u.name ?? u.id]));
-  if (unnamed.length) {
-    for (const u of await client.users.list({ id: unnamed })) names.set(u.id, u.name);
+  const reads = readsFor(client);
+  for (const u of await Promise.all(unnamed.map((id) => reads.user(id)))) {
+    if (u) names.set(u.id, u.name);
   }
   return {
     name: group.name,
@@ -84,8 +86,13 @@ function inputsOf(s: GroupState): GroupInputs {
 }
 
 /** The group with this id; fails with advice when it is gone. */
+/** The group with this id, decided by listing (ClearML publishes no "group not found" code). */
+async function find(client: AppGatewayClient, id: string): Promise<GatewayGroup | undefined> {
+  return (await readsFor(client).groups()).find((g) => g.id === id);
+}
+
 async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<GatewayGroup> {
-  const group = await client.groups.get(id);
+  const group = await find(client, id);
   if (!group) {
     throw new Error(
       `group '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
@@ -154,7 +161,7 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
 
   async read(id, props, conn) {
     const client = clientFor(conn);
-    const group = await client.groups.get(id);
+    const group = await find(client, id);
     if (!group) return {};
     const state = await stateOf(client, group, props.adopt);
     return { id, props: state, inputs: inputsOf(state) };
@@ -170,7 +177,7 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
 
   async delete(id, _props, conn) {
     const client = clientFor(conn);
-    if (await client.groups.get(id)) await client.groups.delete([id]);
+    if (await find(client, id)) await client.groups.delete([id]);
   },
 };
 

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AccessRule, AppGatewayClient } from "../sdk";
 import { checkInputs, clientFor, messageOf, sameSet, sorted, stringSet } from "./common";
+import { readsFor } from "./reads";
 import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
 
 export interface GroupAccessArgs {
@@ -55,7 +56,7 @@ async function grant(
   group: string,
   routes: string[],
 ): Promise<Record<string, string>> {
-  const existing = await client.accessRules.list();
+  const existing = await readsFor(client).accessRules();
   const made: Record<string, string> = {};
   try {
     for (const route of routes) {
@@ -88,7 +89,7 @@ async function revoke(client: AppGatewayClient, ruleIds: string[]): Promise<void
 }
 
 async function current(conn: ConnectionConfig, state: GroupAccessState) {
-  return held(await clientFor(conn).accessRules.list(), state);
+  return held(await readsFor(clientFor(conn)).accessRules(), state);
 }
 
 export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState> = {

@@ -12,6 +12,7 @@ import {
   stringSet,
   uniqueName,
 } from "./common";
+import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface StaticRouteArgs {
@@ -139,10 +140,11 @@ async function stateOf(
   recorded: Pick<StaticRouteInputs, "accessGroups" | "adopt" | "allowDisruptiveEdits">,
 ): Promise<StaticRouteState> {
   const groupIds = route.user_groups ?? [];
+  const reads = readsFor(client);
   const [groups, rules, updater] = await Promise.all([
-    route.auth_enabled ? client.groups.list() : Promise.resolve([]),
-    route.auth_enabled ? client.accessRules.list() : Promise.resolve([]),
-    route.updated_by ? client.users.list({ id: [route.updated_by] }) : Promise.resolve([]),
+    route.auth_enabled ? reads.groups() : [],
+    route.auth_enabled ? reads.accessRules() : [],
+    route.updated_by ? reads.user(route.updated_by) : undefined,
   ]);
   // Who may use the route: its own groups and those of its access rules (GroupAccess).
   const granted = rules
@@ -171,7 +173,7 @@ async function stateOf(
     tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
     created: route.created ?? "",
     lastUpdated: route.last_update ?? "",
-    updatedBy: updater[0]?.name ?? route.updated_by ?? "",
+    updatedBy: updater?.name ?? route.updated_by ?? "",
   };
 }
 
@@ -193,7 +195,7 @@ function inputsOf(state: StaticRouteState): StaticRouteInputs {
 
 /** The route with this id; fails with advice when it is gone. */
 async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<Route> {
-  const route = await client.routes.get(id);
+  const route = await readsFor(client).route(id);
   if (!route) {
     throw new Error(
       `route '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
@@ -333,7 +335,7 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
 
   async read(id, props, conn) {
     const client = clientFor(conn);
-    const route = await client.routes.get(id);
+    const route = await readsFor(client).route(id);
     if (!route) return {};
     const state = await stateOf(client, route, props);
     return { id, props: state, inputs: inputsOf(state) };
@@ -348,7 +350,7 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   async delete(id, _props, conn) {
     const client = clientFor(conn);
     // Existence is decided by listing: ClearML publishes no "route not found" code.
-    const route = await client.routes.get(id);
+    const route = await readsFor(client).route(id);
     if (route) await client.routes.delete([id], route.status === "active");
   },
 };

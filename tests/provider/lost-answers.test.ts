@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { groupImpl } from "../../provider/group";
 import type { ConnectionConfig } from "../../provider/shim";
 import { staticRouteImpl } from "../../provider/staticRoute";
-import { lossyProxy } from "../helpers/lossy-proxy";
+import { lossyProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 describe("provider creates whose answer is lost", () => {

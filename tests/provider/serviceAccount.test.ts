@@ -13,7 +13,7 @@ import {
 import type { ConnectionConfig } from "../../provider/shim";
 import { AppGatewayClient } from "../../sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { lossyProxy } from "../helpers/lossy-proxy";
+import { lossyProxy } from "../helpers/api-proxy";
 import { checkedInputs, connectionOf } from "../helpers/provider";
 import { configureFor, roundTrip } from "../helpers/serialize";
 
