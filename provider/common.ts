@@ -29,7 +29,9 @@ export function clientFor(conn: ConnectionConfig): AppGatewayClient {
   const key = `${apiHost}\n${accessKey}\n${secretKey}`;
   let client = clients.get(key);
   if (!client) {
-    client = new AppGatewayClient({ apiHost, accessKey, secretKey });
+    // A Pulumi run is short: once the gateway proved unreachable, or refused these
+    // credentials, every other resource fails at once with the same error.
+    client = new AppGatewayClient({ apiHost, accessKey, secretKey, failFastMs: 30_000 });
     clients.set(key, client);
   }
   return client;

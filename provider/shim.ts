@@ -62,18 +62,33 @@ export function providerShim(file: string, exportName: string): pulumi.dynamic.R
     return require(file)[exportName];
   };
 
+  // Pulumi's dynamic provider prints every error with its stack trace, once per resource. The
+  // errors a person acts on (the gateway's answer, an unreachable server, a refused edit) say
+  // all in their message: they lose the stack. Programming errors keep theirs.
+  const quiet = async <T>(op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      const bug = [TypeError, ReferenceError, RangeError, SyntaxError].some(
+        (c) => err instanceof c,
+      );
+      if (err instanceof Error && !bug) err.stack = "";
+      throw err;
+    }
+  };
+
   return {
     async configure(req) {
       conn.apiHost = req.config.get("appgw:apiHost");
       conn.accessKey = req.config.get("appgw:accessKey");
       conn.secretKey = req.config.get("appgw:secretKey");
     },
-    check: (olds, news) => impl().check(olds, news),
-    diff: (id, olds, news) => impl().diff(id, olds, news, conn),
-    create: (inputs) => impl().create(inputs, conn),
-    read: (id, props) => impl().read(id, props, conn),
-    update: (id, olds, news) => impl().update(id, olds, news, conn),
-    delete: (id, props) => impl().delete(id, props, conn),
+    check: (olds, news) => quiet(() => impl().check(olds, news)),
+    diff: (id, olds, news) => quiet(() => impl().diff(id, olds, news, conn)),
+    create: (inputs) => quiet(() => impl().create(inputs, conn)),
+    read: (id, props) => quiet(() => impl().read(id, props, conn)),
+    update: (id, olds, news) => quiet(() => impl().update(id, olds, news, conn)),
+    delete: (id, props) => quiet(() => impl().delete(id, props, conn)),
   };
 }
 

@@ -27,6 +27,12 @@ export interface ClientOptions {
   retryDelayMs?: number;
   /** An axios instance to send requests with (tests, proxies, custom agents). */
   transport?: AxiosInstance;
+  /**
+   * After the server proved unreachable (retries spent) or refused the credentials, fail every
+   * call at once with that same error for this long, instead of each call finding out again.
+   * For short-lived clients such as a Pulumi run; default 0 (off).
+   */
+  failFastMs?: number;
 }
 
 export interface CallOptions {
@@ -93,6 +99,8 @@ export class Core {
   private readonly opts: ClientOptions;
   private token: string | undefined;
   private login: Promise<string> | undefined;
+  /** The failure every call repeats until `failFastMs` has passed (see ClientOptions). */
+  private down: { err: AppGatewayError; until: number } | undefined;
 
   constructor(opts: ClientOptions) {
     if (!opts.apiHost)
@@ -116,6 +124,29 @@ export class Core {
     action: A,
     body: ActionRequest<A>,
     callOpts: CallOptions = {},
+  ): Promise<ActionResponse<A>> {
+    if (this.down && Date.now() < this.down.until) throw this.down.err;
+    try {
+      return await this.attempt(action, body, callOpts);
+    } catch (err) {
+      // The server is not there (refused, no such host), or refuses who we are: neither
+      // changes within a run. A lost answer does not count: the caller recovers from it.
+      const fatal =
+        err instanceof AppGatewayError &&
+        ((err.code === "APPGW_CONNECTION" && NOT_SENT.has(String(err.details.cause))) ||
+          (action === "auth.login" && isAuthFailure(err)));
+      if (fatal && this.opts.failFastMs) {
+        this.down = { err, until: Date.now() + this.opts.failFastMs };
+      }
+      throw err;
+    }
+  }
+
+  /** One call, with its token renewal and retries. */
+  private async attempt<A extends ActionName>(
+    action: A,
+    body: ActionRequest<A>,
+    callOpts: CallOptions,
   ): Promise<ActionResponse<A>> {
     const maxRetries = this.opts.maxRetries ?? 3;
     let renewed = false;
