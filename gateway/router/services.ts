@@ -2,7 +2,8 @@
 // `_ROUTER` runtime property is served by that router only, whatever its queue; any other task
 // by the routers listening to its queue (`LISTEN_QUEUE_NAME`; none listed: every queue). The
 // configuration names the queue but not the pin, so the router reads the tasks' runtime
-// properties, which the endpoint write-back needs anyway.
+// properties, which the endpoint write-back needs anyway. It reads each task once, when the task
+// first appears: a route change then costs no extra call.
 import type { AppGatewayClient } from "../../sdk";
 import { RUNTIME, type ServiceConfig } from "../../sdk/contract";
 
@@ -17,6 +18,8 @@ export interface Selection {
 
 export class ServiceSelector {
   private readonly queues: ReadonlySet<string>;
+  /** The runtime properties of the tasks of the last configuration, read when each appeared. */
+  private readonly known = new Map<string, Readonly<Record<string, unknown>>>();
 
   constructor(
     private readonly client: { tasks: Pick<AppGatewayClient["tasks"], "list"> },
@@ -29,9 +32,11 @@ export class ServiceSelector {
   }
 
   async select(services: readonly ServiceConfig[]): Promise<Selection> {
-    const ids = [...new Set(services.map((s) => s.task))];
-    if (ids.length === 0) return { services: [], runtimes: new Map() };
-    const runtimes = await this.runtimes(ids);
+    const ids = new Set(services.map((s) => s.task));
+    for (const id of this.known.keys()) if (!ids.has(id)) this.known.delete(id);
+    const unread = [...ids].filter((id) => !this.known.has(id));
+    if (unread.length) for (const [id, rt] of await this.runtimes(unread)) this.known.set(id, rt);
+    const runtimes = new Map(this.known);
     const serves = (s: ServiceConfig): boolean => {
       const runtime = runtimes.get(s.task);
       // A task that vanished between the configuration and this read serves nothing.

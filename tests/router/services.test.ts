@@ -36,6 +36,22 @@ describe("router service selection", () => {
     assert.deepEqual(requests[0]!.only_fields, ["id", "runtime"]);
   });
 
+  it("reads a task's runtime once, when it first appears, not on every configuration", async () => {
+    const { api, requests } = client([task("a"), task("b")]);
+    const selector = new ServiceSelector(api, "edge", []);
+    await selector.select([service({ task: "a" })]);
+    await selector.select([service({ task: "a" })]);
+    await selector.select([service({ task: "a" }), service({ task: "b" })]);
+    assert.deepEqual(
+      requests.map((r) => r.id),
+      [["a"], ["b"]],
+    );
+    // A task that left and came back is read again (its properties may have changed).
+    await selector.select([service({ task: "b" })]);
+    await selector.select([service({ task: "a" }), service({ task: "b" })]);
+    assert.deepEqual(requests.at(-1)?.id, ["a"]);
+  });
+
   it("serves only the tasks of the queues it listens to, matched by exact name", async () => {
     const { api } = client(["a", "b", "c", "d"].map((id) => task(id)));
     const s = await new ServiceSelector(api, "edge", ["gpu", "cpu"]).select([
