@@ -11,7 +11,7 @@ code=$?
 case $code in
   0) echo "drift-check: stack '$stack' matches the gateway" ;;
   7) echo "drift-check: stack '$stack' has DRIFT or undeployed changes (see the diff above)." >&2
-     echo "  restore the declared state: pulumi up --stack $stack" >&2
+     echo "  restore the declared state: pulumi up --refresh --stack $stack" >&2
      echo "  or accept the change: edit the program, then pulumi up" >&2 ;;
   *) echo "drift-check: the check itself failed (exit $code): gateway unreachable, credentials, or program error" >&2 ;;
 esac
