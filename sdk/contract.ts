@@ -1046,12 +1046,3 @@ export const ROUTER_TEST = {
     browserEndpoint: "appgw_test_browser_endpoint",
   },
 } as const;
-
-/** Tokens: ES256 JWTs from `auth.login`, verified by routers against the published key set. */
-export const TOKENS = {
-  issuer: "appgw",
-  audience: "appgw",
-  algorithm: "ES256",
-  /** GET, unauthenticated, on the control API. */
-  jwksPath: "/.well-known/jwks.json",
-} as const;

@@ -6,7 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { actions, TOKENS, type ActionName } from "../../sdk/contract";
+import { actions, type ActionName } from "../../sdk/contract";
+import { TOKENS } from "../token-format";
 import { AppGatewayError, appgwError } from "../../sdk/errors";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";

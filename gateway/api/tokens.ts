@@ -13,7 +13,7 @@ import {
   type CryptoKey,
   type JWK,
 } from "jose";
-import { TOKENS } from "../../sdk/contract";
+import { TOKENS } from "../token-format";
 import { appgwError } from "../../sdk/errors";
 import type { Store } from "../store";
 

@@ -11,7 +11,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from "jose";
-import { TOKENS } from "../../sdk/contract";
+import { TOKENS } from "../token-format";
 import { getCookie } from "./cookies";
 
 export interface Identity {

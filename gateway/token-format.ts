@@ -1,0 +1,10 @@
+// The reference gateway's tokens, as its control API signs them and its routers verify them.
+// Server policy, not part of ClearML's contract: a ClearML client only carries the token.
+/** Tokens: ES256 JWTs from `auth.login`, verified by routers against the published key set. */
+export const TOKENS = {
+  issuer: "appgw",
+  audience: "appgw",
+  algorithm: "ES256",
+  /** GET, unauthenticated, on the control API. */
+  jwksPath: "/.well-known/jwks.json",
+} as const;
