@@ -1,8 +1,9 @@
 // Which of the configuration's services this router serves. A task pinned to a router by its
 // `_ROUTER` runtime property is served by that router only, whatever its queue; any other task
 // by the routers listening to its queue (`LISTEN_QUEUE_NAME`; none listed: every queue). The
-// configuration names the queue but not the pin, so the router reads the tasks' runtime
-// properties, which the endpoint write-back needs anyway. It reads each task once, when the task
+// control plane already leaves out tasks pinned to other routers, but its configuration does not
+// say which tasks are pinned to this one, so the router reads the tasks' runtime properties,
+// which the endpoint write-back needs anyway. It reads each task once, when the task
 // first appears: a route change then costs no extra call.
 import type { AppGatewayClient } from "../../sdk";
 import { RUNTIME, type ServiceConfig } from "../../sdk/contract";

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { request } from "undici";
 import WebSocket from "ws";
-import { ECHO_ENTRY_POINT, EXTERNAL_SERVICE_TAG, ROUTER_TEST, RUNTIME } from "../../sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME } from "../../sdk";
 import { eventually, startTestGateway, type TestGateway } from "./gateway";
 
 /** A gateway whose agent runs many echo apps at once (each test file starts several). */
@@ -108,24 +108,16 @@ export function createRoute(
 }
 
 /** Starts an echo app on the embedded agent; `route` attaches it to that static route by name. */
-export async function startEchoApp(
+export function startEchoApp(
   t: TestGateway,
   route: string | null,
   name = `echo-${route ?? "service"}`,
 ): Promise<string> {
-  const queue = await t.client.queues.ensure("default");
-  const section = ROUTER_TEST.hyperparamSection;
-  const param = ROUTER_TEST.staticRouteParam;
-  const id = await t.client.tasks.create({
+  return t.client.startEcho({
+    queue: "default",
     name,
-    type: "application",
-    script: { entry_point: ECHO_ENTRY_POINT },
-    ...(route === null
-      ? {}
-      : { hyperparams: { [section]: { [param]: { section, name: param, value: route } } } }),
+    ...(route === null ? {} : { staticRoute: route }),
   });
-  await t.client.tasks.enqueue(id, queue);
-  return id;
 }
 
 /** Polls a path until the echo app of `task` (or any echo app) answers it. */

@@ -169,6 +169,19 @@ const secretRef = (name: string) => ({
   valueFrom: { secretKeyRef: { name: "router-a-api-credentials", key: name } },
 });
 
+/** The rendered Secret holds exactly these keys, and Pulumi treats its data as secret. */
+function assertCredentialsSecret(r: Rendered, accessKey: string, secretKey: string): void {
+  const raw = r.byName.get("gw-secret")!.inputs;
+  assert.ok(isSecretInput(raw.stringData), "the Secret's data is marked secret in Pulumi");
+  assert.deepEqual(r.get("secret"), {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "router-a-api-credentials", namespace: "gpu-net", labels: labels() },
+    type: "Opaque",
+    stringData: { CLEARML_API_ACCESS_KEY: accessKey, CLEARML_API_SECRET_KEY: secretKey },
+  });
+}
+
 describe("RouterDeployment (under Pulumi mocks)", () => {
   beforeEach(() => {
     // Other test files may install their own mocks; these must be ours.
@@ -256,18 +269,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
 
     it("puts the API credentials in a Secret and never in a container's plain env", async () => {
       const r = await render({ ...BASE, accessKey: pulumi.secret("ACCESSKEY123") });
-      const raw = r.byName.get("gw-secret")!.inputs;
-      assert.ok(isSecretInput(raw.stringData), "the Secret's data is marked secret in Pulumi");
-      assert.deepEqual(r.get("secret"), {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "router-a-api-credentials", namespace: "gpu-net", labels: labels() },
-        type: "Opaque",
-        stringData: {
-          CLEARML_API_ACCESS_KEY: "ACCESSKEY123",
-          CLEARML_API_SECRET_KEY: "super-secret-key-0123456789",
-        },
-      });
+      assertCredentialsSecret(r, "ACCESSKEY123", "super-secret-key-0123456789");
       const spec = r.get("deployment").spec.template.spec;
       for (const container of spec.containers) {
         for (const e of container.env) {
@@ -302,18 +304,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       assert.equal(await pulumi.isSecret(account.secretKey), true);
       assert.equal(await pulumi.isSecret(account.accessKey), false);
 
-      const raw = r.byName.get("gw-secret")!.inputs;
-      assert.ok(isSecretInput(raw.stringData), "the Secret's data is marked secret in Pulumi");
-      assert.deepEqual(r.get("secret"), {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "router-a-api-credentials", namespace: "gpu-net", labels: labels() },
-        type: "Opaque",
-        stringData: {
-          CLEARML_API_ACCESS_KEY: SA_KEYS.accessKey,
-          CLEARML_API_SECRET_KEY: SA_KEYS.secretKey,
-        },
-      });
+      assertCredentialsSecret(r, SA_KEYS.accessKey, SA_KEYS.secretKey);
 
       const deployment = r.get("deployment");
       const [container] = deployment.spec.template.spec.containers;

@@ -510,12 +510,4 @@ export class FakeClearML {
   }
 }
 
-/** Runs `fn` and returns the error it throws; fails if it does not throw. */
-export async function rejection(fn: () => Promise<unknown>): Promise<any> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection, got success");
-}
+export { rejection } from "../helpers/async";
