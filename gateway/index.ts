@@ -3,7 +3,7 @@
 // the demo and the tests start.
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
-import { ReferenceGatewayClient } from "../sdk/reference";
+import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { agentConfigFromEnv, startAgent, type RunningAgent } from "./agent";
 import { buildApp, type ApiApp } from "./api/app";
 import { generateCredentials, hashSecret } from "./api/tokens";

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { ReferenceGatewayClient } from "../sdk/reference";
+import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { agentConfigFromEnv, startAgent } from "./agent";
 import { buildApp } from "./api/app";
 import { bootstrapAdmin, startGateway, type Credentials } from "./index";

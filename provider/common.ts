@@ -2,7 +2,7 @@
 // (loaded from disk by the shim), so module-level state such as the client cache is fine here.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AppGatewayClient } from "../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import type { ConnectionConfig } from "./shim";
 
 /** The value Pulumi sends for inputs not known yet during preview. */

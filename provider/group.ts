@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, Group as GatewayGroup } from "../sdk";
-import { hasCode, SYSTEM_GROUPS } from "../sdk";
+import type { AppGatewayClient, Group as GatewayGroup } from "@appgw/sdk";
+import { hasCode, SYSTEM_GROUPS } from "@appgw/sdk";
 import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
@@ -182,7 +182,7 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
 };
 
 /** The serialized provider: shared by every Group, since Pulumi caches serialization by identity. */
-export const groupProvider = providerShim(__filename, "groupImpl");
+export const groupProvider = providerShim("groupImpl");
 
 /**
  * A custom group of gateway users (`permissions.add_or_update_user_group`). Routes grant access

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AccessRule, AppGatewayClient } from "../sdk";
+import type { AccessRule, AppGatewayClient } from "@appgw/sdk";
 import { checkInputs, clientFor, messageOf, sameSet, sorted, stringSet } from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
@@ -147,7 +147,7 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
 };
 
 /** The serialized provider: shared by every GroupAccess, since Pulumi caches serialization by identity. */
-export const groupAccessProvider = providerShim(__filename, "groupAccessImpl");
+export const groupAccessProvider = providerShim("groupAccessImpl");
 
 /**
  * Grants one group access to routes through ClearML access rules (`entity_type: route`), one

@@ -6,7 +6,7 @@
 //
 // A read never joins a request that was already sent, so it always sees every write that
 // finished before it was asked for (a create followed by its read-back stays exact).
-import type { AccessRule, AppGatewayClient, Group, Route, User } from "../sdk";
+import type { AccessRule, AppGatewayClient, Group, Route, User } from "@appgw/sdk";
 
 /** How long reads wait for others to join them: short beside any call's own latency. */
 const WINDOW_MS = 5;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, Router } from "../sdk";
-import { hasCode, isAuthFailure } from "../sdk";
+import type { AppGatewayClient, Router } from "@appgw/sdk";
+import { hasCode, isAuthFailure } from "@appgw/sdk";
 import { checkInputs, clientFor } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
@@ -206,7 +206,7 @@ export const routerRegistrationImpl: Implementation<
 };
 
 /** The serialized provider: shared by every RouterRegistration, since Pulumi caches serialization by identity. */
-export const routerRegistrationProvider = providerShim(__filename, "routerRegistrationImpl");
+export const routerRegistrationProvider = providerShim("routerRegistrationImpl");
 
 /**
  * Waits until a router has registered itself with the control API (it is listed by

@@ -109,7 +109,7 @@ export const routerTestImpl: Implementation<RouterTestInputs, RouterTestState> =
 };
 
 /** The serialized provider: shared by every RouterTest, since Pulumi caches serialization by identity. */
-export const routerTestProvider = providerShim(__filename, "routerTestImpl");
+export const routerTestProvider = providerShim("routerTestImpl");
 
 /**
  * Proves a router works, as the product's router test does, with documented ClearML calls: it

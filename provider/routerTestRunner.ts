@@ -4,8 +4,8 @@
 // task's console log and the verdict into its runtime properties, so the result stays on the
 // task (and the reference gateway shows it per router). docs/clearml-compatibility.md.
 import { randomBytes } from "node:crypto";
-import type { AppGatewayClient, Router, Task, TestReason } from "../sdk";
-import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "../sdk";
+import type { AppGatewayClient, Router, Task, TestReason } from "@appgw/sdk";
+import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "@appgw/sdk";
 import { messageOf } from "./common";
 
 export interface RouterTestOptions {

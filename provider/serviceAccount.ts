@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, User } from "../sdk";
-import { actions, escapeRegex, hasCode } from "../sdk";
+import type { AppGatewayClient, User } from "@appgw/sdk";
+import { actions, escapeRegex, hasCode } from "@appgw/sdk";
 import { checkInputs, clientFor } from "./common";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
@@ -201,7 +201,7 @@ export const serviceAccountImpl: Implementation<ServiceAccountInputs, ServiceAcc
 };
 
 /** The serialized provider: shared by every ServiceAccount, since Pulumi caches serialization by identity. */
-export const serviceAccountProvider = providerShim(__filename, "serviceAccountImpl");
+export const serviceAccountProvider = providerShim("serviceAccountImpl");
 
 /** The outputs made secret in state, whatever the caller's options. */
 const SECRET_OUTPUTS = ["secretKey"];

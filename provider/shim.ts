@@ -5,12 +5,13 @@
 // closure captures is serialized by value: SDK clients, axios instances and zod schemas cannot
 // be, and a credential captured here would land in state in plaintext (../shared/design/pulumi.md).
 //
-// So the closure holds two strings only: the implementation's file, relative to the project
-// directory (the provider process runs there, so the path holds on any clone or CI machine),
-// and the export to call. The implementation is loaded from disk in the provider process, which
-// also means `refresh` and `destroy` run the current code rather than the copy in state.
+// So the closure holds one string: the name of the implementation to call. It loads
+// `@appgw/pulumi/implementations` by package name, resolved from the project directory (where
+// the provider process runs), so a state written on one machine or folder works from any other
+// clone, folder or CI runner that installed the package; and `refresh` and `destroy` run the
+// installed release rather than a copy frozen in state.
 import type * as pulumi from "@pulumi/pulumi";
-import path from "node:path";
+import type * as implementations from "./implementations";
 
 /** Connection settings from stack config (`appgw:*`), read by `configure` in the provider process. */
 export interface ConnectionConfig {
@@ -40,26 +41,38 @@ export interface Implementation<I, O> {
 }
 
 /**
- * A provider whose methods load `exportName` from `file` (absolute, usually `__filename`) in the
- * provider process. Make one per resource type at module level: Pulumi caches serialization by
- * object identity.
+ * A provider whose methods call the implementation `name` of `@appgw/pulumi/implementations` in
+ * the provider process. Make one per resource type at module level: Pulumi caches serialization
+ * by object identity.
  */
-export function providerShim(file: string, exportName: string): pulumi.dynamic.ResourceProvider {
-  const relative = path.relative(process.cwd(), file).split(path.sep).join("/");
-
-  // Everything below runs in the provider process: it may use only `relative`, `exportName`
-  // and `require`, which the serialized closure resolves there.
-  // Mutated, never reassigned: each serialized function gets its own scope for captured
-  // variables, but they share captured objects.
+export function providerShim(name: keyof typeof implementations): pulumi.dynamic.ResourceProvider {
+  // Everything below runs in the provider process: it may use only `name` and `require`, which
+  // the serialized closure resolves there. Objects are mutated, never reassigned: each
+  // serialized function gets its own scope for captured variables, but they share objects.
   const conn: ConnectionConfig = {};
+  const loaded: { impl?: Implementation<unknown, unknown> } = {};
   const impl = (): Implementation<unknown, unknown> => {
-    const nodePath = require("node:path") as typeof import("node:path");
-    const file = nodePath.resolve(relative);
-    if (file.endsWith(".ts")) {
-      // Running from source: compile on load with the project's own tsx.
-      (require("node:module") as typeof import("node:module")).createRequire(file)("tsx/cjs");
+    if (loaded.impl) return loaded.impl;
+    const { createRequire } = require("node:module") as typeof import("node:module");
+    const { join } = require("node:path") as typeof import("node:path");
+    // The project's own installation first; then wherever @pulumi/pulumi itself was found.
+    let mod: typeof implementations;
+    try {
+      mod = createRequire(join(process.cwd(), "package.json"))("@appgw/pulumi/implementations");
+    } catch (err) {
+      if ((err as { code?: string }).code !== "MODULE_NOT_FOUND") throw err;
+      mod = require("@appgw/pulumi/implementations");
     }
-    return require(file)[exportName];
+    loaded.impl = mod[name] as Implementation<unknown, unknown>;
+    return loaded.impl;
+  };
+
+  // A state written by 0.2 holds a closure that loads a file path relative to the folder it ran
+  // in; it breaks when the project moves. `diff` reports such a resource as changed when nothing
+  // else is, and `update` then only rewrites the closure: one `pulumi up` repairs the state.
+  const legacy = (props: unknown): boolean => {
+    const closure = (props as { __provider?: unknown }).__provider;
+    return typeof closure === "string" && !closure.includes("@appgw/pulumi/implementations");
   };
 
   // Pulumi's dynamic provider prints every error with its stack trace, once per resource. The
@@ -84,10 +97,21 @@ export function providerShim(file: string, exportName: string): pulumi.dynamic.R
       conn.secretKey = req.config.get("appgw:secretKey");
     },
     check: (olds, news) => quiet(() => impl().check(olds, news)),
-    diff: (id, olds, news) => quiet(() => impl().diff(id, olds, news, conn)),
+    diff: (id, olds, news) =>
+      quiet(async () => {
+        const result = await impl().diff(id, olds, news, conn);
+        return result.changes || !legacy(olds) ? result : { ...result, changes: true };
+      }),
     create: (inputs) => quiet(() => impl().create(inputs, conn)),
     read: (id, props) => quiet(() => impl().read(id, props, conn)),
-    update: (id, olds, news) => quiet(() => impl().update(id, olds, news, conn)),
+    update: (id, olds, news) =>
+      quiet(async () => {
+        if (legacy(olds) && !(await impl().diff(id, olds, news, conn)).changes) {
+          const { __provider: _closure, ...outs } = olds as Record<string, unknown>;
+          return { outs };
+        }
+        return impl().update(id, olds, news, conn);
+      }),
     delete: (id, props) => quiet(() => impl().delete(id, props, conn)),
   };
 }

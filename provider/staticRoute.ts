@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, Route } from "../sdk";
-import { hasCode, routeName, routePath, subdomain } from "../sdk";
+import type { AppGatewayClient, Route } from "@appgw/sdk";
+import { hasCode, routeName, routePath, subdomain } from "@appgw/sdk";
 import {
   checkInputs,
   clientFor,
@@ -356,7 +356,7 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
 };
 
 /** The serialized provider: shared by every StaticRoute, since Pulumi caches serialization by identity. */
-export const staticRouteProvider = providerShim(__filename, "staticRouteImpl");
+export const staticRouteProvider = providerShim("staticRouteImpl");
 
 /**
  * A static route of the gateway: a fixed URL (`<router url>/path` or `sub.<router domain>`)

@@ -12,8 +12,8 @@ import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { request } from "undici";
-import { startGateway, type RunningGateway } from "../gateway";
-import { AppGatewayClient } from "../sdk";
+import { startGateway, type RunningGateway } from "@appgw/gateway";
+import { AppGatewayClient } from "@appgw/sdk";
 import { ReferenceGatewayClient } from "../sdk/reference";
 import { PulumiProject, pulumiBinDir, REPO } from "./pulumi";
 

@@ -2,8 +2,7 @@
 // (Pulumi.dev.yaml, Pulumi.prod.yaml). Every object is named after the stack, so several
 // environments share one gateway without touching each other's objects.
 import * as pulumi from "@pulumi/pulumi";
-// In your own project: import * as appgw from "appgw-as-code";
-import * as appgw from "../../provider";
+import * as appgw from "@appgw/pulumi";
 
 const env = pulumi.getStack();
 const config = new pulumi.Config();

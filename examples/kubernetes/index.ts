@@ -2,8 +2,7 @@
 // service account of its own, its routes, and a router test that re-runs whenever the router's
 // deployment changes.
 import * as pulumi from "@pulumi/pulumi";
-// In your own project: import * as appgw from "appgw-as-code";
-import * as appgw from "../../provider";
+import * as appgw from "@appgw/pulumi";
 
 const config = new pulumi.Config();
 const appgwConfig = new pulumi.Config("appgw");

@@ -1,8 +1,7 @@
 // Routes, a group, group access and a router test against the embedded gateway
 // (`npm start`, or `npm run demo`, which runs this program for you).
 import * as pulumi from "@pulumi/pulumi";
-// In your own project: import * as appgw from "appgw-as-code";
-import * as appgw from "../../provider";
+import * as appgw from "@appgw/pulumi";
 
 const config = new pulumi.Config();
 const routerName = config.get("routerName") ?? "router-1";

@@ -14,8 +14,8 @@ import {
   RUNTIME,
   hasCode,
   type Task,
-} from "../../sdk";
-import type { ReferenceGatewayClient } from "../../sdk/reference";
+} from "@appgw/sdk";
+import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { startEcho, type EchoService } from "./echo";
 
 export interface AgentConfig {

@@ -6,9 +6,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { actions, type ActionName } from "../../sdk/contract";
+import { actions, type ActionName } from "@appgw/sdk/contract";
 import { TOKENS } from "../token-format";
-import { AppGatewayError, appgwError } from "../../sdk/errors";
+import { AppGatewayError, appgwError } from "@appgw/sdk/errors";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
 import { TokenService, verifySecret } from "./tokens";

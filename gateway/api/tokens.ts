@@ -14,7 +14,7 @@ import {
   type JWK,
 } from "jose";
 import { TOKENS } from "../token-format";
-import { appgwError } from "../../sdk/errors";
+import { appgwError } from "@appgw/sdk/errors";
 import type { Store } from "../store";
 
 const ALG = TOKENS.algorithm;

@@ -1,7 +1,7 @@
 // The router's configuration, read from the env contract of ClearML's router so one deployment
 // recipe can run either. Every problem is collected and reported in one error.
 import { isIP } from "node:net";
-import { appgwError } from "../../sdk/errors";
+import { appgwError } from "@appgw/sdk/errors";
 import { AFFINITY_COOKIE_PREFIX } from "./affinity";
 
 export interface TcpConfig {

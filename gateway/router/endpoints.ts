@@ -3,8 +3,8 @@
 // takes them off when it stops routing there. Calls are made only for what changed, one at a
 // time; a failed write is retried by the next flush (every heartbeat).
 import type { Logger } from "pino";
-import type { AppGatewayClient } from "../../sdk";
-import { hasCode } from "../../sdk/errors";
+import type { AppGatewayClient } from "@appgw/sdk";
+import { hasCode } from "@appgw/sdk/errors";
 import { errorFields } from "./errors";
 import { isEndpointKey } from "./report";
 

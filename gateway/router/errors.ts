@@ -3,7 +3,7 @@
 // body is `{"error": {"code", "message"}}` so API clients can match on `code`.
 import type { ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
-import { ERROR_CODES, type ErrorCode } from "../../sdk/errors";
+import { ERROR_CODES, type ErrorCode } from "@appgw/sdk/errors";
 
 export type DataPlaneCode = ErrorCode;
 

@@ -11,8 +11,8 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
-import { version } from "../../package.json";
-import { ReferenceGatewayClient } from "../../sdk/reference";
+import { APPGW_VERSION as version } from "../release";
+import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { deriveAffinityKey } from "./affinity";
 import { remoteKeys, TokenVerifier } from "./auth";
 import type { RouterConfig } from "./config";

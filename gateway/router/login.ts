@@ -4,7 +4,7 @@
 // host-only cookie there.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { AppGatewayClient, tokenExpiry } from "../../sdk";
+import { AppGatewayClient, tokenExpiry } from "@appgw/sdk";
 import { serializeCookie } from "./cookies";
 import { errorFields, sendError } from "./errors";
 import { INTERNAL_PREFIX, LOGIN_PATH } from "./resolve";

@@ -1,7 +1,7 @@
 // What a route table means to the control plane: the `status` of `routers.task_router_report`
 // (every static route of the configuration with the tasks it routes to, empty ones too, and
 // every task routed) and the endpoints to write back onto the tasks as runtime properties.
-import { RUNTIME, type ActionRequest } from "../../sdk/contract";
+import { RUNTIME, type ActionRequest } from "@appgw/sdk/contract";
 import { compare, type RouteTable } from "./table";
 
 type Status = NonNullable<ActionRequest<"routers.task_router_report">["status"]>;

@@ -5,8 +5,8 @@
 // say which tasks are pinned to this one, so the router reads the tasks' runtime properties,
 // which the endpoint write-back needs anyway. It reads each task once, when the task
 // first appears: a route change then costs no extra call.
-import type { AppGatewayClient } from "../../sdk";
-import { RUNTIME, type ServiceConfig } from "../../sdk/contract";
+import type { AppGatewayClient } from "@appgw/sdk";
+import { RUNTIME, type ServiceConfig } from "@appgw/sdk/contract";
 
 /** Ids per `tasks.get_all`: the contract takes at most 1000. */
 const TASK_BATCH = 500;

@@ -2,7 +2,7 @@
 // router swaps the whole table at once (as Traefik swaps its handler tree), so a request resolves
 // against one consistent table from start to end.
 import { isIPv6 } from "node:net";
-import type { RouteConfig, ServiceConfig } from "../../sdk/contract";
+import type { RouteConfig, ServiceConfig } from "@appgw/sdk/contract";
 import { affinityCookieName } from "./affinity";
 import { encodeSegment } from "./path";
 

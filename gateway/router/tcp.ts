@@ -3,7 +3,7 @@
 // nothing to carry a token), as in ClearML's TCP routing: restrict the range at the network level.
 import { createConnection, createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
-import type { ServiceConfig } from "../../sdk/contract";
+import type { ServiceConfig } from "@appgw/sdk/contract";
 import type { TcpConfig } from "./config";
 import { errorFields } from "./errors";
 import type { TcpEndpoint } from "./report";

@@ -5,9 +5,9 @@
 // so a control plane that lost the router (restarted, or timed it out) has it back within one.
 import { setTimeout as wait } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { ActionResponse } from "../../sdk/contract";
-import { hasCode } from "../../sdk/errors";
-import type { ReferenceGatewayClient } from "../../sdk/reference";
+import type { ActionResponse } from "@appgw/sdk/contract";
+import { hasCode } from "@appgw/sdk/errors";
+import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import type { EndpointWriter } from "./endpoints";
 import { errorFields } from "./errors";
 import type { TableReport } from "./report";

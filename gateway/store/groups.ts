@@ -1,7 +1,7 @@
 // Groups and their members. The built-in groups are seeded at open; 'Users' and 'Admins' have
 // no stored members: everyone, and the users with the admin role, belong to them.
-import { SYSTEM_GROUPS } from "../../sdk/contract";
-import { appgwError } from "../../sdk/errors";
+import { SYSTEM_GROUPS } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import {
   inList,
   isUnique,

@@ -15,7 +15,7 @@
 //   routerTests  each router's latest test, from its task    (reads tasks, queues)
 import { EventEmitter } from "node:events";
 import type Database from "better-sqlite3";
-import { RUNTIME, type ActionResponse, type ServiceConfig } from "../../sdk/contract";
+import { RUNTIME, type ActionResponse, type ServiceConfig } from "@appgw/sdk/contract";
 import { openDb, type Db } from "./db";
 import { Groups } from "./groups";
 import { Queues } from "./queues";

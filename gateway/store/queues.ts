@@ -1,7 +1,7 @@
 // Queues, their entries, and the workers (agents) that pull from them. Tasks enter a queue
 // through Tasks.enqueue, which owns the task's state.
-import type { Queue, Worker } from "../../sdk/contract";
-import { appgwError } from "../../sdk/errors";
+import type { Queue, Worker } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import {
   inList,
   isUnique,

@@ -8,7 +8,7 @@ import {
   testReason,
   type RouterTestRecord,
   type TestReason,
-} from "../../sdk/contract";
+} from "@appgw/sdk/contract";
 import type { Queues } from "./queues";
 import { parse } from "./sql";
 import type { TaskRow, Tasks } from "./tasks";

@@ -1,7 +1,7 @@
 // Routers as they report themselves (`routers.task_router_report`): a router's id is its
 // ROUTER_NAME; it is online while its last report is younger than the timeout it gave. What it
 // reports routing (routes with their targets) is kept as sent, for the routes' derived fields.
-import { RUNTIME, type ActionRequest, type Router } from "../../sdk/contract";
+import { RUNTIME, type ActionRequest, type Router } from "@appgw/sdk/contract";
 import { json, now, parse, Repository, type StoreContext } from "./sql";
 import type { Tasks } from "./tasks";
 

@@ -1,7 +1,7 @@
 // Static routes and the groups that may use them. A route's status, URLs and targets come from
 // what the routers online report routing, and its tasks from the running tasks that ask for it.
-import type { ParsedRequest, Route, RouteConfig } from "../../sdk/contract";
-import { appgwError } from "../../sdk/errors";
+import type { ParsedRequest, Route, RouteConfig } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import type { Groups } from "./groups";
 import type { OnlineRouter } from "./routers";
 import type { AccessRules } from "./rules";

@@ -1,8 +1,8 @@
 // Access rules in ClearML's shape: a permission on one entity (or every entity of a type, `*`)
 // for some users and groups. Only route rules have an effect here: their groups and users may
 // use the route, beside the route's own user_groups.
-import type { AccessRule } from "../../sdk/contract";
-import { appgwError } from "../../sdk/errors";
+import type { AccessRule } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import type { Groups } from "./groups";
 import { eq, inList, newId, now, Repository, whereAll, type Ref, type StoreContext } from "./sql";
 import type { Users } from "./users";

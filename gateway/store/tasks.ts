@@ -1,7 +1,7 @@
 // Tasks: their life (created → queued → in_progress → completed | failed | stopped), their
 // runtime properties, their console log, and the endpoints the running ones ask routers for.
-import { EXTERNAL_SERVICE_TAG, RUNTIME, type Task, type TaskStatus } from "../../sdk/contract";
-import { appgwError } from "../../sdk/errors";
+import { EXTERNAL_SERVICE_TAG, RUNTIME, type Task, type TaskStatus } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import type { Queues } from "./queues";
 import {
   inList,

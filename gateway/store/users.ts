@@ -1,6 +1,6 @@
 // Users and their key pairs (the secret only as a hash). A user has a role (admin or user) and
 // any number of key pairs; service accounts are admins flagged `service`.
-import { appgwError } from "../../sdk/errors";
+import { appgwError } from "@appgw/sdk/errors";
 import { inList, isUnique, newId, now, regex, Repository, whereAll } from "./sql";
 
 export type Role = "admin" | "user";

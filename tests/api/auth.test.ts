@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SignJWT, generateKeyPair } from "jose";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import {
   basicAuth,
   bearerAuth,

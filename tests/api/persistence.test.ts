@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import { hashSecret } from "../../gateway/api/tokens";
 import { MIGRATIONS } from "../../gateway/store/db";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";

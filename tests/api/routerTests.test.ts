@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ROUTER_TEST, RUNTIME } from "../../sdk";
+import { ROUTER_TEST, RUNTIME } from "@appgw/sdk";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 /** What the provider's RouterTest writes, step by step, with documented calls only. */

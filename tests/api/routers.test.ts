@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { EventEmitter } from "node:events";
-import { EXTERNAL_SERVICE_TAG, RUNTIME } from "../../sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME } from "@appgw/sdk";
 import { rejection, startTestGateway, userClient, type TestGateway } from "../helpers/gateway";
 
 describe("control API: routers and the gateway's own service (appgw.*)", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EXTERNAL_SERVICE_TAG, RUNTIME } from "../../sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME } from "@appgw/sdk";
 import {
   bearerAuth,
   rawCall,

@@ -22,7 +22,7 @@ import {
   WsProbe,
 } from "../helpers/dataplane";
 import { eventually, rejection, type TestGateway } from "../helpers/gateway";
-import { EXTERNAL_SERVICE_TAG, RUNTIME } from "../../sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME } from "@appgw/sdk";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

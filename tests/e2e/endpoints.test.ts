@@ -3,7 +3,7 @@
 // run before this one: see .mocharc.json) is one ClearML documents.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { DOCUMENTED_ACTIONS, type ActionName } from "../../sdk";
+import { DOCUMENTED_ACTIONS, type ActionName } from "@appgw/sdk";
 import { TRACE_FILE } from "./helpers";
 
 describe("endpoints the provider called during the end-to-end suite", () => {

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { request } from "undici";
 import WebSocket from "ws";
-import { EXTERNAL_SERVICE_TAG, RUNTIME } from "../../sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME } from "@appgw/sdk";
 import { eventually, startTestGateway, type TestGateway } from "./gateway";
 
 /** A gateway whose agent runs many echo apps at once (each test file starts several). */

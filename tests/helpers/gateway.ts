@@ -9,8 +9,8 @@ import {
   type Credentials,
   type GatewayOptions,
   type RunningGateway,
-} from "../../gateway";
-import { AppGatewayClient } from "../../sdk";
+} from "@appgw/gateway";
+import { AppGatewayClient } from "@appgw/sdk";
 import { ReferenceGatewayClient } from "../../sdk/reference";
 
 export interface TestGateway {

@@ -10,7 +10,7 @@ import {
   type RouterRegistrationState,
 } from "../../provider/routerRegistration";
 import type { ConnectionConfig } from "../../provider/shim";
-import type { ActionRequest } from "../../sdk";
+import type { ActionRequest } from "@appgw/sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";
 import { configureFor, roundTrip } from "../helpers/serialize";

@@ -9,7 +9,7 @@ import {
   routerTestProvider,
   serviceAccountProvider,
   staticRouteProvider,
-} from "../../provider";
+} from "@appgw/pulumi";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { configureFor, roundTrip } from "../helpers/serialize";
 

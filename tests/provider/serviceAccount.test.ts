@@ -11,7 +11,7 @@ import {
   type ServiceAccountState,
 } from "../../provider/serviceAccount";
 import type { ConnectionConfig } from "../../provider/shim";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { lossyProxy } from "../helpers/api-proxy";
 import { checkedInputs, connectionOf } from "../helpers/provider";

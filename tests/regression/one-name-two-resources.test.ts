@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { recordResources } from "../helpers/mocks";
 
 describe("regression: one gateway name declared by two resources of a program", () => {
-  const appgw = () => require("../../provider") as typeof import("../../provider");
+  const appgw = () => require("@appgw/pulumi") as typeof import("../../provider");
   before(() => recordResources("appgw", "dup", {}));
 
   it("fails the second StaticRoute with the name, naming both resources", () => {

@@ -15,7 +15,7 @@ describe("regression: outputs declared on resource classes survive construction"
       routes: ["r"],
       runTimeSec: 1,
     }));
-    const appgw = require("../../provider") as typeof import("../../provider");
+    const appgw = require("@appgw/pulumi") as typeof import("../../provider");
     const route = new appgw.StaticRoute("r", { name: "r", path: "/r" });
     const group = new appgw.Group("g", { name: "g" });
     const access = new appgw.GroupAccess("a", { group: "g", routes: ["r"] });

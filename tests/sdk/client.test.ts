@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import axios, { AxiosError } from "axios";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import { ReferenceGatewayClient } from "../../sdk/reference";
 import { FakeClearML, KEYS, ROUTE_ID, TASK_ID, fail, ok, rejection } from "./fake-clearml";
 

@@ -17,7 +17,7 @@ import {
   PermissionError,
   type AppGatewayClient,
   type AppGatewayError,
-} from "../../sdk";
+} from "@appgw/sdk";
 import {
   EXAMPLES,
   FakeClearML,

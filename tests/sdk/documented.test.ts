@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { DOCS, DOCUMENTED_ACTIONS } from "../../sdk";
+import { DOCS, DOCUMENTED_ACTIONS } from "@appgw/sdk";
 
 const REFERENCE = path.resolve(__dirname, "..", "..", "..", "shared", "design", "clearml-api.md");
 

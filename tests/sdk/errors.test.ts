@@ -17,7 +17,7 @@ import {
   isAuthFailure,
   isErrorCode,
   type ErrorCode,
-} from "../../sdk";
+} from "@appgw/sdk";
 
 /** The pairs of ClearML's error table (clearml-api.md) that the SDK gives a code of their own. */
 const CLEARML_PAIRS: Record<string, ErrorCode> = {

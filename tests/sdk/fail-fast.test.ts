@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import { FakeClearML, KEYS, fail, rejection } from "./fake-clearml";
 
 describe("SDK client with failFastMs", () => {

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AppGatewayClient, type ClientOptions, type DocumentedAction } from "../../sdk";
+import { AppGatewayClient, type ClientOptions, type DocumentedAction } from "@appgw/sdk";
 
 export interface Recorded {
   method: string;

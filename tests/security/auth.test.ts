@@ -16,7 +16,7 @@ import {
   WsProbe,
 } from "../helpers/dataplane";
 import type { TestGateway } from "../helpers/gateway";
-import { AppGatewayClient, SYSTEM_GROUPS } from "../../sdk";
+import { AppGatewayClient, SYSTEM_GROUPS } from "@appgw/sdk";
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 

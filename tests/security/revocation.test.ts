@@ -2,7 +2,7 @@
 // a token: removing a member, deleting an access rule or deleting a user takes effect at the
 // router within a configuration change, not at the token's expiry (12 h by default).
 import assert from "node:assert/strict";
-import { AppGatewayClient } from "../../sdk";
+import { AppGatewayClient } from "@appgw/sdk";
 import { eventually, type TestGateway } from "../helpers/gateway";
 import {
   createRoute,

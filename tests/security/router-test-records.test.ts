@@ -1,7 +1,7 @@
 // A router's Test Status must come from a real router test: a user who writes the test's tag
 // and a verdict on a task of their own does not get to say a router passed.
 import assert from "node:assert/strict";
-import { ROUTER_TEST, RUNTIME } from "../../sdk";
+import { ROUTER_TEST, RUNTIME } from "@appgw/sdk";
 import { startTestGateway, userClient, type TestGateway } from "../helpers/gateway";
 
 describe("security: router test records", () => {

@@ -1,5 +1,5 @@
-import type { Credentials, User } from "../../../sdk/contract";
-import { appgwError } from "../../../sdk/errors";
+import type { Credentials, User } from "@appgw/sdk/contract";
+import { appgwError } from "@appgw/sdk/errors";
 import { COMPANY, listing, type Role, type Store } from "../../store";
 import { generateCredentials, hashSecret } from "../tokens";
 import type { Handlers } from "./types";

@@ -1,5 +1,5 @@
 // Every action of the contract, by service. The type makes a missing handler a compile error.
-import type { ActionName } from "../../../sdk/contract";
+import type { ActionName } from "@appgw/sdk/contract";
 import { appgw } from "./appgw";
 import { auth, users } from "./auth";
 import { permissions } from "./permissions";

@@ -1,4 +1,4 @@
-import { appgwError } from "../../../sdk/errors";
+import { appgwError } from "@appgw/sdk/errors";
 import { listing, type ReportedStatus } from "../../store";
 import { isAdmin, type Ctx, type Handler, type Handlers } from "./types";
 

@@ -1,4 +1,4 @@
-import type { ActionName, ActionResponse, ParsedRequest } from "../../../sdk/contract";
+import type { ActionName, ActionResponse, ParsedRequest } from "@appgw/sdk/contract";
 import type { Role, Store } from "../../store";
 import type { TokenService } from "../tokens";
 
