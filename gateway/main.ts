@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // `npm start`: the all-in-one gateway on loopback, or one part of it with --role.
 //   npm start                                 API + router + agent
 //   npm start -- --role api                   control API only
