@@ -266,6 +266,26 @@ async function reconcile(
   }
 }
 
+/**
+ * The route a refused or unanswered create left on the gateway, if it is this stack's to take.
+ * ClearML routes carry no marker of who manages them, so a route counts as ours only when it is
+ * exactly what we ask for and either the answer was lost (it may be this very request's) or our
+ * own identity last wrote it: a run killed between the gateway's answer and Pulumi's state (kill
+ * -9, a CI timeout) leaves such a route, and taking it lets the next `up` converge with nothing
+ * duplicated or missing. Anything else is refused with the adopt advice.
+ */
+async function leftover(
+  client: AppGatewayClient,
+  err: unknown,
+  inputs: StaticRouteInputs,
+): Promise<Route | undefined> {
+  const found = await client.routes.findByName(inputs.name).catch(() => undefined);
+  if (!found || detailsDiffer(found, inputs)) return undefined;
+  if (hasCode(err, "APPGW_CONNECTION")) return found;
+  const me = await client.users.me().catch(() => undefined);
+  return found.updated_by && found.updated_by === me?.user.id ? found : undefined;
+}
+
 /** Explains a refused create, deciding by listing whether the name is taken. */
 async function createError(
   client: AppGatewayClient,
@@ -316,12 +336,8 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     try {
       id = await client.routes.save({ ...desired(inputs), enabled: inputs.enabled });
     } catch (err) {
-      // The answer was lost after the request went out: the route may exist. Take it only if it
-      // is exactly what we asked for, so a retry is idempotent and nothing is duplicated.
-      const found = hasCode(err, "APPGW_CONNECTION")
-        ? await client.routes.findByName(inputs.name)
-        : undefined;
-      if (!found || detailsDiffer(found, inputs)) throw await createError(client, err, inputs);
+      const found = await leftover(client, err, inputs);
+      if (!found) throw await createError(client, err, inputs);
       id = found.id;
     }
     try {

@@ -1,0 +1,87 @@
+// `kill -9` of the Pulumi CLI in the middle of `pulumi up` of 100 routes: the gateway holds routes
+// the state never recorded. `pulumi cancel` (when the stack is left locked) and one more
+// `pulumi up`, with no change to the program, must reach exactly the program's routes.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { REPO, type PulumiProject } from "../../scripts/pulumi";
+import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
+import { connect, newProject, requirePulumi } from "./helpers";
+
+const N = 100;
+const PROGRAM = `import * as appgw from "@appgw/pulumi";
+for (let i = 0; i < ${N}; i++) new appgw.StaticRoute(\`r\${i}\`, { name: \`r\${i}\`, path: \`/r\${i}\` });
+`;
+
+describe("an up killed with kill -9", () => {
+  let t: TestGateway;
+  let project: PulumiProject;
+  let cleanup: () => void;
+
+  before(async () => {
+    const binDir = requirePulumi();
+    t = await startTestGateway({ router: false, agent: false });
+    // Inside the repository, so @appgw/pulumi resolves from its node_modules.
+    const dir = path.join(REPO, "examples", `.e2e-interrupted-${process.pid}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: interrupted\nruntime: nodejs\n");
+    fs.writeFileSync(
+      path.join(dir, "package.json"),
+      '{ "name": "interrupted", "main": "index.ts" }',
+    );
+    fs.copyFileSync(
+      path.join(REPO, "examples", "local", "tsconfig.json"),
+      path.join(dir, "tsconfig.json"),
+    );
+    fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
+    const p = newProject(dir, binDir);
+    project = p.project;
+    cleanup = () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(p.workDir, { recursive: true, force: true });
+    };
+    await project.stack("e2e");
+    await connect(project, t);
+  });
+  after(async () => {
+    cleanup?.();
+    await t?.stop();
+  });
+
+  const names = async () => (await t.client.routes.list({ name: "^r[0-9]+$" })).map((r) => r.name);
+
+  it("converges to exactly the program's routes with cancel and one more up", async () => {
+    const cli = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], {
+      cwd: project.dir,
+      env: project.env,
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => cli.on("exit", resolve));
+    // Killed in the middle: some routes exist, not all.
+    await eventually(
+      async () => (await names()).length >= N / 4,
+      120_000,
+      "a quarter of the routes",
+    );
+    cli.kill("SIGKILL");
+    await exited;
+    const before = (await names()).length;
+    assert.ok(before < N, `killed before the end (${before} of ${N} routes existed)`);
+    // Whatever the orphaned provider process still had in flight lands or fails; then settle.
+    await new Promise((r) => setTimeout(r, 2_000));
+
+    const up = await project.run(["up", "--yes", "--skip-preview"]);
+    if (up.code !== 0) {
+      assert.match(up.output, /locked/, `a failed up says why:\n${up.output.slice(-2000)}`);
+      await project.ok(["cancel", "--yes"]);
+      await project.ok(["up", "--yes", "--skip-preview"]);
+    }
+    const after = await names();
+    assert.equal(after.length, N, "no route duplicated or missing");
+    assert.deepEqual([...after].sort(), Array.from({ length: N }, (_, i) => `r${i}`).sort());
+    await project.ok(["preview", "--refresh", "--expect-no-changes"]);
+    await project.ok(["destroy", "--yes", "--skip-preview"]);
+    assert.deepEqual(await names(), []);
+  });
+});
