@@ -3,12 +3,25 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".tools/", ".appgw/", "tools/", "**/*.js", "**/*.mjs"] },
+  {
+    ignores: [
+      "**/node_modules/",
+      "**/dist/",
+      ".tools/",
+      ".appgw/",
+      "tools/",
+      "**/*.js",
+      "**/*.mjs",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
       // The dynamic provider must require() inside methods: Pulumi serializes its closure.
       "@typescript-eslint/no-require-imports": "off",
     },
