@@ -8,6 +8,20 @@ const config = new pulumi.Config();
 const appgwConfig = new pulumi.Config("appgw");
 const routerName = config.get("routerName") ?? "k8s-router";
 const host = config.require("host");
+const flavour = config.get("flavour", { allowedValues: ["reference", "clearml"] }) ?? "reference";
+// No image of the reference router is published: build one from this repository with
+// gateway/Dockerfile and push it where the cluster pulls from (README). For flavour clearml it
+// is optional and replaces ClearML's router image. Checked here, before anything is created, so
+// the error names this stack's setting rather than RouterDeployment's `images.router`.
+const routerImage = config.get("routerImage");
+if (routerImage === undefined && flavour === "reference") {
+  throw new pulumi.RunError(
+    `Missing required configuration variable '${config.name}:routerImage': the reference ` +
+      "router's image. Build it at the repository's root with `docker build -f gateway/Dockerfile " +
+      "-t <registry>/appgw-gateway:<version> .`, push it where the cluster pulls from, then " +
+      "`pulumi config set routerImage <registry>/appgw-gateway:<version>`.",
+  );
+}
 
 // The router's identity. ClearML returns the secret key once, when the account is created: it
 // lives only in this stack's state, as a secret, and in the Kubernetes Secret the pods read.
@@ -20,13 +34,15 @@ const routerAccount = new appgw.ServiceAccount("router-account", {
 const router = new appgw.RouterDeployment("router", {
   namespace: config.get("namespace") ?? "appgw",
   routerName,
-  flavour: (config.get("flavour") as "reference" | "clearml" | undefined) ?? "reference",
+  flavour,
+  images: routerImage !== undefined ? { router: routerImage } : undefined,
   externalUrl: `https://${host}`,
   // The router reaches the control API from inside the cluster; often not the URL you use here.
   apiHost: config.get("routerApiHost") ?? appgwConfig.require("apiHost"),
   serviceAccount: routerAccount,
   listenQueues: config.getObject<string[]>("listenQueues") ?? ["gpu"],
-  domain: host,
+  // Subdomain routes (`<route>.<host>`); ClearML's router does not read ROUTER_DOMAIN.
+  domain: flavour === "reference" ? host : undefined,
   ingress: {
     host,
     className: config.get("ingressClass") ?? "nginx",

@@ -96,6 +96,44 @@ describe("example programs under mocks", () => {
     });
   }
 
+  it("examples/kubernetes refuses to run without the reference router's image, before creating anything", async () => {
+    const recorded = recordResources("appgw-kubernetes", "dev", {
+      "appgw:apiHost": "https://api.example.com",
+      "appgw-kubernetes:host": "gw.example.com",
+    });
+    assert.throws(
+      () => loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts")),
+      (err: unknown) => {
+        assert.ok(pulumi.RunError.isInstance(err), String(err));
+        assert.equal(
+          err.message,
+          "Missing required configuration variable 'appgw-kubernetes:routerImage': the reference " +
+            "router's image. Build it at the repository's root with `docker build -f " +
+            "gateway/Dockerfile -t <registry>/appgw-gateway:<version> .`, push it where the " +
+            "cluster pulls from, then `pulumi config set routerImage <registry>/appgw-gateway:<version>`.",
+        );
+        return true;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(recorded, []);
+  });
+
+  it("examples/kubernetes runs ClearML's default images without a router image for flavour clearml", async () => {
+    const recorded = recordResources("appgw-kubernetes", "dev", {
+      "appgw:apiHost": "https://api.example.com",
+      "appgw-kubernetes:host": "gw.example.com",
+      "appgw-kubernetes:flavour": "clearml",
+    });
+    loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts"));
+    await new Promise((r) => setTimeout(r, 200));
+    const deployment = find(recorded, "kubernetes:apps/v1:Deployment", "router-deployment");
+    assert.deepEqual(
+      deployment.inputs.spec.template.spec.containers.map((c: { image: string }) => c.image),
+      ["clearml/ai-gateway-router:2.14.0", "clearml/ai-gateway-proxy:1.8.1"],
+    );
+  });
+
   it("examples/kubernetes deploys a router, a route, and a test triggered by the rollout", async () => {
     const recorded = recordResources(
       "appgw-kubernetes",
@@ -103,6 +141,7 @@ describe("example programs under mocks", () => {
       {
         "appgw:apiHost": "https://api.example.com",
         "appgw-kubernetes:host": "gw.example.com",
+        "appgw-kubernetes:routerImage": "registry.example.com/appgw-gateway:0.3.0",
       },
       (r) =>
         r.type === T("ServiceAccount")
@@ -121,10 +160,9 @@ describe("example programs under mocks", () => {
     loadProgram(path.join(EXAMPLES, "kubernetes", "index.ts"));
     await new Promise((r) => setTimeout(r, 200));
     const deployment = find(recorded, "kubernetes:apps/v1:Deployment", "router-deployment");
-    const env = deployment.inputs.spec.template.spec.containers[0].env as {
-      name: string;
-      value?: string;
-    }[];
+    const [container] = deployment.inputs.spec.template.spec.containers;
+    assert.equal(container.image, "registry.example.com/appgw-gateway:0.3.0");
+    const env = container.env as { name: string; value?: string }[];
     assert.equal(env.find((e) => e.name === "ROUTER_URL")?.value, "https://gw.example.com");
     assert.equal(env.find((e) => e.name === "CLEARML_API_HOST")?.value, "https://api.example.com");
     assert.ok(
@@ -136,8 +174,10 @@ describe("example programs under mocks", () => {
         .rules[0].host,
       "gw.example.com",
     );
+    // Every dynamic resource also carries the gateway it lives on (provider/shim.ts).
     assert.deepEqual(args(find(recorded, T("ServiceAccount"), "router-account")), {
       name: "appgw-k8s-router",
+      apiHost: "https://api.example.com",
     });
     assert.deepEqual(
       find(recorded, "kubernetes:core/v1:Secret", "router-secret").inputs.stringData,

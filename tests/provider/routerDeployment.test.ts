@@ -60,6 +60,9 @@ const mocks: pulumi.runtime.Mocks = {
  * ignores it): the outputs named there come back as secrets.
  */
 function installMocks(): void {
+  // No stack config: another file's mocks may have left theirs (RouterRegistration records the
+  // configured appgw:apiHost among its inputs).
+  pulumi.runtime.setAllConfig({});
   pulumi.runtime.setMocks(mocks, "appgw", "test", false);
   honourSecretOutputs(secretOutputs);
 }
@@ -142,6 +145,10 @@ async function render(args: Component.RouterDeploymentArgs, name = "gw"): Promis
   };
 }
 
+/** The reference router's image, as built with gateway/Dockerfile and pushed. */
+const ROUTER_IMAGE = "registry.example.com/appgw-gateway:0.3.0";
+
+/** Reference flavour. */
 const BASE: Component.RouterDeploymentArgs = {
   namespace: "gpu-net",
   routerName: "router-a",
@@ -149,7 +156,11 @@ const BASE: Component.RouterDeploymentArgs = {
   apiHost: "http://api.appgw-control.svc:8008",
   accessKey: "ACCESSKEY123",
   secretKey: "super-secret-key-0123456789",
+  images: { router: ROUTER_IMAGE },
 };
+
+/** ClearML flavour, with its default images. */
+const CLEARML: Component.RouterDeploymentArgs = { ...BASE, flavour: "clearml", images: undefined };
 
 const SELECTOR = {
   "app.kubernetes.io/name": "appgw-router",
@@ -225,7 +236,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
               containers: [
                 {
                   name: "router",
-                  image: ROUTER_DEPLOYMENT_DEFAULTS.images.reference.router,
+                  image: ROUTER_IMAGE,
                   args: ["--role", "router"],
                   env: [
                     { name: "ROUTER_NAME", value: "router-a" },
@@ -367,6 +378,88 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       assert.equal(r.byName.get("gw-namespace"), undefined);
       assert.equal(r.get("deployment").metadata.namespace, "default");
       assert.equal(await valueOf(r.c.namespace), "default");
+    });
+
+    it("fills every argument left out with its default", async () => {
+      // Only what has no default: identity, URLs, keys and the image.
+      const r = await render({
+        routerName: "router-a",
+        externalUrl: "https://router-a.example.com",
+        apiHost: "http://api.appgw-control.svc:8008",
+        accessKey: "ACCESSKEY123",
+        secretKey: "super-secret-key-0123456789",
+        images: { router: ROUTER_IMAGE },
+      });
+      // A Namespace named appgw, a NetworkPolicy, and no TCP Service, Ingress or wait.
+      assert.deepEqual([...r.byName.keys()].sort(), [
+        "gw-deployment",
+        "gw-namespace",
+        "gw-network-policy",
+        "gw-secret",
+        "gw-service",
+      ]);
+      assert.equal(r.get("namespace").metadata.name, "appgw");
+      const probe = { httpGet: { path: "/_appgw/health", port: "http" } };
+      assert.deepEqual(r.get("deployment").spec, {
+        replicas: 1,
+        selector: { matchLabels: SELECTOR },
+        template: {
+          metadata: {
+            labels: labels(),
+            annotations: {
+              "checksum/api-credentials": checksum("ACCESSKEY123", "super-secret-key-0123456789"),
+            },
+          },
+          spec: {
+            enableServiceLinks: false,
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: "router",
+                image: ROUTER_IMAGE,
+                args: ["--role", "router"],
+                env: [
+                  { name: "ROUTER_NAME", value: "router-a" },
+                  { name: "ROUTER_URL", value: "https://router-a.example.com" },
+                  { name: "ROUTER_HOST", value: "0.0.0.0" },
+                  { name: "ROUTER__WEBSERVER__SERVER_PORT", value: "8080" },
+                  { name: "CLEARML_API_HOST", value: "http://api.appgw-control.svc:8008" },
+                  secretRef("CLEARML_API_ACCESS_KEY"),
+                  secretRef("CLEARML_API_SECRET_KEY"),
+                  { name: "AUTH_COOKIE_NAME", value: "appgw_token" },
+                  { name: "AUTH_SECURE_ENABLED", value: "true" },
+                ],
+                ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
+                readinessProbe: {
+                  ...probe,
+                  initialDelaySeconds: 2,
+                  periodSeconds: 5,
+                  timeoutSeconds: 2,
+                  failureThreshold: 3,
+                },
+                livenessProbe: {
+                  ...probe,
+                  initialDelaySeconds: 10,
+                  periodSeconds: 10,
+                  timeoutSeconds: 3,
+                  failureThreshold: 6,
+                },
+                resources: {
+                  requests: { cpu: "100m", memory: "128Mi" },
+                  limits: { memory: "512Mi" },
+                },
+              },
+            ],
+          },
+        },
+      });
+      assert.equal(r.get("deployment").metadata.namespace, "appgw");
+      assert.deepEqual(r.get("service").spec.ports, [
+        { name: "http", port: 8080, targetPort: "http", protocol: "TCP" },
+      ]);
+      assert.deepEqual(r.get("network-policy").spec.ingress, [
+        { ports: [{ protocol: "TCP", port: 8080 }] },
+      ]);
     });
 
     it("defaults the namespace to appgw", async () => {
@@ -602,8 +695,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
   describe("clearml flavour", () => {
     it("runs ClearML's router and proxy containers with ClearML's env names; the proxy serves the port", async () => {
       const r = await render({
-        ...BASE,
-        flavour: "clearml",
+        ...CLEARML,
         port: 8010,
         listenQueues: ["q1", "q2"],
         tcp: { address: "203.0.113.7", portStart: 31000, portEnd: 31001 },
@@ -695,10 +787,27 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       ]);
     });
 
+    it("defaults to ClearML's published images, a TCP probe of the proxy and a NodePort TCP Service", async () => {
+      const r = await render({
+        ...CLEARML,
+        tcp: { address: "203.0.113.7", portStart: 31000, portEnd: 31000 },
+      });
+      const [router, proxy] = r.get("deployment").spec.template.spec.containers;
+      assert.equal(router.image, "clearml/ai-gateway-router:2.14.0");
+      assert.equal(proxy.image, "clearml/ai-gateway-proxy:1.8.1");
+      assert.deepEqual(proxy.readinessProbe.tcpSocket, { port: "http" });
+      assert.equal(proxy.readinessProbe.httpGet, undefined);
+      assert.deepEqual(
+        router.env.find((e: Obj) => e.name === "ROUTER__HTTP__AUTHORIZATION__COOKIE__SECURE"),
+        { name: "ROUTER__HTTP__AUTHORIZATION__COOKIE__SECURE", value: "true" },
+      );
+      assert.equal(r.get("tcp-service").spec.type, "NodePort");
+      assert.deepEqual(r.get("tcp-service").spec.ports[0].nodePort, 31000);
+    });
+
     it("probes the proxy over HTTP when a health path is given, and takes image overrides", async () => {
       const r = await render({
-        ...BASE,
-        flavour: "clearml",
+        ...CLEARML,
         healthCheckPath: "/health",
         images: {
           router: "clearml/ai-gateway-router:2.15.0",
@@ -726,7 +835,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
         timeoutSec: 120,
         expectedUrl: "https://router-a.example.com",
         namespace: "gpu-net",
-        triggers: ["3", ROUTER_DEPLOYMENT_DEFAULTS.images.reference.router],
+        triggers: ["3", ROUTER_IMAGE],
       });
       assert.deepEqual(await valueOf(r.c.registered), {
         routerId: "router-a",
@@ -893,15 +1002,33 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
           serviceType: "ClusterIP" as never,
         },
       });
+      // In the order of the arguments: port comes before tcp.
       assert.deepEqual(
         err.issues.map((i) => i.split(":")[0]),
-        ["tcp.address", "port", "tcp.serviceType"],
+        ["port", "tcp.address", "tcp.serviceType"],
       );
+    });
+
+    it("refuses the reference flavour without a router image, naming images.router and how to build one", async () => {
+      const issue =
+        "images.router: is required for flavour 'reference': no image of the reference router is " +
+        "published. Build one at this repository's root with `docker build -f gateway/Dockerfile " +
+        "-t <registry>/appgw-gateway:<version> .`, push it where the cluster pulls from, and set " +
+        "images.router to it";
+      for (const images of [undefined, {}, { router: undefined }]) {
+        const err = failure({ images });
+        assert.deepEqual(err.issues, [issue]);
+        assert.equal(err.message, `RouterDeployment 'bad' has invalid arguments:\n  - ${issue}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(recorded, [], "nothing is created");
+      // ClearML's flavour has default images.
+      assert.deepEqual(validateRouterDeploymentArgs(CLEARML), { issues: [], warnings: [] });
     });
 
     it("refuses a proxy image for the one-container flavour, reserved labels and managed env names", () => {
       const err = failure({
-        images: { proxy: "x/proxy:1" },
+        images: { router: ROUTER_IMAGE, proxy: "x/proxy:1" },
         labels: { "app.kubernetes.io/instance": "other" },
         extraEnv: [
           { name: "LOG_LEVEL", value: "x" },
@@ -940,10 +1067,11 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
       );
     });
 
-    it("leaves values that are Outputs to be known at up", async () => {
+    it("leaves values that are Outputs or promises to be known at up", async () => {
       const r = await render({
         ...BASE,
         routerName: pulumi.output("router-a"),
+        images: { router: Promise.resolve(ROUTER_IMAGE) },
         externalUrl: pulumi.output("https://router-a.example.com"),
         replicas: pulumi.output(2),
         tcp: {
@@ -953,6 +1081,7 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
         },
       });
       assert.equal(r.get("deployment").spec.replicas, 2);
+      assert.equal(r.get("deployment").spec.template.spec.containers[0].image, ROUTER_IMAGE);
       assert.deepEqual(
         r.get("tcp-service").spec.ports.map((p: Obj) => p.port),
         [31000],
@@ -969,14 +1098,14 @@ describe("RouterDeployment (under Pulumi mocks)", () => {
         ingress: { host: "other.example.com" },
       });
       assert.deepEqual(issues, []);
-      assert.equal(warnings.length, 4);
-      assert.match(warnings.join("\n"), /ROUTER_DOMAIN.*reference router only/);
-      assert.match(warnings.join("\n"), /--service-node-port-range/);
-      assert.match(warnings.join("\n"), /replicas > 1/);
-      assert.match(
-        warnings.join("\n"),
-        /ingress\.host \(other\.example\.com\) is not the host of externalUrl/,
-      );
+      assert.deepEqual(warnings, [
+        "domain (ROUTER_DOMAIN) is read by the reference router only; flavour 'clearml' ignores it",
+        "tcp: with serviceType NodePort every port of 40000-40010 is also a node port; the cluster " +
+          "must allow them (--service-node-port-range, 30000-32767 by default)",
+        "tcp with replicas > 1: the TCP Service spreads each port's connections over all replicas",
+        "ingress.host (other.example.com) is not the host of externalUrl (router-a.example.com): " +
+          "the router advertises externalUrl",
+      ]);
     });
   });
 });
@@ -1001,6 +1130,7 @@ describe("RouterDeployment's reference container against a real control API", ()
       const r = await render({
         routerName: "router-it",
         namespace: "it",
+        images: { router: ROUTER_IMAGE },
         externalUrl,
         apiHost: t.apiUrl,
         serviceAccount: {
