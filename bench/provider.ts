@@ -1,0 +1,215 @@
+// `npm run bench:provider`: what the provider costs over the floor of any Pulumi dynamic
+// provider, with the real Pulumi CLI. Two programs of N resources each, in one run: `floor`
+// (no-op dynamic resources) and `real` (StaticRoutes against the reference gateway, behind a
+// proxy counting its API calls). Each is taken through up, up again, refresh, a drift check and
+// destroy; the report sets time ratios, API calls and state size beside the issue's targets.
+// See bench/README.md.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { pulumiBinDir } from "../scripts/pulumi";
+import { ADMIN, startProviderBenchGateway, type ProviderBenchGateway } from "./provider/gateway";
+import { PROGRAMS, WORK_ROOT, writeProgram, type ProgramName } from "./provider/programs";
+import { printSummary, save, type ProviderResults } from "./provider/report";
+import { BenchStack, OPERATIONS, type Operation } from "./provider/stack";
+import { killAll, ROOT, removeTemps, tempPath, versionOf } from "./proc";
+
+const HELP = `npm run bench:provider -- [options]
+
+  --n <count>      resources in each program (default 500, or APPGW_BENCH_N)
+  --rounds <k>     times through every operation; the best time of each is kept (default 1)
+  --parallel <p>   pulumi --parallel for both programs (default 8, the CLI's own default)
+  --router         start the gateway's embedded router too (it shares this process and the cores)
+  --keep           leave the programs in bench/.work/<pid>/ (their state is removed anyway)
+  --no-save        print only; write nothing to bench/results/
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: "string" },
+    rounds: { type: "string" },
+    parallel: { type: "string" },
+    router: { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+    "no-save": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+  allowPositionals: false,
+});
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function intArg(name: string, v: string | undefined, dflt: number, max: number): number {
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new Error(`--${name}: expected an integer from 1 to ${max}, got '${v}'`);
+  return n;
+}
+
+const N = intArg("n", args.n ?? process.env.APPGW_BENCH_N, 500, 10_000);
+const ROUNDS = intArg("rounds", args.rounds, 1, 10);
+const PARALLEL = intArg("parallel", args.parallel, 8, 1_000);
+
+function say(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** The built provider and SDK the programs load: missing is fatal, older than the source a warning. */
+function checkBuild(warn: (line: string) => void): void {
+  const built = path.join(ROOT, "provider", "dist", "implementations.js");
+  if (!fs.existsSync(built))
+    throw new Error(`${path.relative(ROOT, built)} is missing: run \`npm run build\` first`);
+  const builtAt = fs.statSync(built).mtimeMs;
+  const stale = ["provider", "sdk"].flatMap((pkg) =>
+    fs
+      .readdirSync(path.join(ROOT, pkg))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
+      .map((f) => path.join(pkg, f))
+      .filter((f) => fs.statSync(path.join(ROOT, f)).mtimeMs > builtAt),
+  );
+  if (stale.length)
+    warn(
+      `${stale.join(", ")} changed after provider/dist was built: the bench measures the build (npm run build)`,
+    );
+}
+
+/** Routes named `r<i>` on the gateway: N after the real program's create, none after destroy. */
+async function benchRoutes(gw: ProviderBenchGateway): Promise<number> {
+  return (await gw.client.routes.list()).filter((r) => /^r\d+$/.test(r.name)).length;
+}
+
+async function main(): Promise<number> {
+  const started = new Date().toISOString();
+  const cpus = os.cpus();
+  const results: ProviderResults = {
+    started,
+    host: `${cpus.length} cores (${cpus[0]?.model ?? ""}), Node ${process.version}, load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+    cli: "",
+    n: N,
+    rounds: ROUNDS,
+    parallel: PARALLEL,
+    router: args.router,
+    runs: Object.fromEntries(
+      OPERATIONS.map((op) => [op.key, { floor: [], real: [], calls: [] }]),
+    ) as unknown as ProviderResults["runs"],
+    state: {},
+    gatewayLog: { warn: 0, error: 0, samples: [] },
+    warnings: [],
+  };
+  const warn = (line: string) => {
+    results.warnings.push(line);
+    say(`!! WARNING ${line}`);
+  };
+  say(`== appgw provider bench  ${started}`);
+  say(`   ${results.host}; ${N} resources per program, --parallel ${PARALLEL}, ${ROUNDS} round(s)`);
+
+  const binDir = pulumiBinDir(true);
+  results.cli = `Pulumi CLI ${versionOf(path.join(binDir, "pulumi"), ["version"])} (${binDir})`;
+  say(`   ${results.cli}`);
+  checkBuild(warn);
+
+  const gw = await startProviderBenchGateway(args.router);
+  results.gatewayLog = gw.log;
+  const runDir = path.join(WORK_ROOT, String(process.pid));
+  if (!args.keep) tempPath(runDir);
+  const workDir = tempPath(fs.mkdtempSync(path.join(os.tmpdir(), "appgw-bench-provider-")));
+  try {
+    say(`   gateway API behind the counting proxy at ${gw.apiHost}; programs in ${runDir}`);
+    const stacks: Record<ProgramName, BenchStack> = {
+      floor: await BenchStack.init("floor", writeProgram(runDir, "floor", N), {
+        binDir,
+        workDir,
+        parallel: PARALLEL,
+      }),
+      real: await BenchStack.init("real", writeProgram(runDir, "real", N), {
+        binDir,
+        workDir,
+        parallel: PARALLEL,
+        config: { "appgw:apiHost": gw.apiHost, "appgw:accessKey": ADMIN.accessKey },
+        secrets: { "appgw:secretKey": ADMIN.secretKey },
+      }),
+    };
+
+    // Unmeasured: loads Node, ts-node and the modules once, and proves both programs run.
+    say("");
+    say("-- warm-up: pulumi preview of each program (not measured)");
+    for (const name of PROGRAMS) {
+      const r = await stacks[name].run(["preview"]);
+      if (r.code !== 0) throw new Error(`${name}: pulumi preview exited ${r.code}:\n${r.output}`);
+      say(`   ${name}: ${r.seconds.toFixed(2)} s`);
+    }
+
+    for (let round = 0; round < ROUNDS; round++) {
+      say("");
+      say(`-- round ${round + 1}/${ROUNDS}`);
+      for (const [i, op] of OPERATIONS.entries()) {
+        // Which program goes first alternates, from one operation and one round to the next.
+        const order = (round + i) % 2 === 0 ? PROGRAMS : [...PROGRAMS].reverse();
+        const line: string[] = [];
+        for (const name of order) {
+          const mark = gw.proxy.calls.length;
+          const run = await stacks[name].run(op.args);
+          results.runs[op.key][name].push(run);
+          let calls = "";
+          if (name === "real") {
+            const made = gw.proxy.calls.slice(mark);
+            results.runs[op.key].calls.push(made);
+            calls = `, ${made.length} API calls`;
+          }
+          line.push(`${name} ${run.seconds.toFixed(2)} s${calls}`);
+          if (run.code !== 0) warn(`${op.label} of ${name} exited ${run.code}:\n${run.output}`);
+        }
+        say(`   ${op.label}: ${line.join("; ")}`);
+        await afterOperation(op, round);
+      }
+    }
+
+    async function afterOperation(op: Operation, round: number): Promise<void> {
+      if (op.key === "create") {
+        const routes = await benchRoutes(gw);
+        if (routes !== N) warn(`after up (create) the gateway holds ${routes} routes, not ${N}`);
+        if (round > 0) return;
+        for (const name of PROGRAMS) results.state[name] = await stacks[name].stateSize();
+      } else if (op.key === "destroy") {
+        const routes = await benchRoutes(gw);
+        if (routes !== 0) warn(`after destroy the gateway still holds ${routes} routes`);
+      }
+    }
+  } finally {
+    await gw.stop();
+  }
+  results.finished = new Date().toISOString();
+  printSummary(results, say);
+  if (!args["no-save"]) say(`wrote ${save(results)}`);
+  return 0;
+}
+
+process.on("exit", () => {
+  killAll();
+  removeTemps();
+  // bench/.work itself goes once the last run's folder is gone.
+  try {
+    fs.rmdirSync(WORK_ROOT);
+  } catch {
+    // other runs' folders, or kept ones
+  }
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench:provider: ${sig}, ending the Pulumi CLI\n`);
+    process.exit(130);
+  });
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((err: Error) => {
+    process.stderr.write(`\nbench:provider FAILED: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
