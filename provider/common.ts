@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { AppGatewayClient } from "@appgw/sdk";
+import { readsFor } from "./reads";
 import type { ConnectionConfig } from "./shim";
 
 /** The value Pulumi sends for inputs not known yet during preview. */
@@ -31,10 +32,26 @@ export function clientFor(conn: ConnectionConfig): AppGatewayClient {
   if (!client) {
     // A Pulumi run is short: once the gateway proved unreachable, or refused these
     // credentials, every other resource fails at once with the same error.
-    client = new AppGatewayClient({ apiHost, accessKey, secretKey, failFastMs: 30_000 });
-    clients.set(key, client);
+    const made: AppGatewayClient = new AppGatewayClient({
+      apiHost,
+      accessKey,
+      secretKey,
+      failFastMs: 30_000,
+      // Shared reads must not hide this process's own writes.
+      afterWrite: (action, body, answer) => readsFor(made).wrote(action, body, answer),
+    });
+    clients.set(key, (client = made));
   }
   return client;
+}
+
+/**
+ * Forgets every client and what it read: the state a new provider process starts in. Each
+ * Pulumi command runs its own process; tests that model several commands in one call this
+ * between them.
+ */
+export function forgetConnections(): void {
+  clients.clear();
 }
 
 /**

@@ -1,8 +1,35 @@
 // What the serialized providers load in Pulumi's provider process, by package name
 // (`@appgw/pulumi/implementations`), so state written anywhere runs anywhere: see shim.ts.
-export { staticRouteImpl } from "./staticRoute";
-export { groupImpl } from "./group";
-export { groupAccessImpl } from "./groupAccess";
-export { routerTestImpl } from "./routerTest";
-export { routerRegistrationImpl } from "./routerRegistration";
-export { serviceAccountImpl } from "./serviceAccount";
+import { groupImpl } from "./group";
+import { groupAccessImpl } from "./groupAccess";
+import { routerRegistrationImpl } from "./routerRegistration";
+import { routerTestImpl } from "./routerTest";
+import { runtimeProvider, type ResourceProvider } from "./runtime";
+import { serviceAccountImpl } from "./serviceAccount";
+import { staticRouteImpl } from "./staticRoute";
+
+const implementations = {
+  staticRouteImpl,
+  groupImpl,
+  groupAccessImpl,
+  routerTestImpl,
+  routerRegistrationImpl,
+  serviceAccountImpl,
+};
+
+/** The name a serialized provider records; these names are in every state, so they stay. */
+export type ImplementationName = keyof typeof implementations;
+
+const providers = new Map<ImplementationName, ResourceProvider>();
+
+/** The provider of one resource type, made once per process. */
+export function provider(name: ImplementationName): ResourceProvider {
+  let made = providers.get(name);
+  if (!made) {
+    const impl = implementations[name] as Parameters<typeof runtimeProvider>[0];
+    if (!impl) throw new Error(`@appgw/pulumi: no resource implementation named '${name}'`);
+    made = runtimeProvider(impl);
+    providers.set(name, made);
+  }
+  return made;
+}

@@ -10,8 +10,9 @@
 // the provider process runs), so a state written on one machine or folder works from any other
 // clone, folder or CI runner that installed the package; and `refresh` and `destroy` run the
 // installed release rather than a copy frozen in state.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type * as implementations from "./implementations";
+import type { ImplementationName } from "./implementations";
 
 /** Connection settings from stack config (`appgw:*`), read by `configure` in the provider process. */
 export interface ConnectionConfig {
@@ -41,85 +42,42 @@ export interface Implementation<I, O> {
 }
 
 /**
- * A provider whose methods call the implementation `name` of `@appgw/pulumi/implementations` in
- * the provider process. Make one per resource type at module level: Pulumi caches serialization
- * by object identity.
+ * A provider whose methods call provider `name` of `@appgw/pulumi/implementations` in the
+ * provider process. Make one per resource type at module level: Pulumi caches serialization by
+ * object identity. Kept this small on purpose: every resource's state holds a copy of it twice
+ * (inputs and outputs), and the engine rewrites the state after each step.
  */
-export function providerShim(name: keyof typeof implementations): pulumi.dynamic.ResourceProvider {
-  // Everything below runs in the provider process: it may use only `name` and `require`, which
-  // the serialized closure resolves there. Objects are mutated, never reassigned: each
-  // serialized function gets its own scope for captured variables, but they share objects.
-  const conn: ConnectionConfig = {};
-  const loaded: { impl?: Implementation<unknown, unknown> } = {};
-  const impl = (): Implementation<unknown, unknown> => {
-    if (loaded.impl) return loaded.impl;
-    const { createRequire } = require("node:module") as typeof import("node:module");
-    const { join } = require("node:path") as typeof import("node:path");
-    // The project's own installation first; then wherever @pulumi/pulumi itself was found.
-    let mod: typeof implementations;
-    try {
-      mod = createRequire(join(process.cwd(), "package.json"))("@appgw/pulumi/implementations");
-    } catch (err) {
-      if ((err as { code?: string }).code !== "MODULE_NOT_FOUND") throw err;
-      mod = require("@appgw/pulumi/implementations");
-    }
-    loaded.impl = mod[name] as Implementation<unknown, unknown>;
-    return loaded.impl;
-  };
-
-  // A state written by 0.2 holds a closure that loads a file path relative to the folder it ran
-  // in; it breaks when the project moves. `diff` reports such a resource as changed when nothing
-  // else is, and `update` then only rewrites the closure: one `pulumi up` repairs the state.
-  const legacy = (props: unknown): boolean => {
-    const closure = (props as { __provider?: unknown }).__provider;
-    return typeof closure === "string" && !closure.includes("@appgw/pulumi/implementations");
-  };
-
-  // Pulumi's dynamic provider prints every error with its stack trace, once per resource. The
-  // errors a person acts on (the gateway's answer, an unreachable server, a refused edit) say
-  // all in their message: they lose the stack. Programming errors keep theirs.
-  const quiet = async <T>(op: () => Promise<T>): Promise<T> => {
-    try {
-      return await op();
-    } catch (err) {
-      const bug = [TypeError, ReferenceError, RangeError, SyntaxError].some(
-        (c) => err instanceof c,
-      );
-      if (err instanceof Error && !bug) err.stack = "";
-      throw err;
-    }
-  };
-
+export function providerShim(name: ImplementationName): pulumi.dynamic.ResourceProvider {
+  // Runs in the provider process, where only `name`, `at` and `require` exist. Pulumi compiles
+  // this closure as a module of the provider's working directory, the project's: `require`
+  // resolves the package from the project's own installation, wherever it has moved.
+  const at: { p?: ReturnType<typeof implementations.provider> } = {};
+  const p = () =>
+    (at.p ??= (require("@appgw/pulumi/implementations") as typeof implementations).provider(name));
   return {
-    async configure(req) {
-      conn.apiHost = req.config.get("appgw:apiHost");
-      conn.accessKey = req.config.get("appgw:accessKey");
-      conn.secretKey = req.config.get("appgw:secretKey");
-    },
-    check: (olds, news) => quiet(() => impl().check(olds, news)),
-    diff: (id, olds, news) =>
-      quiet(async () => {
-        const result = await impl().diff(id, olds, news, conn);
-        return result.changes || !legacy(olds) ? result : { ...result, changes: true };
-      }),
-    create: (inputs) => quiet(() => impl().create(inputs, conn)),
-    read: (id, props) => quiet(() => impl().read(id, props, conn)),
-    update: (id, olds, news) =>
-      quiet(async () => {
-        if (legacy(olds) && !(await impl().diff(id, olds, news, conn)).changes) {
-          const { __provider: _closure, ...outs } = olds as Record<string, unknown>;
-          return { outs };
-        }
-        return impl().update(id, olds, news, conn);
-      }),
-    delete: (id, props) => quiet(() => impl().delete(id, props, conn)),
+    configure: (...a) => p().configure(...a),
+    check: (...a) => p().check(...a),
+    diff: (...a) => p().diff(...a),
+    create: (...a) => p().create(...a),
+    read: (...a) => p().read(...a),
+    update: (...a) => p().update(...a),
+    delete: (...a) => p().delete(...a),
   };
 }
 
 /**
  * The props to register a dynamic resource with: Pulumi makes an output property only for keys
  * present in the props, so every output the class declares is listed, unset unless given.
+ *
+ * They also carry `apiHost`, the gateway the stack's config names (see runtime.ts): an input, so
+ * that pointing a stack at another gateway shows in every diff (`~ apiHost`) and fails the drift
+ * check, rather than silently comparing the state with a gateway that never held it.
  */
 export function registeredProps(args: object, outputs: readonly string[]): Record<string, unknown> {
-  return { ...Object.fromEntries(outputs.map((k) => [k, undefined])), ...args };
+  const apiHost = new pulumi.Config("appgw").get("apiHost") || process.env.CLEARML_API_HOST;
+  return {
+    ...Object.fromEntries(outputs.map((k) => [k, undefined])),
+    ...args,
+    ...(apiHost ? { apiHost: apiHost.replace(/\/+$/, "") } : {}),
+  };
 }

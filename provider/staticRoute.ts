@@ -141,8 +141,7 @@ async function stateOf(
 ): Promise<StaticRouteState> {
   const groupIds = route.user_groups ?? [];
   const reads = readsFor(client);
-  const [groups, rules, updater] = await Promise.all([
-    route.auth_enabled ? reads.groups() : [],
+  const [rules, updater] = await Promise.all([
     route.auth_enabled ? reads.accessRules() : [],
     route.updated_by ? reads.user(route.updated_by) : undefined,
   ]);
@@ -150,6 +149,8 @@ async function stateOf(
   const granted = rules
     .filter((r) => r.entity_type === "route" && (r.entity_id === route.id || r.entity_id === "*"))
     .flatMap((r) => (r.groups ?? []).map((g) => g.id));
+  const named = [...groupIds, ...granted];
+  const groups = route.auth_enabled && named.length ? await reads.groups(named) : [];
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return {
     name: route.name,
@@ -193,9 +194,9 @@ function inputsOf(state: StaticRouteState): StaticRouteInputs {
   return inputs;
 }
 
-/** The route with this id; fails with advice when it is gone. */
+/** The route with this id as the server holds it now; fails with advice when it is gone. */
 async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<Route> {
-  const route = await readsFor(client).route(id);
+  const route = await readsFor(client).freshRoute(id);
   if (!route) {
     throw new Error(
       `route '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,

@@ -33,6 +33,11 @@ export interface ClientOptions {
    * For short-lived clients such as a Pulumi run; default 0 (off).
    */
   failFastMs?: number;
+  /**
+   * Called once each call that may change the server's state has settled, answered or not (a
+   * lost answer may hide a change): for callers that cache reads, such as the Pulumi provider.
+   */
+  afterWrite?: (action: ActionName, body: unknown, answer?: unknown) => void;
 }
 
 export interface CallOptions {
@@ -40,12 +45,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/**
- * Calls that change nothing, or that are idempotent reports: safe to retry after any failure.
- * Listed by name, not guessed from a `get_` prefix: `queues.get_next_task` takes the task it
- * returns off the queue, so a retry after a lost answer would lose that task.
- */
-const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
+/** Calls that change nothing on the server (a login only hands out a token). */
+const READ_ONLY: ReadonlySet<ActionName> = new Set<ActionName>([
+  "auth.login",
   "users.get_all",
   "users.get_current_user",
   "permissions.get_user_groups",
@@ -53,11 +55,9 @@ const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
   "routers.get_routes",
   "routers.check_route_name",
   "routers.get_task_routers",
-  "routers.task_router_report",
   "queues.get_all",
   "queues.get_by_id",
   "workers.get_all",
-  "workers.status_report",
   "tasks.get_by_id",
   "tasks.get_all",
   "events.get_task_log",
@@ -65,6 +65,17 @@ const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
   "appgw.watch",
   "appgw.get_router_config",
   "appgw.get_router_tests",
+]);
+
+/**
+ * Calls that are safe to retry after any failure: reads and idempotent reports. Listed by name,
+ * not guessed from a `get_` prefix: `queues.get_next_task` takes the task it returns off the
+ * queue, so a retry after a lost answer would lose that task.
+ */
+const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
+  ...READ_ONLY,
+  "routers.task_router_report",
+  "workers.status_report",
 ]);
 
 /** Renew a token this long before the `exp` it carries, when it carries one. */
@@ -126,8 +137,9 @@ export class Core {
     callOpts: CallOptions = {},
   ): Promise<ActionResponse<A>> {
     if (this.down && Date.now() < this.down.until) throw this.down.err;
+    let answer: ActionResponse<A> | undefined;
     try {
-      return await this.attempt(action, body, callOpts);
+      return (answer = await this.attempt(action, body, callOpts));
     } catch (err) {
       // The server is not there (refused, no such host), or refuses who we are: neither
       // changes within a run. A lost answer does not count: the caller recovers from it.
@@ -139,6 +151,8 @@ export class Core {
         this.down = { err, until: Date.now() + this.opts.failFastMs };
       }
       throw err;
+    } finally {
+      if (!READ_ONLY.has(action)) this.opts.afterWrite?.(action, body, answer);
     }
   }
 

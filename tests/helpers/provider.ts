@@ -20,3 +20,10 @@ export async function checkedInputs<I>(
 export function connectionOf(t: TestGateway): ConnectionConfig {
   return { apiHost: t.apiUrl, ...t.admin };
 }
+
+/**
+ * What the next Pulumi command starts with: a new provider process, with no client and nothing
+ * read yet. A provider process shares its reads for a few seconds (provider/reads.ts), so a test
+ * that changes the gateway out of band and then reads models the read as the next command.
+ */
+export { forgetConnections as nextCommand } from "../../provider/common";

@@ -1,10 +1,12 @@
-// Reads asked for together by one provider process (a refresh runs them in parallel) go out as
-// one call, and a read never misses a write that finished before it.
+// Reads of one provider process (one Pulumi command) share their calls: a refresh lists the
+// routes, groups and access rules once however many routes it reads, in parallel or one by one;
+// and a read never misses a write of this process that finished before it.
 import assert from "node:assert/strict";
 import { groupImpl, type GroupState } from "../../provider/group";
 import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
 import { apiProxy, type ApiProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
+import { nextCommand } from "../helpers/provider";
 
 describe("provider reads made together", () => {
   let t: TestGateway;
@@ -66,5 +68,55 @@ describe("provider reads made together", () => {
     );
     await inFlight;
     assert.equal(after?.description, "changed");
+  });
+
+  it("reads routes one after another (--parallel 1) from one listing", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      ids.push(await t.client.routes.save({ name: `seq-${i}`, type: "path", path: `/seq-${i}` }));
+    }
+    const conn = { apiHost: proxy.url, ...t.admin };
+    nextCommand();
+    proxy.calls.length = 0;
+    for (const [i, id] of ids.entries()) {
+      const read = await staticRouteImpl.read(id, {} as StaticRouteState, conn);
+      assert.equal(read.props?.path, `/seq-${i}`);
+    }
+    assert.equal(count("routers.get_routes"), 1, proxy.calls.join(", "));
+  });
+
+  it("reads a route this process changed from the server, never from the listing it took before", async () => {
+    const conn = { apiHost: proxy.url, ...t.admin };
+    nextCommand();
+    const { id, outs } = await staticRouteImpl.create(
+      {
+        name: "seq-own",
+        path: "/own-1",
+        loadBalanced: false,
+        authenticated: true,
+        enabled: true,
+        allowDisruptiveEdits: true,
+      },
+      conn,
+    );
+    // The listing is taken now, with the route at /own-1.
+    await staticRouteImpl.read(id, outs as StaticRouteState, conn);
+    await staticRouteImpl.update(
+      id,
+      outs as StaticRouteState,
+      {
+        name: "seq-own",
+        path: "/own-2",
+        loadBalanced: false,
+        authenticated: true,
+        enabled: true,
+        allowDisruptiveEdits: true,
+      },
+      conn,
+    );
+    const read = await staticRouteImpl.read(id, outs as StaticRouteState, conn);
+    assert.equal(read.props?.path, "/own-2");
+    await staticRouteImpl.delete(id, read.props as StaticRouteState, conn);
+    assert.deepEqual(await staticRouteImpl.read(id, outs as StaticRouteState, conn), {});
   });
 });

@@ -4,7 +4,7 @@ import { groupAccessImpl, type GroupAccessState } from "../../provider/groupAcce
 import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { checkedInputs, connectionOf } from "../helpers/provider";
+import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";
 
 describe("Group and GroupAccess providers against a real gateway", () => {
   let t: TestGateway;
@@ -65,6 +65,7 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     const { id, outs } = await groupImpl.create(news, conn);
     const ann = (await t.client.users.findByName("ann"))?.id as string;
     await t.client.groups.save({ id, users: [ann] });
+    nextCommand();
     const read = await groupImpl.read(id, outs as GroupState, conn);
     assert.deepEqual(read.inputs?.members, ["ann"]);
     assert.equal((await groupImpl.diff(id, read.props as GroupState, news, conn)).changes, true);
@@ -81,6 +82,7 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   it("reports a group deleted out of band as gone, and deleting it again is a no-op", async () => {
     const { id, outs } = await groupImpl.create(await inputs({ name: "pg-gone" }), conn);
     await t.client.groups.delete([id]);
+    nextCommand();
     assert.deepEqual(await groupImpl.read(id, outs as GroupState, conn), {});
     await groupImpl.delete(id, outs as GroupState, conn);
   });
@@ -111,9 +113,11 @@ describe("Group and GroupAccess providers against a real gateway", () => {
       groups: [group],
     });
     const state = outs as GroupAccessState;
+    nextCommand();
     assert.deepEqual((await groupAccessImpl.read(id, state, conn)).inputs?.routes, [r1, r2].sort());
     // Revoked out of band: drift.
     await t.client.accessRules.delete([state.rules?.[r2] as string]);
+    nextCommand();
     assert.deepEqual((await groupAccessImpl.read(id, state, conn)).inputs?.routes, [r1]);
     await groupAccessImpl.delete(id, state, conn);
     assert.deepEqual(

@@ -3,7 +3,7 @@ import { UNKNOWN } from "../../provider/common";
 import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { checkedInputs, connectionOf } from "../helpers/provider";
+import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";
 
 /** Runs `check` and returns the resolved inputs, failing the test on check failures. */
 const checked = (news: Record<string, unknown>) => checkedInputs(impl, news);
@@ -163,6 +163,7 @@ describe("StaticRoute provider against a real gateway", () => {
 
   it("shows access as group names, or Public for a public route", async () => {
     const { id: group } = await t.client.groups.save({ name: "sr-readers" });
+    nextCommand();
     const { outs } = await impl.create(
       await checked({ name: "named", path: "/named", accessGroups: [group, "admins"] }),
       conn,

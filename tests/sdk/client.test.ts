@@ -193,4 +193,18 @@ describe("SDK client (fake ClearML server)", () => {
     assert.equal(data.routes[0]!.id, ROUTE_ID);
     assert.deepEqual(fake.only("routers.get_routes").body, { id: [ROUTE_ID], only_fields: ["id"] });
   });
+
+  it("tells afterWrite of each call that may change the server, answered or not, and of no read", async () => {
+    const seen: unknown[][] = [];
+    const client = fake.client({ maxRetries: 0, afterWrite: (...args) => seen.push(args) });
+    await client.routes.list();
+    await client.users.me();
+    await client.routes.save({ name: "r", type: "path", path: "/r" });
+    fake.on("routers.delete_routes", fail(400, 0, "refused"));
+    await rejection(() => client.routes.delete([ROUTE_ID]));
+    assert.deepEqual(seen, [
+      ["routers.add_or_update_route", { name: "r", type: "path", path: "/r" }, { id: ROUTE_ID }],
+      ["routers.delete_routes", { ids: [ROUTE_ID] }, undefined],
+    ]);
+  });
 });
