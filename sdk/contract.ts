@@ -1,8 +1,9 @@
 // The control API contract: for every `service.action`, the zod schema of its request body and
-// of its `data`, who may call it, and the page of ClearML's published reference that documents
-// it. The reference gateway validates requests with these schemas and the SDK parses responses
-// with them. Shapes follow ClearML's Enterprise API reference exactly
-// (../shared/design/clearml-api.md); docs/clearml-compatibility.md says what is inferred.
+// of its `data`, and the page of ClearML's published reference that documents it. The reference
+// gateway validates requests with these schemas and the SDK parses responses with them. Who may
+// call an action is the server's policy, not the client's (gateway/api/policy.ts). Shapes follow
+// ClearML's Enterprise API reference exactly (../shared/design/clearml-api.md);
+// docs/clearml-compatibility.md says what is inferred.
 //
 // Two rules keep the SDK working against a real ClearML server:
 // - responses are parsed loosely: unknown fields pass through (a newer server adds fields), and
@@ -406,23 +407,18 @@ export type ServiceConfig = z.infer<typeof serviceConfig>;
 const empty = z.object({});
 const looseEmpty = z.looseObject({});
 
-/** `system,root,admin` in the reference's Security column, or `all`. */
-type Scope = "admin" | "all";
-
 interface ActionSpec {
   request: z.ZodType;
   response: z.ZodType;
-  scope: Scope;
   /** The reference page documenting the action; null for the gateway's own `appgw` service. */
   docs: string | null;
 }
 
 const spec = <Req extends z.ZodType, Res extends z.ZodType>(
   docs: string | null,
-  scope: Scope,
   request: Req,
   response: Res,
-) => ({ docs, scope, request, response }) satisfies ActionSpec;
+) => ({ docs, request, response }) satisfies ActionSpec;
 
 const routeWrite = z
   .strictObject({
@@ -470,7 +466,6 @@ export const actions = {
   // --- auth ---
   "auth.login": spec(
     DOCS.auth,
-    "all",
     z.strictObject({
       expiration_sec: z.number().int().min(60).optional(),
       set_cookie: z.boolean().optional(),
@@ -479,7 +474,6 @@ export const actions = {
   ),
   "auth.create_credentials": spec(
     DOCS.auth,
-    "all",
     z.strictObject({
       expiration_sec: z.number().int().min(60).optional(),
       label: z.string().max(256).optional(),
@@ -488,13 +482,11 @@ export const actions = {
   ),
   "auth.revoke_credentials": spec(
     DOCS.auth,
-    "all",
     z.strictObject({ access_key: z.string().min(1).max(128).optional() }),
     z.looseObject({ revoked: z.number() }),
   ),
   "auth.create_service_user": spec(
     DOCS.auth,
-    "admin",
     z.strictObject({
       name: userName,
       allow_running_as_owner: z.boolean().optional(),
@@ -506,7 +498,6 @@ export const actions = {
   // --- users ---
   "users.get_all": spec(
     DOCS.users,
-    "all",
     z.strictObject({
       id: idList.optional(),
       name: regexFilter.optional(),
@@ -518,7 +509,6 @@ export const actions = {
   ),
   "users.get_current_user": spec(
     DOCS.users,
-    "all",
     empty.strict(),
     z.looseObject({
       user: user,
@@ -527,7 +517,6 @@ export const actions = {
   ),
   "users.delete": spec(
     DOCS.users,
-    "admin",
     z.strictObject({ user: id }),
     z.looseObject({ deleted: z.union([z.number(), z.boolean()]).nullish() }),
   ),
@@ -535,7 +524,6 @@ export const actions = {
   // --- permissions ---
   "permissions.add_or_update_user_group": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({
       id: id.optional(),
       name: z.string().min(1).max(128).optional(),
@@ -552,19 +540,16 @@ export const actions = {
   ),
   "permissions.get_user_groups": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({ groups: idList.optional(), include_permissions: z.boolean().optional() }),
     z.looseObject({ groups: z.array(group) }),
   ),
   "permissions.delete_user_groups": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({ groups: idList.min(1) }),
     z.looseObject({ deleted: z.number() }),
   ),
   "permissions.add_or_update_access_rule": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({
       id: id.optional(),
       name: z.string().min(1).max(256),
@@ -579,27 +564,19 @@ export const actions = {
   ),
   "permissions.get_access_rules": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({ rules: idList.optional() }),
     z.looseObject({ rules: z.array(accessRule) }),
   ),
   "permissions.delete_access_rules": spec(
     DOCS.permissions,
-    "admin",
     z.strictObject({ rules: idList.min(1) }),
     z.looseObject({ deleted: z.number() }),
   ),
 
   // --- routers ---
-  "routers.add_or_update_route": spec(
-    DOCS.routers,
-    "admin",
-    routeWrite,
-    z.looseObject({ id: z.string() }),
-  ),
+  "routers.add_or_update_route": spec(DOCS.routers, routeWrite, z.looseObject({ id: z.string() })),
   "routers.check_route_name": spec(
     DOCS.routers,
-    "admin",
     z.strictObject({
       field: z.enum(["name", "path", "subdomain"]),
       value: z.string().min(1).max(256),
@@ -609,19 +586,16 @@ export const actions = {
   ),
   "routers.set_route_enabled": spec(
     DOCS.routers,
-    "admin",
     z.strictObject({ id, enabled: z.boolean(), force: z.boolean().optional() }),
     looseEmpty,
   ),
   "routers.delete_routes": spec(
     DOCS.routers,
-    "admin",
     z.strictObject({ ids: idList.optional(), force: z.boolean().optional() }),
     z.looseObject({ deleted: z.number() }),
   ),
   "routers.get_routes": spec(
     DOCS.routers,
-    "all",
     z.strictObject({
       id: idList.optional(),
       name: regexFilter.optional(),
@@ -636,7 +610,6 @@ export const actions = {
   ),
   "routers.get_task_routers": spec(
     DOCS.routers,
-    "admin",
     z.strictObject({
       task_only_fields: onlyFields.optional(),
       task_order_by: z.array(z.string().max(128)).max(16).optional(),
@@ -645,9 +618,6 @@ export const actions = {
   ),
   "routers.task_router_report": spec(
     DOCS.routers,
-    // `all` in the reference, "for admins or service accounts": the reference gateway
-    // requires one of those, so a user cannot register a router of their own.
-    "admin",
     z.strictObject({
       router: z.string().min(1).max(128),
       url: z.url(),
@@ -678,7 +648,6 @@ export const actions = {
   ),
   "routers.unregister": spec(
     DOCS.routers,
-    "admin",
     z.strictObject({ router: z.string().min(1).max(128) }),
     looseEmpty,
   ),
@@ -686,7 +655,6 @@ export const actions = {
   // --- queues ---
   "queues.create": spec(
     DOCS.queues,
-    "admin",
     z.strictObject({
       name: queueName,
       display_name: z.string().max(256).optional(),
@@ -697,25 +665,21 @@ export const actions = {
   ),
   "queues.get_all": spec(
     DOCS.queues,
-    "all",
     z.strictObject({ id: idList.optional(), name: regexFilter.optional(), ...paging }),
     z.looseObject({ queues: z.array(queue) }),
   ),
   "queues.get_by_id": spec(
     DOCS.queues,
-    "all",
     z.strictObject({ queue: id, max_task_entries: z.number().int().min(0).optional() }),
     z.looseObject({ queue }),
   ),
   "queues.delete": spec(
     DOCS.queues,
-    "admin",
     z.strictObject({ queue: id, force: z.boolean().optional() }),
     z.looseObject({ deleted: z.number() }),
   ),
   "queues.get_next_task": spec(
     DOCS.queues,
-    "all",
     z.strictObject({ queue: id, get_task_info: z.boolean().optional() }),
     z.looseObject({ entry: queueEntry.nullish() }),
   ),
@@ -723,7 +687,6 @@ export const actions = {
   // --- workers (the agent side) ---
   "workers.register": spec(
     DOCS.workers,
-    "all",
     z.strictObject({
       worker: z.string().min(1).max(128),
       queues: idList.optional(),
@@ -734,7 +697,6 @@ export const actions = {
   ),
   "workers.status_report": spec(
     DOCS.workers,
-    "all",
     z.strictObject({
       worker: z.string().min(1).max(128),
       timestamp: z.number().int(),
@@ -746,13 +708,11 @@ export const actions = {
   ),
   "workers.unregister": spec(
     DOCS.workers,
-    "all",
     z.strictObject({ worker: z.string().min(1).max(128) }),
     looseEmpty,
   ),
   "workers.get_all": spec(
     DOCS.workers,
-    "all",
     z.strictObject({ last_seen: z.number().int().min(0).optional() }),
     z.looseObject({ workers: z.array(worker) }),
   ),
@@ -760,7 +720,6 @@ export const actions = {
   // --- tasks ---
   "tasks.create": spec(
     DOCS.tasks,
-    "all",
     z.strictObject({
       name: z.string().min(1).max(256),
       type: z.string().min(1).max(64),
@@ -795,10 +754,9 @@ export const actions = {
     }),
     z.looseObject({ id: z.string() }),
   ),
-  "tasks.get_by_id": spec(DOCS.tasks, "all", z.strictObject({ task: id }), z.looseObject({ task })),
+  "tasks.get_by_id": spec(DOCS.tasks, z.strictObject({ task: id }), z.looseObject({ task })),
   "tasks.get_all": spec(
     DOCS.tasks,
-    "all",
     z.strictObject({
       id: idList.optional(),
       name: regexFilter.optional(),
@@ -810,7 +768,6 @@ export const actions = {
   ),
   "tasks.edit": spec(
     DOCS.tasks,
-    "all",
     z.strictObject({
       task: id,
       force: z.boolean().optional(),
@@ -823,7 +780,6 @@ export const actions = {
   ),
   "tasks.edit_runtime": spec(
     DOCS.tasks,
-    "all",
     z.strictObject({
       task: id,
       add_or_update: runtimeMap.optional(),
@@ -834,7 +790,6 @@ export const actions = {
   ),
   "tasks.enqueue": spec(
     DOCS.tasks,
-    "all",
     z
       .strictObject({
         task: id,
@@ -853,22 +808,16 @@ export const actions = {
       }),
     z.looseObject({ queued: z.number() }),
   ),
-  "tasks.stop": spec(
-    DOCS.tasks,
-    "all",
-    statusChange.extend({ force: z.boolean().optional() }),
-    updated,
-  ),
+  "tasks.stop": spec(DOCS.tasks, statusChange.extend({ force: z.boolean().optional() }), updated),
   // Reported by the agent that runs the task.
-  "tasks.started": spec(DOCS.tasks, "all", statusChange, updated),
-  "tasks.stopped": spec(DOCS.tasks, "all", statusChange, updated),
-  "tasks.completed": spec(DOCS.tasks, "all", statusChange, updated),
-  "tasks.failed": spec(DOCS.tasks, "all", statusChange, updated),
+  "tasks.started": spec(DOCS.tasks, statusChange, updated),
+  "tasks.stopped": spec(DOCS.tasks, statusChange, updated),
+  "tasks.completed": spec(DOCS.tasks, statusChange, updated),
+  "tasks.failed": spec(DOCS.tasks, statusChange, updated),
 
   // --- events (task console log) ---
   "events.add": spec(
     DOCS.events,
-    "all",
     z.strictObject({
       type: z.literal("log"),
       task: id,
@@ -881,7 +830,6 @@ export const actions = {
   ),
   "events.get_task_log": spec(
     DOCS.events,
-    "all",
     z.strictObject({
       task: id,
       batch_size: z.number().int().min(1).max(10_000).optional(),
@@ -897,7 +845,6 @@ export const actions = {
   // --- server ---
   "server.info": spec(
     DOCS.server,
-    "all",
     empty.strict(),
     z.looseObject({
       version: z.string(),
@@ -910,7 +857,6 @@ export const actions = {
   // --- appgw: the reference gateway's own service; ClearML publishes nothing like it ---
   "appgw.add_user": spec(
     null,
-    "admin",
     z.strictObject({
       name: userName,
       role: z.enum(["admin", "user"]).optional(),
@@ -921,7 +867,6 @@ export const actions = {
   ),
   "appgw.watch": spec(
     null,
-    "all",
     z.strictObject({
       /** The revision the caller already has; the call waits until a newer one exists. */
       since: z.number().int().min(0).optional(),
@@ -931,7 +876,6 @@ export const actions = {
   ),
   "appgw.get_router_config": spec(
     null,
-    "admin",
     z.strictObject({
       router: z.string().min(1).max(128),
       since: z.number().int().min(0).optional(),
@@ -951,7 +895,6 @@ export const actions = {
   ),
   "appgw.get_router_tests": spec(
     null,
-    "admin",
     z.strictObject({ routers: z.array(z.string().max(128)).max(1000).optional() }),
     z.object({ tests: z.array(routerTestRecord) }),
   ),

@@ -11,6 +11,7 @@ import { TOKENS } from "../token-format";
 import { AppGatewayError, appgwError } from "@appgw/sdk/errors";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
+import { mayCall } from "./policy";
 import { TokenService, verifySecret } from "./tokens";
 import { API_VERSION } from "./version";
 
@@ -83,7 +84,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     const name = action as ActionName;
     const user =
       name === "auth.login" ? await basicAuth(req, store) : await bearerAuth(req, store, tokens);
-    if (actions[name].scope === "admin" && user.role !== "admin") {
+    if (!mayCall(name, user.role)) {
       throw appgwError("APPGW_FORBIDDEN", `'${name}' needs the admin role`, {
         field: "authorization",
         reason: `role '${user.role}' is not allowed`,
