@@ -57,7 +57,37 @@ function host(props: unknown): [string | undefined, Props] {
 const withHost = <T>(props: T, apiHost: string | undefined): T =>
   apiHost === undefined ? props : { ...props, apiHost };
 
-export function runtimeProvider<I, O>(impl: Implementation<I, O>): ResourceProvider {
+/**
+ * Outputs kept under one key of the state: every output property costs the program Pulumi's
+ * bookkeeping (a promise with a captured, source-mapped stack) per resource, so outputs that
+ * are only ever read go into one object, and the class exposes them through getters.
+ */
+export interface Nesting {
+  key: string;
+  fields: readonly string[];
+}
+
+/** Moves `nesting.fields` of `props` under `nesting.key`. */
+function nest<T>(props: T, nesting: Nesting | undefined): T {
+  if (!nesting || !props) return props;
+  const outer: Props = {};
+  const inner: Props = {};
+  for (const [k, v] of Object.entries(props as Props)) {
+    (nesting.fields.includes(k) ? inner : outer)[k] = v;
+  }
+  return { ...outer, [nesting.key]: inner } as T;
+}
+
+/** The flat props the implementation knows; a state written before nesting passes as it is. */
+function flat(props: unknown, nesting: Nesting | undefined): Props {
+  const { [nesting?.key ?? ""]: inner, ...outer } = (props ?? {}) as Props;
+  return nesting && inner && typeof inner === "object" ? { ...outer, ...inner } : (props as Props);
+}
+
+export function runtimeProvider<I, O>(
+  impl: Implementation<I, O>,
+  nesting?: Nesting,
+): ResourceProvider {
   const conn: ConnectionConfig = {};
   // Once per process, before the first diff: credentials that the gateway refuses, or a
   // gateway that is down, fail the preview (and so the drift check) once and at once, where
@@ -85,7 +115,7 @@ export function runtimeProvider<I, O>(impl: Implementation<I, O>): ResourceProvi
     diff: (id, olds, news) =>
       quiet(async () => {
         await verify();
-        const [oldHost, o] = host(olds);
+        const [oldHost, o] = host(flat(olds, nesting));
         const [newHost, n] = host(news);
         const result = await impl.diff(id, o as O, n as I, conn);
         return result.changes || (!legacy(olds) && oldHost === newHost)
@@ -96,29 +126,29 @@ export function runtimeProvider<I, O>(impl: Implementation<I, O>): ResourceProvi
       quiet(async () => {
         const [apiHost, rest] = host(inputs);
         const result = await impl.create(rest as I, conn);
-        return { ...result, outs: withHost(result.outs, apiHost) };
+        return { ...result, outs: nest(withHost(result.outs, apiHost), nesting) };
       }),
     read: (id, props) =>
       quiet(async () => {
-        const [apiHost, rest] = host(props);
+        const [apiHost, rest] = host(flat(props, nesting));
         const result = await impl.read(id, rest as O, conn);
         return {
           ...result,
-          ...(result.props ? { props: withHost(result.props, apiHost) } : {}),
+          ...(result.props ? { props: nest(withHost(result.props, apiHost), nesting) } : {}),
           ...(result.inputs ? { inputs: withHost(result.inputs, apiHost) } : {}),
         };
       }),
     update: (id, olds, news) =>
       quiet(async () => {
-        const [oldHost, o] = host(olds);
+        const [oldHost, o] = host(flat(olds, nesting));
         const [newHost, n] = host(news);
         if (legacy(olds) && !(await impl.diff(id, o as O, n as I, conn)).changes) {
           const { __provider, ...outs } = o;
-          return { outs: withHost(outs, newHost) };
+          return { outs: nest(withHost(outs, newHost), nesting) as O };
         }
         try {
           const result = await impl.update(id, o as O, n as I, conn);
-          return { ...result, outs: withHost(result.outs, newHost) };
+          return { ...result, outs: nest(withHost(result.outs, newHost), nesting) };
         } catch (err) {
           if (oldHost === newHost || !(err instanceof Error)) throw err;
           throw new Error(
@@ -126,7 +156,7 @@ export function runtimeProvider<I, O>(impl: Implementation<I, O>): ResourceProvi
           );
         }
       }),
-    delete: (id, props) => quiet(() => impl.delete(id, host(props)[1] as O, conn)),
+    delete: (id, props) => quiet(() => impl.delete(id, host(flat(props, nesting))[1] as O, conn)),
   };
 }
 

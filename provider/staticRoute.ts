@@ -372,6 +372,23 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   },
 };
 
+/**
+ * Outputs that only report what the gateway computes: the state keeps them under `observed`
+ * (provider/runtime.ts says why), and the class reads them through getters.
+ */
+export const OBSERVED = [
+  "type",
+  "status",
+  "urls",
+  "access",
+  "targets",
+  "tasks",
+  "created",
+  "lastUpdated",
+  "updatedBy",
+] as const satisfies readonly (keyof StaticRouteState)[];
+type Observed = (typeof OBSERVED)[number];
+
 /** The serialized provider: shared by every StaticRoute, since Pulumi caches serialization by identity. */
 export const staticRouteProvider = providerShim("staticRouteImpl");
 
@@ -394,21 +411,47 @@ export class StaticRoute extends pulumi.dynamic.Resource {
   declare public readonly accessGroups: pulumi.Output<string[] | undefined>;
   declare public readonly enabled: pulumi.Output<boolean>;
   declare public readonly allowDisruptiveEdits: pulumi.Output<boolean>;
+  /** What the gateway reports, kept as one output (see `OBSERVED` and the getters below). */
+  declare private readonly observed: pulumi.Output<Pick<StaticRouteState, Observed> | undefined>;
+
+  /** One field of `observed`; undefined only in a state no update has touched since 0.3.0. */
+  private seen<K extends Observed>(field: K): pulumi.Output<StaticRouteState[K]> {
+    return this.observed.apply((o) => o?.[field]) as pulumi.Output<StaticRouteState[K]>;
+  }
+
   /** `URL` or `Subdomain`. */
-  declare public readonly type: pulumi.Output<string>;
+  get type(): pulumi.Output<string> {
+    return this.seen("type");
+  }
   /** `Not In Use`, `Pending` or `Routing`. */
-  declare public readonly status: pulumi.Output<RouteStatusLabel>;
+  get status(): pulumi.Output<RouteStatusLabel> {
+    return this.seen("status");
+  }
   /** The route's URLs on the routers that serve it; empty while none does. */
-  declare public readonly urls: pulumi.Output<string[]>;
+  get urls(): pulumi.Output<string[]> {
+    return this.seen("urls");
+  }
   /** Names of the groups with access, or `["Public"]`. */
-  declare public readonly access: pulumi.Output<string[]>;
+  get access(): pulumi.Output<string[]> {
+    return this.seen("access");
+  }
   /** `ip:port` of the internal endpoints behind the route. */
-  declare public readonly targets: pulumi.Output<string[]>;
+  get targets(): pulumi.Output<string[]> {
+    return this.seen("targets");
+  }
   /** Names of the tasks attached to the route. */
-  declare public readonly tasks: pulumi.Output<string[]>;
-  declare public readonly created: pulumi.Output<string>;
-  declare public readonly lastUpdated: pulumi.Output<string>;
-  declare public readonly updatedBy: pulumi.Output<string>;
+  get tasks(): pulumi.Output<string[]> {
+    return this.seen("tasks");
+  }
+  get created(): pulumi.Output<string> {
+    return this.seen("created");
+  }
+  get lastUpdated(): pulumi.Output<string> {
+    return this.seen("lastUpdated");
+  }
+  get updatedBy(): pulumi.Output<string> {
+    return this.seen("updatedBy");
+  }
 
   constructor(name: string, args: StaticRouteArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -422,15 +465,7 @@ export class StaticRoute extends pulumi.dynamic.Resource {
         "accessGroups",
         "enabled",
         "allowDisruptiveEdits",
-        "type",
-        "status",
-        "urls",
-        "access",
-        "targets",
-        "tasks",
-        "created",
-        "lastUpdated",
-        "updatedBy",
+        "observed",
       ]),
       opts,
       "appgw",

@@ -62,10 +62,10 @@ describe("examples/local with the real Pulumi CLI", () => {
     );
     await project.ok(["refresh", "--yes", "--skip-preview"]);
     const state = JSON.parse((await project.ok(["stack", "export"])).stdout) as {
-      deployment: { resources: { urn: string; outputs?: { urls?: string[] } }[] };
+      deployment: { resources: { urn: string; outputs?: { observed?: { urls?: string[] } } }[] };
     };
     const recorded = state.deployment.resources.find((r) => r.urn.endsWith("StaticRoute::llm"));
-    assert.deepEqual(recorded?.outputs?.urls, [url]);
+    assert.deepEqual(recorded?.outputs?.observed?.urls, [url]);
     assert.deepEqual(out.routes.llm?.access, ["Admins", "ml-team"]);
     assert.deepEqual(out.routes.status?.access, ["Public"]);
     const notebooks = await routeNamed("notebooks");

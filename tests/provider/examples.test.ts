@@ -7,7 +7,8 @@ import { find, loadProgram, recordResources, resolveAll } from "../helpers/mocks
 
 const EXAMPLES = path.resolve(__dirname, "..", "..", "examples");
 const T = (name: string) => `pulumi-nodejs:dynamic/appgw:${name}`;
-const routeOutputs = () => ({ status: "Not In Use", urls: [], access: ["Public"] });
+/** What the provider stores for a route: its computed outputs under `observed`. */
+const routeOutputs = () => ({ observed: { status: "Not In Use", urls: [], access: ["Public"] } });
 
 /** The inputs a dynamic resource sent, without the serialized provider. */
 function args(r: { inputs: Record<string, any> }): Record<string, any> {

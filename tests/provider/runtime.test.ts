@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { runtimeProvider } from "../../provider/runtime";
-import { staticRouteImpl } from "../../provider/staticRoute";
+import { OBSERVED, staticRouteImpl } from "../../provider/staticRoute";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { nextCommand } from "../helpers/provider";
 
@@ -78,5 +78,22 @@ describe("the provider in Pulumi's provider process", () => {
     assert.equal(first.stack, "");
     const second = await rejection(() => p.diff("id-2", olds, olds));
     assert.equal(second.message, "appgw: the same error as for another resource, above");
+  });
+
+  it("keeps StaticRoute's computed outputs under one key, and reads a state written flat", async () => {
+    const p = runtimeProvider(staticRouteImpl, { key: "observed", fields: OBSERVED });
+    await p.configure(stackConfig());
+    const { inputs } = await p.check({}, { name: "rt-nest", path: "/rt-nest", apiHost: t.apiUrl });
+    const { id, outs } = await p.create(inputs);
+    assert.deepEqual(Object.keys(outs.observed).sort(), [...OBSERVED].sort());
+    assert.equal(outs.observed.status, "Not In Use");
+    for (const field of OBSERVED) assert.ok(!(field in outs), `${field} is not also at the top`);
+    assert.equal((await p.diff(id, outs, inputs)).changes, false);
+    // As 0.3.0 before nesting wrote it: the same fields at the top.
+    const flatOuts = { ...outs, ...outs.observed, observed: undefined };
+    const read = await p.read(id, flatOuts);
+    assert.equal(read.props?.observed.status, "Not In Use");
+    assert.equal(read.props?.path, "/rt-nest");
+    await p.delete(id, outs);
   });
 });

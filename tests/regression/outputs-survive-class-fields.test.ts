@@ -10,6 +10,7 @@ import { recordResources, valueOf } from "../helpers/mocks";
 describe("regression: outputs declared on resource classes survive construction", () => {
   it("keeps every output of every dynamic resource", async () => {
     recordResources("appgw", "test", {}, () => ({
+      observed: { status: "Routing" },
       status: "Routing",
       members: ["a"],
       routes: ["r"],
