@@ -45,6 +45,33 @@ export function newProject(
   return { project, workDir };
 }
 
+/** A program of `n` StaticRoutes `r<i>` on paths `/r<i>`, as a project inside the repository. */
+export function routesProject(
+  n: number,
+  binDir: string,
+): { project: PulumiProject; remove: () => void } {
+  // Inside the repository, so @appgw/pulumi resolves from its node_modules.
+  const dir = fs.mkdtempSync(path.join(REPO, "examples", ".e2e-routes-"));
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: routes\nruntime: nodejs\n");
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "name": "routes", "main": "index.ts" }');
+  fs.copyFileSync(
+    path.join(REPO, "examples", "local", "tsconfig.json"),
+    path.join(dir, "tsconfig.json"),
+  );
+  fs.writeFileSync(
+    path.join(dir, "index.ts"),
+    'import * as appgw from "@appgw/pulumi";\n' +
+      `for (let i = 0; i < ${n}; i++)\n` +
+      "  new appgw.StaticRoute(`r${i}`, { name: `r${i}`, path: `/r${i}` });\n",
+  );
+  const { project, workDir } = newProject(dir, binDir);
+  const remove = () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(workDir, { recursive: true, force: true });
+  };
+  return { project, remove };
+}
+
 /** Points the project's current stack at the test gateway; the secret goes in as a secret. */
 export async function connect(project: PulumiProject, t: TestGateway): Promise<void> {
   await project.config(

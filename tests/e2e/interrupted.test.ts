@@ -3,16 +3,11 @@
 // `pulumi up`, with no change to the program, must reach exactly the program's routes.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
-import { REPO, type PulumiProject } from "../../scripts/pulumi";
+import type { PulumiProject } from "../../scripts/pulumi";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { connect, newProject, requirePulumi } from "./helpers";
+import { connect, requirePulumi, routesProject } from "./helpers";
 
 const N = 100;
-const PROGRAM = `import * as appgw from "@appgw/pulumi";
-for (let i = 0; i < ${N}; i++) new appgw.StaticRoute(\`r\${i}\`, { name: \`r\${i}\`, path: \`/r\${i}\` });
-`;
 
 describe("an up killed with kill -9", () => {
   let t: TestGateway;
@@ -22,25 +17,9 @@ describe("an up killed with kill -9", () => {
   before(async () => {
     const binDir = requirePulumi();
     t = await startTestGateway({ router: false, agent: false });
-    // Inside the repository, so @appgw/pulumi resolves from its node_modules.
-    const dir = path.join(REPO, "examples", `.e2e-interrupted-${process.pid}`);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: interrupted\nruntime: nodejs\n");
-    fs.writeFileSync(
-      path.join(dir, "package.json"),
-      '{ "name": "interrupted", "main": "index.ts" }',
-    );
-    fs.copyFileSync(
-      path.join(REPO, "examples", "local", "tsconfig.json"),
-      path.join(dir, "tsconfig.json"),
-    );
-    fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
-    const p = newProject(dir, binDir);
+    const p = routesProject(N, binDir);
     project = p.project;
-    cleanup = () => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(p.workDir, { recursive: true, force: true });
-    };
+    cleanup = p.remove;
     await project.stack("e2e");
     await connect(project, t);
   });
