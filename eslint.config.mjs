@@ -31,12 +31,22 @@ export default tseslint.config(
     {
       files: ["sdk/**/*.ts"],
       message: "the SDK is a client: it imports no server, provider or Pulumi code",
-      group: ["**/gateway/**", "**/provider/**", "@pulumi/*", "fastify", "better-sqlite3"],
+      group: [
+        "**/gateway/**",
+        "**/provider/**",
+        "@appgw/gateway",
+        "@appgw/gateway/*",
+        "@appgw/pulumi",
+        "@appgw/pulumi/*",
+        "@pulumi/*",
+        "fastify",
+        "better-sqlite3",
+      ],
     },
     {
       files: ["provider/**/*.ts"],
       message: "the provider reaches the gateway only through the SDK",
-      group: ["**/gateway/**", "fastify", "better-sqlite3"],
+      group: ["**/gateway/**", "@appgw/gateway", "@appgw/gateway/*", "fastify", "better-sqlite3"],
     },
     {
       files: ["gateway/router/**/*.ts", "gateway/agent/**/*.ts"],

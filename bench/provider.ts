@@ -62,13 +62,17 @@ function checkBuild(warn: (line: string) => void): void {
   const built = path.join(ROOT, "provider", "dist", "implementations.js");
   if (!fs.existsSync(built))
     throw new Error(`${path.relative(ROOT, built)} is missing: run \`npm run build\` first`);
-  const builtAt = fs.statSync(built).mtimeMs;
+  // Each source beside its own output: tsc -b rewrites only the files that changed.
+  const mtime = (f: string) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0);
   const stale = ["provider", "sdk"].flatMap((pkg) =>
     fs
       .readdirSync(path.join(ROOT, pkg))
       .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
       .map((f) => path.join(pkg, f))
-      .filter((f) => fs.statSync(path.join(ROOT, f)).mtimeMs > builtAt),
+      .filter((f) => {
+        const out = path.join(ROOT, path.dirname(f), "dist", path.basename(f, ".ts") + ".js");
+        return mtime(path.join(ROOT, f)) > mtime(out);
+      }),
   );
   if (stale.length)
     warn(
