@@ -43,7 +43,7 @@ async function quiet<T>(op: () => Promise<T>): Promise<T> {
  */
 function legacy(props: unknown): boolean {
   const closure = (props as { __provider?: unknown }).__provider;
-  return typeof closure === "string" && !closure.includes("@appgw/pulumi/implementations");
+  return typeof closure === "string" && !closure.includes("@appgw/pulumi/");
 }
 
 type Props = Record<string, unknown>;

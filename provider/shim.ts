@@ -5,11 +5,12 @@
 // closure captures is serialized by value: SDK clients, axios instances and zod schemas cannot
 // be, and a credential captured here would land in state in plaintext (../shared/design/pulumi.md).
 //
-// So the closure holds one string: the name of the implementation to call. It loads
-// `@appgw/pulumi/implementations` by package name, resolved from the project directory (where
-// the provider process runs), so a state written on one machine or folder works from any other
-// clone, folder or CI runner that installed the package; and `refresh` and `destroy` run the
-// installed release rather than a copy frozen in state.
+// So the closure names the implementation and nothing else. Installed from a registry, it is
+// `require("@appgw/pulumi/serialized/<type>")`; in a linked workspace, a few functions that
+// load `@appgw/pulumi/implementations`. Either resolves the package by name from the project
+// directory (where the provider process runs), so a state written on one machine or folder
+// works from any other clone, folder or CI runner that installed the package; and `refresh`
+// and `destroy` run the installed release rather than a copy frozen in state.
 import * as pulumi from "@pulumi/pulumi";
 import type * as implementations from "./implementations";
 import type { ImplementationName } from "./implementations";
@@ -42,12 +43,23 @@ export interface Implementation<I, O> {
 }
 
 /**
- * A provider whose methods call provider `name` of `@appgw/pulumi/implementations` in the
- * provider process. Make one per resource type at module level: Pulumi caches serialization by
- * object identity. Kept this small on purpose: every resource's state holds a copy of it twice
- * (inputs and outputs), and the engine rewrites the state after each step.
+ * The provider of resource type `name`, as the state will record it. Make one per resource type
+ * at module level: Pulumi caches serialization by object identity. Kept small on purpose: every
+ * resource's state holds it twice (inputs and outputs), and the engine rewrites the state after
+ * each step, so its size is most of what a large stack costs.
  */
 export function providerShim(name: ImplementationName): pulumi.dynamic.ResourceProvider {
+  // Installed from a registry, this package lives in node_modules, and Pulumi records a module
+  // there as `require("@appgw/pulumi/serialized/<type>")` rather than serializing it: 300
+  // bytes. A linked workspace resolves outside node_modules, where Pulumi would serialize the
+  // module's code instead: it gets the forwarding closure below (2 KB). Only under a single
+  // node_modules: Pulumi names the module after the first one it finds, which for a nested store
+  // (pnpm's node_modules/.pnpm/...) is not a name `require` knows.
+  const module = require.resolve(`./serialized/${name.replace(/Impl$/, "")}`);
+  if (module.split(/[\\/]/).filter((part) => part === "node_modules").length === 1) {
+    return require(module);
+  }
+
   // Runs in the provider process, where only `name`, `at` and `require` exist. Pulumi compiles
   // this closure as a module of the provider's working directory, the project's: `require`
   // resolves the package from the project's own installation, wherever it has moved.

@@ -75,6 +75,10 @@ export class BenchStack {
     });
     // Both programs are only transpiled: type-checking is the program's cost, not the provider's.
     project.env.PULUMI_NODEJS_TRANSPILE_ONLY = "true";
+    // The workspace links @appgw/pulumi into node_modules; keeping the link's path lets the
+    // program see the package where a user's install puts it, so the state records what a
+    // user's does (provider/shim.ts). No effect on the floor.
+    project.env.NODE_PRESERVE_SYMLINKS = "1";
     await project.ok(["stack", "init", "bench"]);
     await project.config(opts.config ?? {}, opts.secrets ?? {});
     return new BenchStack(name, project, opts.parallel);

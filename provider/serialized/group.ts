@@ -1,0 +1,7 @@
+// The provider of Group: its exports are the methods (see ./forward.ts).
+import { forward } from "./forward";
+
+const p = forward("groupImpl");
+export const { configure, check, diff, create, read, update } = p;
+const del = p.delete;
+export { del as delete };

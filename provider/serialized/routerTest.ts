@@ -1,0 +1,7 @@
+// The provider of RouterTest: its exports are the methods (see ./forward.ts).
+import { forward } from "./forward";
+
+const p = forward("routerTestImpl");
+export const { configure, check, diff, create, read, update } = p;
+const del = p.delete;
+export { del as delete };
