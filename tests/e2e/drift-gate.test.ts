@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { PulumiProject, PulumiRun } from "../../scripts/pulumi";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
-import { connect, requirePulumi, routesProject } from "./helpers";
+import { connect, routesStack } from "./helpers";
 
 const N = 100;
 const GATE = ["preview", "--refresh", "--expect-no-changes"];
@@ -12,23 +12,14 @@ const GATE = ["preview", "--refresh", "--expect-no-changes"];
 describe("the drift gate over 100 routes", () => {
   let t: TestGateway;
   let project: PulumiProject;
-  let cleanup: () => void;
+  let stop: (() => Promise<void>) | undefined;
 
   before(async () => {
-    const binDir = requirePulumi();
-    t = await startTestGateway({ router: false, agent: false });
-    const p = routesProject(N, binDir);
-    project = p.project;
-    cleanup = p.remove;
-    await project.stack("e2e");
-    await connect(project, t);
+    ({ t, project, stop } = await routesStack(N));
     await project.ok(["up", "--yes", "--skip-preview"]);
     await project.ok(GATE);
   });
-  after(async () => {
-    cleanup?.();
-    await t?.stop();
-  });
+  after(() => stop?.());
 
   const gate = async (): Promise<{ run: PulumiRun; seconds: number }> => {
     const started = Date.now();

@@ -5,7 +5,7 @@ import path from "node:path";
 import { request } from "undici";
 import { PulumiProject, pulumiBinDir, REPO } from "../../scripts/pulumi";
 import type { ReferenceGatewayClient } from "../../sdk/reference";
-import type { TestGateway } from "../helpers/gateway";
+import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 /**
  * Every ClearML action the provider calls during this suite, one per line: the Pulumi CLI's
@@ -70,6 +70,28 @@ export function routesProject(
     fs.rmSync(workDir, { recursive: true, force: true });
   };
   return { project, remove };
+}
+
+/**
+ * A gateway (API only) and stack `e2e` of a program of `n` StaticRoutes connected to it: the
+ * set-up of the suites that drive many routes. `stop` removes both.
+ */
+export async function routesStack(
+  n: number,
+): Promise<{ t: TestGateway; project: PulumiProject; stop: () => Promise<void> }> {
+  const binDir = requirePulumi();
+  const t = await startTestGateway({ router: false, agent: false });
+  const { project, remove } = routesProject(n, binDir);
+  await project.stack("e2e");
+  await connect(project, t);
+  return {
+    t,
+    project,
+    stop: async () => {
+      remove();
+      await t.stop();
+    },
+  };
 }
 
 /** Points the project's current stack at the test gateway; the secret goes in as a secret. */

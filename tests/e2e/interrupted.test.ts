@@ -4,29 +4,20 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { PulumiProject } from "../../scripts/pulumi";
-import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { connect, requirePulumi, routesProject } from "./helpers";
+import { eventually, type TestGateway } from "../helpers/gateway";
+import { routesStack } from "./helpers";
 
 const N = 100;
 
 describe("an up killed with kill -9", () => {
   let t: TestGateway;
   let project: PulumiProject;
-  let cleanup: () => void;
+  let stop: (() => Promise<void>) | undefined;
 
   before(async () => {
-    const binDir = requirePulumi();
-    t = await startTestGateway({ router: false, agent: false });
-    const p = routesProject(N, binDir);
-    project = p.project;
-    cleanup = p.remove;
-    await project.stack("e2e");
-    await connect(project, t);
+    ({ t, project, stop } = await routesStack(N));
   });
-  after(async () => {
-    cleanup?.();
-    await t?.stop();
-  });
+  after(() => stop?.());
 
   const names = async () => (await t.client.routes.list({ name: "^r[0-9]+$" })).map((r) => r.name);
 
