@@ -18,7 +18,7 @@ import { killAll, ROOT, removeTemps, tempPath, versionOf } from "./proc";
 const HELP = `npm run bench:provider -- [options]
 
   --n <count>      resources in each program (default 500, or APPGW_BENCH_N)
-  --rounds <k>     times through every operation; the best time of each is kept (default 1)
+  --rounds <k>     times through every operation; the median time of each is kept (default 1)
   --parallel <p>   pulumi --parallel for both programs (default 8, the CLI's own default)
   --router         start the gateway's embedded router too (it shares this process and the cores)
   --keep           leave the programs in bench/.work/<pid>/ (their state is removed anyway)
