@@ -6,7 +6,7 @@ import { routerRegistrationImpl } from "./routerRegistration";
 import { routerTestImpl } from "./routerTest";
 import { runtimeProvider, type ResourceProvider } from "./runtime";
 import { serviceAccountImpl } from "./serviceAccount";
-import { OBSERVED, staticRouteImpl } from "./staticRoute";
+import { staticRouteImpl } from "./staticRoute";
 
 const implementations = {
   staticRouteImpl,
@@ -16,9 +16,6 @@ const implementations = {
   routerRegistrationImpl,
   serviceAccountImpl,
 };
-
-/** StaticRoute's computed outputs live under one key (see Nesting in runtime.ts). */
-const STATIC_ROUTE_NESTING = { key: "observed", fields: OBSERVED };
 
 /** The name a serialized provider records; these names are in every state, so they stay. */
 export type ImplementationName = keyof typeof implementations;
@@ -31,7 +28,7 @@ export function provider(name: ImplementationName): ResourceProvider {
   if (!made) {
     const impl = implementations[name] as Parameters<typeof runtimeProvider>[0];
     if (!impl) throw new Error(`@appgw/pulumi: no resource implementation named '${name}'`);
-    made = runtimeProvider(impl, name === "staticRouteImpl" ? STATIC_ROUTE_NESTING : undefined);
+    made = runtimeProvider(impl);
     providers.set(name, made);
   }
   return made;

@@ -92,7 +92,7 @@ export interface Reads {
   wrote(action: ActionName, body: unknown, answer?: unknown): void;
 }
 
-export function createReads(client: () => AppGatewayClient): Reads {
+function createReads(client: () => AppGatewayClient): Reads {
   const byId = <T extends { id: string }>(items: T[]) => new Map(items.map((i) => [i.id, i]));
   const routes = new Snapshot(async () => byId(await client().routes.list()));
   const groups = new Snapshot(() => client().groups.list());

@@ -57,15 +57,7 @@ function host(props: unknown): [string | undefined, Props] {
 const withHost = <T>(props: T, apiHost: string | undefined): T =>
   apiHost === undefined ? props : { ...props, apiHost };
 
-/**
- * Outputs kept under one key of the state: every output property costs the program Pulumi's
- * bookkeeping (a promise with a captured, source-mapped stack) per resource, so outputs that
- * are only ever read go into one object, and the class exposes them through getters.
- */
-export interface Nesting {
-  key: string;
-  fields: readonly string[];
-}
+type Nesting = NonNullable<Implementation<unknown, unknown>["nested"]>;
 
 /** Moves `nesting.fields` of `props` under `nesting.key`. */
 function nest<T>(props: T, nesting: Nesting | undefined): T {
@@ -84,11 +76,9 @@ function flat(props: unknown, nesting: Nesting | undefined): Props {
   return nesting && inner && typeof inner === "object" ? { ...outer, ...inner } : (props as Props);
 }
 
-export function runtimeProvider<I, O>(
-  impl: Implementation<I, O>,
-  nesting?: Nesting,
-): ResourceProvider {
+export function runtimeProvider<I, O>(impl: Implementation<I, O>): ResourceProvider {
   const conn: ConnectionConfig = {};
+  const nesting = impl.nested;
   // Once per process, before the first diff: credentials that the gateway refuses, or a
   // gateway that is down, fail the preview (and so the drift check) once and at once, where
   // comparing with the state alone would report "no changes".

@@ -24,6 +24,11 @@ export interface ConnectionConfig {
 
 /** What each resource file implements; `conn` comes from `configure` (undefined: use the env). */
 export interface Implementation<I, O> {
+  /**
+   * Outputs the state keeps under one key (`key`), read by the class through getters: every
+   * output property costs the program a promise with a source-mapped stack per resource.
+   */
+  nested?: { key: string; fields: readonly string[] };
   check(olds: Partial<I>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<I>>;
   diff(id: string, olds: O, news: I, conn: ConnectionConfig): Promise<pulumi.dynamic.DiffResult>;
   create(inputs: I, conn: ConnectionConfig): Promise<pulumi.dynamic.CreateResult<O>>;

@@ -303,7 +303,26 @@ async function createError(
   return new Error(`route '${inputs.name}': ${refusal(err)}`);
 }
 
+/**
+ * Outputs that only report what the gateway computes: the state keeps them under `observed`
+ * (provider/runtime.ts says why), and the class reads them through getters.
+ */
+export const OBSERVED = [
+  "type",
+  "status",
+  "urls",
+  "access",
+  "targets",
+  "tasks",
+  "created",
+  "lastUpdated",
+  "updatedBy",
+] as const satisfies readonly (keyof StaticRouteState)[];
+type Observed = (typeof OBSERVED)[number];
+
 export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState> = {
+  nested: { key: "observed", fields: OBSERVED },
+
   async check(_olds, news) {
     return checkInputs(inputsSchema, news);
   },
@@ -371,23 +390,6 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     if (route) await client.routes.delete([id], route.status === "active");
   },
 };
-
-/**
- * Outputs that only report what the gateway computes: the state keeps them under `observed`
- * (provider/runtime.ts says why), and the class reads them through getters.
- */
-export const OBSERVED = [
-  "type",
-  "status",
-  "urls",
-  "access",
-  "targets",
-  "tasks",
-  "created",
-  "lastUpdated",
-  "updatedBy",
-] as const satisfies readonly (keyof StaticRouteState)[];
-type Observed = (typeof OBSERVED)[number];
 
 /** The serialized provider: shared by every StaticRoute, since Pulumi caches serialization by identity. */
 export const staticRouteProvider = providerShim("staticRouteImpl");

@@ -81,7 +81,7 @@ describe("the provider in Pulumi's provider process", () => {
   });
 
   it("keeps StaticRoute's computed outputs under one key, and reads a state written flat", async () => {
-    const p = runtimeProvider(staticRouteImpl, { key: "observed", fields: OBSERVED });
+    const p = runtimeProvider(staticRouteImpl);
     await p.configure(stackConfig());
     const { inputs } = await p.check({}, { name: "rt-nest", path: "/rt-nest", apiHost: t.apiUrl });
     const { id, outs } = await p.create(inputs);
