@@ -28,12 +28,18 @@ export function removeCookies(header: string, drop: (name: string) => boolean): 
   return kept.length > 0 ? kept.join("; ") : undefined;
 }
 
-/** The name of the cookie a `Set-Cookie` value sets. */
+/**
+ * The name of the cookie a `Set-Cookie` value sets, parsed as browsers parse it (RFC 6265bis
+ * section 5.6): the name-value pair ends at the first ';' and the name at its first '='; a pair
+ * without '=' is a nameless cookie whose value is the whole pair. "" for a nameless cookie.
+ * Trimmed with `trim()`, which removes what browsers remove (spaces, tabs) and what `getCookie`
+ * removes, so a name either of them reads as the router's own is seen here as that name.
+ */
 export function setCookieName(value: string): string {
-  const eq = value.indexOf("=");
   const semi = value.indexOf(";");
-  const end = eq === -1 || (semi !== -1 && semi < eq) ? (semi === -1 ? value.length : semi) : eq;
-  return value.slice(0, end).trim();
+  const pair = semi === -1 ? value : value.slice(0, semi);
+  const eq = pair.indexOf("=");
+  return eq === -1 ? "" : pair.slice(0, eq).trim();
 }
 
 export interface CookieOptions {

@@ -1,7 +1,8 @@
 // Header hygiene between clients and targets. Order matters (Traefik CVE-2024-45410): hop-by-hop
 // headers and every header the client names in `Connection` go first, then every inbound
-// forwarding or identity header, and only then are fresh ones set, so a client cannot use
-// `Connection: X-Forwarded-For` to delete what the proxy adds, nor forge an identity.
+// forwarding or identity header, in any spelling an app's server could read as the router's, and
+// only then are fresh ones set, so a client cannot use `Connection: X-Forwarded-For` to delete
+// what the proxy adds, nor forge an identity.
 import type { IncomingHttpHeaders } from "node:http";
 import { AFFINITY_COOKIE_PREFIX } from "./affinity";
 import { removeCookies, setCookieName } from "./cookies";
@@ -19,8 +20,32 @@ const HOP_BY_HOP = new Set([
   "proxy-authenticate",
 ]);
 
-/** Inbound headers only the router may set (besides every `x-forwarded-*`). */
-const PROXY_OWNED = new Set(["forwarded", "x-real-ip", "x-appgw-user", "x-appgw-user-id"]);
+/**
+ * A lower-case header name as the most lenient server keys it: without anything but letters and
+ * digits. CGI and WSGI servers fold '-' and '_' into one (`X_Appgw_User` and `X-Appgw-User` are
+ * both `HTTP_X_APPGW_USER`), others fold or ignore other punctuation; equal folded names are
+ * the same header to some app.
+ */
+function foldName(lower: string): string {
+  return lower.replace(/[^a-z0-9]/g, "");
+}
+
+/** Folded names of the inbound headers only the router may set, and of the `x-forwarded-*` family. */
+const ROUTER_OWNED = new Set(
+  ["forwarded", "x-real-ip", "x-appgw-user", "x-appgw-user-id"].map(foldName),
+);
+const ROUTER_OWNED_PREFIX = foldName("x-forwarded-");
+
+/** True for a client header some server would read as one the router sets. */
+function isRouterOwned(lower: string): boolean {
+  // Every owned name folds to one starting with 'x' or 'f': most headers start with another
+  // letter or digit and are decided here without folding (this runs for every header).
+  const c = lower.charCodeAt(0);
+  const alphanumeric = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+  if (alphanumeric && c !== 0x78 /* x */ && c !== 0x66 /* f */) return false;
+  const folded = foldName(lower);
+  return ROUTER_OWNED.has(folded) || folded.startsWith(ROUTER_OWNED_PREFIX);
+}
 
 export interface ForwardContext {
   /** The client's address (the TCP peer). */
@@ -37,9 +62,32 @@ export interface ForwardContext {
   authCookie: string;
 }
 
+/** The prefixes browsers give meaning to (RFC 6265bis section 4.1.3), in any case. */
+const COOKIE_NAME_PREFIX = /^__(?:host-http|host|secure|http)-/i;
+
+/**
+ * A cookie name without its `__Host-`/`__Secure-` prefix: the prefix only makes the browser
+ * enforce attributes, so `__Host-appgw_token` is the gateway's cookie as much as `appgw_token`,
+ * whichever of the two `AUTH_COOKIE_NAME` is.
+ */
+function unprefixed(name: string): string {
+  return name.charCodeAt(0) === 0x5f /* _ */ ? name.replace(COOKIE_NAME_PREFIX, "") : name;
+}
+
 /** True for the cookies the router owns: the token and the affinity cookies. */
-export function isGatewayCookie(name: string, authCookie: string): boolean {
-  return name === authCookie || name.startsWith(AFFINITY_COOKIE_PREFIX);
+function isGatewayCookie(name: string, authCookie: string): boolean {
+  const base = unprefixed(name);
+  return base === unprefixed(authCookie) || base.startsWith(AFFINITY_COOKIE_PREFIX);
+}
+
+/**
+ * True for a `Set-Cookie` an app may not send: one for a cookie the router owns, or a nameless
+ * one, which browsers store and send back as its bare value (`=appgw_token=x` comes back as
+ * `Cookie: appgw_token=x`), so that it can stand for a cookie of any name.
+ */
+export function isForbiddenSetCookie(value: string, authCookie: string): boolean {
+  const name = setCookieName(value);
+  return name === "" || isGatewayCookie(name, authCookie);
 }
 
 /** Lower-cased tokens of every `Connection` header in a raw header list. */
@@ -74,7 +122,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: ForwardConte
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
-    if (lower.startsWith("x-forwarded-") || PROXY_OWNED.has(lower)) continue;
+    if (isRouterOwned(lower)) continue;
     // undici refuses `expect`; Node's server has already answered `100-continue`.
     if (lower === "expect") continue;
     let value = raw[i + 1]!;
@@ -84,7 +132,7 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: ForwardConte
     } else if (lower === "authorization") {
       if (ctx.dropAuthorization) continue;
     } else if (lower === "cookie") {
-      if (value.includes(ctx.authCookie) || value.includes(AFFINITY_COOKIE_PREFIX)) {
+      if (value.includes(unprefixed(ctx.authCookie)) || value.includes(AFFINITY_COOKIE_PREFIX)) {
         const kept = removeCookies(value, (n) => isGatewayCookie(n, ctx.authCookie));
         if (kept === undefined) continue;
         value = kept;
@@ -103,8 +151,8 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: ForwardConte
 
 /**
  * Cleans an upstream response's headers in place: hop-by-hop and `Connection`-named headers go,
- * and so does any `Set-Cookie` for a cookie the router owns (a target must not overwrite or
- * plant the user's gateway token).
+ * and so does any `Set-Cookie` an app may not send (a target must not overwrite or plant the
+ * user's gateway token).
  */
 export function cleanResponseHeaders(
   headers: IncomingHttpHeaders,
@@ -117,7 +165,7 @@ export function cleanResponseHeaders(
   for (const name of HOP_BY_HOP) delete headers[name];
   const cookies = setCookies(headers);
   if (cookies.length > 0) {
-    const kept = cookies.filter((c) => !isGatewayCookie(setCookieName(c), authCookie));
+    const kept = cookies.filter((c) => !isForbiddenSetCookie(c, authCookie));
     if (kept.length === 0) delete headers["set-cookie"];
     else headers["set-cookie"] = kept;
   }

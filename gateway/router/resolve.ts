@@ -1,6 +1,6 @@
 // What to do with a request: shared by plain requests and WebSocket upgrades, so both get the
 // same path checks, route resolution, authentication and target choice.
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pickTarget } from "./affinity";
 import { authorize, type TokenVerifier } from "./auth";
 import { getCookie } from "./cookies";
@@ -23,6 +23,8 @@ export interface ResolveDeps {
   proto: string;
   /** The next round-robin number of a route. */
   nextTurn(route: RouteEntry): number;
+  /** Whether a target takes connections: load balancing skips those that do not. */
+  targetUp(target: Target): boolean;
 }
 
 export type Resolution =
@@ -37,10 +39,10 @@ export type Resolution =
       upstreamPath: string;
       /** The request headers to send upstream, cleaned (see headers.ts). */
       upstreamHeaders: string[];
-      /** The user was authenticated by the cookie (ambient credentials: Origin matters). */
-      viaCookie: boolean;
       /** An affinity cookie to set on the response. */
       setCookie: string | null;
+      /** The authenticated user (null on public routes): the tracker rechecks their access. */
+      userId: string | null;
     };
 
 const WWW_AUTHENTICATE = { "www-authenticate": 'Bearer realm="appgw"' };
@@ -55,6 +57,31 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
     req.headers.authorization === undefined &&
     (req.headers.accept ?? "").includes("text/html")
   );
+}
+
+/** Methods that change nothing (RFC 9110 section 9.2.1); SameSite governs which carry the cookie. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Whether a request comes from the origin it is addressed to (scheme of the router's external
+ * URL, host from `Host`). Browsers send `Origin` with every method but GET and HEAD, and on
+ * WebSocket handshakes; where they leave it out, `Sec-Fetch-Site` still says where the request
+ * came from. A client that sends neither is not a browser (or one too old for either) and
+ * carries no ambient credentials of a victim's.
+ */
+export function isSameOrigin(headers: IncomingHttpHeaders, proto: string): boolean {
+  const origin = headers.origin;
+  if (origin === undefined) {
+    const site = headers["sec-fetch-site"];
+    return site === undefined || site === "same-origin" || site === "none";
+  }
+  if (headers.host === undefined) return false;
+  try {
+    // Browsers send the serialised origin: lower case, without a default port.
+    return origin === new URL(`${proto}://${headers.host}`).origin;
+  } catch {
+    return false;
+  }
 }
 
 function countHeader(rawHeaders: string[], name: string): number {
@@ -114,6 +141,22 @@ export async function resolveRequest(
       }
       return { kind: "error", code: auth.code, headers: WWW_AUTHENTICATE };
     }
+    // Browsers attach the cookie to requests from any page of the same site: SameSite=Lax does
+    // not stop a sibling subdomain, which another user's app may serve, nor WebSocket handshakes.
+    // So whatever can change state (unsafe methods, and handshakes, which open a two-way channel;
+    // a browser sends `Upgrade` on nothing else) must come from the route's own origin when the
+    // cookie is what authenticates it.
+    if (
+      auth.viaCookie &&
+      (req.headers.upgrade !== undefined || !SAFE_METHODS.has(req.method ?? "GET")) &&
+      !isSameOrigin(req.headers, deps.proto)
+    ) {
+      return {
+        kind: "error",
+        code: "APPGW_FORBIDDEN",
+        message: "cross-origin request with the gateway cookie refused",
+      };
+    }
 
     if (route.targets.length === 0) {
       return {
@@ -128,6 +171,7 @@ export async function resolveRequest(
       deps.affinityKey,
       () => deps.nextTurn(route),
       deps.secureCookies,
+      deps.targetUp,
     );
     return {
       kind: "proxy",
@@ -142,8 +186,8 @@ export async function resolveRequest(
         dropAuthorization: auth.dropAuthorization,
         authCookie: deps.cookieName,
       }),
-      viaCookie: auth.viaCookie,
       setCookie: pick.setCookie,
+      userId: auth.identity?.id ?? null,
     };
   }
 }

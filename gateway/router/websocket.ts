@@ -8,8 +8,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { errorFields, rawErrorResponse, type DataPlaneCode, type HeaderList } from "./errors";
-import { setCookieName } from "./cookies";
-import { cleanResponseHeaders, isGatewayCookie } from "./headers";
+import { cleanResponseHeaders, isForbiddenSetCookie } from "./headers";
 import { resolveRequest, type ResolveDeps } from "./resolve";
 import type { Closable, ConnectionTracker } from "./tracker";
 
@@ -23,23 +22,6 @@ export interface UpgradeDeps extends ResolveDeps {
 
 function reject(socket: Duplex, code: DataPlaneCode, message?: string, headers?: HeaderList): void {
   if (!socket.destroyed) socket.end(rawErrorResponse(code, message, headers));
-}
-
-/**
- * Cookie-authenticated handshakes must come from the page's own origin: browsers send cookies on
- * cross-origin WebSocket handshakes (and SameSite=Lax does not stop a sibling subdomain, which
- * another user's app may serve), so without this any page could act as the user.
- */
-export function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined) return true; // not a browser
-  if (host === undefined) return false;
-  try {
-    const o = new URL(origin);
-    // Parsed with the origin's scheme so default ports compare equal (`x:443` and `x`).
-    return new URL(`${o.protocol}//${host}`).host === o.host;
-  } catch {
-    return false; // "null" and other opaque origins
-  }
 }
 
 /** A response head from `[name, value, ...]`. */
@@ -58,8 +40,7 @@ function switchingHeaders(raw: readonly string[], authCookie: string): string[] 
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const isCookie = raw[i]!.toLowerCase() === "set-cookie";
-    if (!isCookie || !isGatewayCookie(setCookieName(raw[i + 1]!), authCookie))
-      out.push(raw[i]!, raw[i + 1]!);
+    if (!isCookie || !isForbiddenSetCookie(raw[i + 1]!, authCookie)) out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
 }
@@ -97,9 +78,6 @@ async function upgrade(
   const r = await resolveRequest(deps, req, false);
   if (r.kind === "error") return reject(socket, r.code, r.message, r.headers);
   if (r.kind !== "proxy") return reject(socket, "APPGW_NO_ROUTE"); // `/_appgw/` has no sockets
-  if (r.viaCookie && !isSameOrigin(req.headers.origin, req.headers.host)) {
-    return reject(socket, "APPGW_FORBIDDEN", "cross-origin WebSocket handshake refused");
-  }
   if (socket.destroyed) return;
 
   const { route, target } = r;
@@ -127,7 +105,7 @@ async function upgrade(
       socket.destroy();
     },
   };
-  const untrack = deps.tracker.add(route, target, exchange);
+  const untrack = deps.tracker.add(route, target, exchange, r.userId);
   socket.once("close", () => {
     untrack();
     exchange.close();

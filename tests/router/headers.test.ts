@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { IncomingHttpHeaders } from "node:http";
-import { getCookie, removeCookies } from "../../gateway/router/cookies";
+import { getCookie, removeCookies, setCookieName } from "../../gateway/router/cookies";
 import {
   cleanResponseHeaders,
   upstreamRequestHeaders,
@@ -239,6 +239,15 @@ describe("router cookie helpers", () => {
     assert.equal(getCookie("xappgw_token=no", "appgw_token"), undefined);
     assert.equal(getCookie('q="quoted"', "q"), "quoted");
     assert.equal(getCookie(undefined, "q"), undefined);
+  });
+
+  it("names the cookie a Set-Cookie sets as a browser does: empty for a nameless one", () => {
+    assert.equal(setCookieName("a=1; Path=/"), "a");
+    assert.equal(setCookieName(" a \t=1"), "a");
+    assert.equal(setCookieName("a=b=c"), "a");
+    assert.equal(setCookieName("=a=1; Path=/"), "");
+    assert.equal(setCookieName("a; b=c"), "");
+    assert.equal(setCookieName(";a=1"), "");
   });
 
   it("removes the selected cookies and keeps the rest in order", () => {
