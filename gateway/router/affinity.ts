@@ -46,9 +46,11 @@ export interface AffinityPick {
 }
 
 /**
- * Chooses the target of a request. A valid cookie naming a live target is honoured; a missing,
- * forged or stale cookie gets the next target in round robin and a fresh cookie. Routes that are
- * not load balanced have one target and set no cookie.
+ * Chooses the target of a request. A valid cookie naming a live target that is up is honoured; a
+ * missing, forged or stale cookie, or one naming a target that is down while another is up, gets
+ * the next target that is up in round robin and a fresh cookie. When every target is down they
+ * are picked as if all were up (the request may find one back). Routes that are not load
+ * balanced have one target and set no cookie.
  */
 export function pickTarget(
   route: RouteEntry,
@@ -57,15 +59,27 @@ export function pickTarget(
   /** The route's next round-robin number; asked only when a target must be chosen. */
   nextTurn: () => number,
   secure: boolean,
+  /** Whether a target takes connections (see TargetHealth in proxy.ts). */
+  isUp: (target: Target) => boolean,
 ): AffinityPick {
   const targets = route.targets;
   if (!route.loadBalanced) return { target: targets[0]!, setCookie: null };
+  let named: Target | undefined;
   if (cookieValue !== undefined) {
-    const named = verifyAffinity(key, route.id, cookieValue);
-    const target = named === null ? undefined : route.targetsByKey.get(named);
-    if (target) return { target, setCookie: null };
+    const namedKey = verifyAffinity(key, route.id, cookieValue);
+    named = namedKey === null ? undefined : route.targetsByKey.get(namedKey);
+    if (named && isUp(named)) return { target: named, setCookie: null };
   }
-  const target = targets[nextTurn() % targets.length]!;
+  const turn = nextTurn();
+  let target: Target | undefined;
+  for (let i = 0; i < targets.length && target === undefined; i++) {
+    const t = targets[(turn + i) % targets.length]!;
+    if (isUp(t)) target = t;
+  }
+  if (target === undefined) {
+    if (named) return { target: named, setCookie: null };
+    target = targets[turn % targets.length]!;
+  }
   const value = signAffinity(key, route.id, target.key);
   return {
     target,

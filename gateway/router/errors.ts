@@ -1,9 +1,10 @@
 // How the data plane answers with an error: the codes are the shared ones of `sdk/errors.ts`
 // (proxy failures in the style of fastify-reply-from: 502/503/504 with a code). Every error
 // body is `{"error": {"code", "message"}}` so API clients can match on `code`.
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import { ERROR_CODES, type ErrorCode } from "@appgw/sdk/errors";
+import { hasBody } from "./limits";
 
 export type DataPlaneCode = ErrorCode;
 
@@ -16,6 +17,15 @@ function defaultMessage(code: DataPlaneCode): string {
 }
 
 export type HeaderList = Record<string, string | string[]>;
+
+/**
+ * Whether an answer to `req` must close the connection: its body is not all in. Otherwise Node
+ * reads (and throws away) the rest of the body, however large, to reach the next request; with
+ * `Connection: close` it destroys the socket once the answer is flushed.
+ */
+export function closesConnection(req: IncomingMessage): boolean {
+  return !req.complete && hasBody(req);
+}
 
 /** Answers a plain HTTP request with the JSON error body. */
 export function sendError(
@@ -30,6 +40,7 @@ export function sendError(
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     "cache-control": "no-store",
+    ...(closesConnection(res.req) ? { connection: "close" } : {}),
   });
   res.end(body);
 }

@@ -19,7 +19,7 @@ import type { RouterConfig } from "./config";
 import { EndpointWriter } from "./endpoints";
 import { errorFields } from "./errors";
 import { InternalPages } from "./login";
-import { UpstreamPools } from "./proxy";
+import { TargetHealth, UpstreamPools } from "./proxy";
 import { buildReport } from "./report";
 import { buildRouterServer } from "./server";
 import { ServiceSelector } from "./services";
@@ -84,8 +84,10 @@ export async function startRouter(
   const keys = remoteKeys(config.apiHost);
   const tracker = new ConnectionTracker();
   const pools = new UpstreamPools();
+  const health = new TargetHealth(config.targetFailTimeoutMs, logger);
   const turns = new WeakMap<RouteEntry, number>();
   let table: RouteTable = EMPTY_TABLE;
+  const proto = config.url?.startsWith("https:") ? "https" : "http";
 
   const server = buildRouterServer({
     table: () => table,
@@ -98,16 +100,21 @@ export async function startRouter(
       turns.set(route, n + 1);
       return n;
     },
+    targetUp: health.isUp,
     pools,
+    health,
     tracker,
     pages: new InternalPages({
       apiHost: config.apiHost,
       cookieName: config.cookieName,
       secureCookies: config.secureCookies,
+      proto,
+      loginLimits: config.loginLimits,
       health: () => ({ router: config.name, revision: table.revision }),
       logger,
     }),
-    proto: config.url?.startsWith("https:") ? "https" : "http",
+    proto,
+    limits: config.limits,
     logger,
   });
   const port = await listen(server, config.port, config.host);
@@ -132,6 +139,7 @@ export async function startRouter(
       table = next; // the swap: requests from here on resolve against `next`
       tracker.reconcile(prev, next);
       pools.retain(next);
+      health.retain(next);
       logger.info({ revision: next.revision, routes: next.routes.length }, "route table applied");
       return buildReport(next, tcp ? await tcp.reconcile(next.tcpServices) : []);
     },
@@ -156,6 +164,7 @@ export async function startRouter(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      health.close();
       await pools.close();
     })());
 

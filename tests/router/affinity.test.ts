@@ -6,7 +6,7 @@ import {
   signAffinity,
   verifyAffinity,
 } from "../../gateway/router/affinity";
-import { buildRouteTable, type RouteEntry } from "../../gateway/router/table";
+import { buildRouteTable, type RouteEntry, type Target } from "../../gateway/router/table";
 import { routeConfig, service } from "./fixtures";
 
 const key = deriveAffinityKey("the-api-secret-key");
@@ -35,6 +35,13 @@ function counter(): () => number {
   let n = 0;
   return () => n++;
 }
+
+const allUp = () => true;
+/** Every target up but those of these tasks. */
+const downTasks =
+  (...tasks: string[]) =>
+  (t: Target) =>
+    !tasks.includes(t.task);
 
 const cookieValue = (setCookie: string) => setCookie.split(";")[0]!.split("=").slice(1).join("=");
 
@@ -77,7 +84,14 @@ describe("router session affinity", () => {
   it("honours a valid cookie naming a live target and sets no new cookie", () => {
     const route = lbRoute(["a", "b", "c"]);
     const b = route.targets[1]!;
-    const pick = pickTarget(route, signAffinity(key, route.id, b.key), key, counter(), false);
+    const pick = pickTarget(
+      route,
+      signAffinity(key, route.id, b.key),
+      key,
+      counter(),
+      false,
+      allUp,
+    );
     assert.equal(pick.target, b);
     assert.equal(pick.setCookie, null);
   });
@@ -86,12 +100,19 @@ describe("router session affinity", () => {
     const before = lbRoute(["a", "b"]);
     const cookie = signAffinity(key, before.id, before.targets[1]!.key);
     const after = lbRoute(["a", "b", "new"]);
-    assert.equal(pickTarget(after, cookie, key, counter(), false).target.task, "b");
+    assert.equal(pickTarget(after, cookie, key, counter(), false, allUp).target.task, "b");
   });
 
   it("picks again and rewrites the cookie when its target is gone or its signature is wrong", () => {
     const route = lbRoute(["a", "b"]);
-    const gone = pickTarget(route, signAffinity(key, route.id, "gone:"), key, counter(), true);
+    const gone = pickTarget(
+      route,
+      signAffinity(key, route.id, "gone:"),
+      key,
+      counter(),
+      true,
+      allUp,
+    );
     assert.ok(route.targets.includes(gone.target));
     assert.ok(gone.setCookie);
     assert.equal(verifyAffinity(key, route.id, cookieValue(gone.setCookie)), gone.target.key);
@@ -100,7 +121,7 @@ describe("router session affinity", () => {
       /^appgw_aff_01234567=.*; Path=\/llm; HttpOnly; SameSite=Lax; Secure$/,
     );
 
-    const forged = pickTarget(route, "b:.forged", key, counter(), false);
+    const forged = pickTarget(route, "b:.forged", key, counter(), false, allUp);
     assert.ok(forged.setCookie);
     assert.doesNotMatch(forged.setCookie, /Secure/);
   });
@@ -109,14 +130,43 @@ describe("router session affinity", () => {
     const route = lbRoute(["a", "b", "c"]);
     const next = counter();
     const tasks = [0, 1, 2, 3].map(
-      () => pickTarget(route, undefined, key, next, false).target.task,
+      () => pickTarget(route, undefined, key, next, false, allUp).target.task,
     );
     assert.deepEqual(tasks, ["a", "b", "c", "a"]);
   });
 
+  it("moves a session whose target is down to the next target that is up, with a new cookie", () => {
+    const route = lbRoute(["a", "b", "c"]);
+    const onA = signAffinity(key, route.id, route.targets[0]!.key);
+    const pick = pickTarget(route, onA, key, counter(), false, downTasks("a", "b"));
+    assert.equal(pick.target.task, "c");
+    assert.ok(pick.setCookie);
+    assert.equal(verifyAffinity(key, route.id, cookieValue(pick.setCookie)), pick.target.key);
+  });
+
+  it("skips targets that are down in round robin while any is up", () => {
+    const route = lbRoute(["a", "b", "c"]);
+    const next = counter();
+    const up = downTasks("b");
+    const tasks = [0, 1, 2, 3].map(
+      () => pickTarget(route, undefined, key, next, false, up).target.task,
+    );
+    assert.deepEqual(tasks, ["a", "c", "c", "a"]);
+  });
+
+  it("keeps the session's target when every target is down", () => {
+    const route = lbRoute(["a", "b"]);
+    const onB = signAffinity(key, route.id, route.targets[1]!.key);
+    const pick = pickTarget(route, onB, key, counter(), false, downTasks("a", "b"));
+    assert.equal(pick.target.task, "b");
+    assert.equal(pick.setCookie, null);
+    const fresh = pickTarget(route, undefined, key, counter(), false, downTasks("a", "b"));
+    assert.equal(fresh.target.task, "a");
+  });
+
   it("sets no cookie on routes that are not load balanced", () => {
     const route = lbRoute(["a"], false);
-    const pick = pickTarget(route, undefined, key, counter(), false);
+    const pick = pickTarget(route, undefined, key, counter(), false, allUp);
     assert.equal(pick.target.task, "a");
     assert.equal(pick.setCookie, null);
   });

@@ -32,6 +32,19 @@ describe("router configuration from the env", () => {
       secureCookies: false,
       queues: [],
       tcp: null,
+      limits: {
+        maxBodySize: 1024 ** 3,
+        routeMaxBodySize: new Map(),
+        headersTimeoutMs: 20_000,
+        bodyTimeoutMs: 20_000,
+        bodyMinRate: 500,
+        idleTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 65_000,
+        maxConnections: 10_000,
+        maxConnectionsPerAddress: 1024,
+      },
+      loginLimits: { perKey: 10, perAddress: 50, windowSec: 900 },
+      targetFailTimeoutMs: 10_000,
     });
   });
 
@@ -59,6 +72,64 @@ describe("router configuration from the env", () => {
     assert.equal(config.secureCookies, true);
     assert.deepEqual(config.queues, ["gpu", "cpu"]);
     assert.deepEqual(config.tcp, { address: "203.0.113.5", portStart: 10000, portEnd: 10010 });
+  });
+
+  it("reads the limits: sizes with binary units, seconds with fractions, 0 to turn a limit off", () => {
+    const config = routerConfigFromEnv({
+      ...required,
+      APPGW_MAX_BODY_SIZE: "512k",
+      APPGW_ROUTE_MAX_BODY_SIZE: " llm=10g, my upload=50G ,raw=123 ,",
+      APPGW_HEADERS_TIMEOUT: "2.5",
+      APPGW_BODY_TIMEOUT: "0",
+      APPGW_BODY_MIN_RATE: "1k",
+      APPGW_IDLE_TIMEOUT: "0",
+      APPGW_KEEPALIVE_TIMEOUT: "5",
+      APPGW_MAX_CONNECTIONS: "0",
+      APPGW_MAX_CONNECTIONS_PER_ADDRESS: "16",
+      APPGW_TARGET_FAIL_TIMEOUT: "0.5",
+    });
+    assert.deepEqual(config.limits, {
+      maxBodySize: 512 * 1024,
+      routeMaxBodySize: new Map([
+        ["llm", 10 * 1024 ** 3],
+        ["my upload", 50 * 1024 ** 3],
+        ["raw", 123],
+      ]),
+      headersTimeoutMs: 2500,
+      bodyTimeoutMs: 0,
+      bodyMinRate: 1024,
+      idleTimeoutMs: 0,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 0,
+      maxConnectionsPerAddress: 16,
+    });
+    assert.equal(config.targetFailTimeoutMs, 500);
+  });
+
+  it("refuses a bad limit, naming the setting and the expected form", () => {
+    const cases: [string, string, RegExp][] = [
+      ["APPGW_MAX_BODY_SIZE", "10 MB", /must be a size such as 512k, 10m or 1g/],
+      ["APPGW_MAX_BODY_SIZE", "1.5g", /got '1.5g'/],
+      ["APPGW_ROUTE_MAX_BODY_SIZE", "llm:10g", /<route name>=<size>.*got 'llm:10g'/],
+      ["APPGW_ROUTE_MAX_BODY_SIZE", "llm=lots", /got 'llm=lots'/],
+      ["APPGW_ROUTE_MAX_BODY_SIZE", "-bad=1g", /got '-bad=1g'/],
+      ["APPGW_ROUTE_MAX_BODY_SIZE", "llm=1g,llm=2g", /names route 'llm' twice/],
+      ["APPGW_HEADERS_TIMEOUT", "0", /above 0/],
+      ["APPGW_HEADERS_TIMEOUT", "20s", /number of seconds/],
+      ["APPGW_IDLE_TIMEOUT", "-1", /number of seconds from 0 \(off\)/],
+      ["APPGW_KEEPALIVE_TIMEOUT", "100000", /to 86400/],
+      ["APPGW_BODY_MIN_RATE", "0", /APPGW_BODY_TIMEOUT=0/],
+      ["APPGW_MAX_CONNECTIONS", "many", /whole number, 0 for no limit/],
+      ["APPGW_MAX_CONNECTIONS_PER_ADDRESS", "1.5", /whole number/],
+      ["APPGW_TARGET_FAIL_TIMEOUT", "0", /above 0/],
+    ];
+    for (const [field, value, reason] of cases) {
+      const err = failure({ ...required, [field]: value });
+      assert.equal(err.field, field, `${field}=${value}`);
+      assert.match(err.message, new RegExp(`${field} `));
+      const why = String(err.details.reason);
+      assert.match(why, reason, `${field}=${value}: ${why}`);
+    }
   });
 
   it("leaves the URL to the listen port when the port is 0", () => {
