@@ -6,18 +6,21 @@ import pino, { type Logger } from "pino";
 import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { agentConfigFromEnv, startAgent, type RunningAgent } from "./agent";
 import { buildApp, type ApiApp } from "./api/app";
+import type { ApiSettings } from "./api/settings";
 import { generateCredentials, hashSecret } from "./api/tokens";
 import { routerConfigFromEnv, startRouter, type RunningRouter } from "./router";
 import type { Store } from "./store";
 
 export { buildApp } from "./api/app";
+export { apiSettingsFromEnv, type ApiSettings } from "./api/settings";
 
 export interface Credentials {
   accessKey: string;
   secretKey: string;
 }
 
-export interface GatewayOptions {
+/** `ApiSettings`: the control API's settings (`apiSettingsFromEnv` reads them from `APPGW_*`). */
+export interface GatewayOptions extends ApiSettings {
   dataDir: string;
   /** Control API listen port; 0 picks a free one. Default 8008. */
   apiPort?: number;
@@ -29,7 +32,6 @@ export interface GatewayOptions {
   router?: NodeJS.ProcessEnv | false;
   /** Agent settings (`APPGW_AGENT_QUEUES`, `APPGW_WORKER_NAME`, ...); false: no agent. */
   agent?: NodeJS.ProcessEnv | false;
-  tokenTtlSec?: number;
   logger?: Logger;
 }
 
@@ -86,6 +88,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const api = await buildApp({
     dataDir: opts.dataDir,
     tokenTtlSec: opts.tokenTtlSec,
+    loginLimits: opts.loginLimits,
+    trustedProxies: opts.trustedProxies,
+    filterBudgetMs: opts.filterBudgetMs,
+    timeouts: opts.timeouts,
     logger: logger.child({ role: "api" }),
   });
   const generatedAdmin = await bootstrapAdmin(api.store, opts.admin);

@@ -10,7 +10,7 @@ import pino from "pino";
 import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { agentConfigFromEnv, startAgent } from "./agent";
 import { buildApp } from "./api/app";
-import { bootstrapAdmin, startGateway, type Credentials } from "./index";
+import { apiSettingsFromEnv, bootstrapAdmin, startGateway, type Credentials } from "./index";
 import { routerConfigFromEnv, startRouter } from "./router";
 
 const HELP = `Usage: npm start -- [--role all|api|router|agent] [--queue NAME]... [--data-dir DIR] [--api-port N]
@@ -18,6 +18,10 @@ const HELP = `Usage: npm start -- [--role all|api|router|agent] [--queue NAME]..
 Settings also come from the environment:
   APPGW_DATA_DIR, APPGW_API_PORT, APPGW_API_HOST (listen address), APPGW_ADMIN_ACCESS_KEY,
   APPGW_ADMIN_SECRET_KEY, APPGW_AGENT_QUEUES, APPGW_WORKER_NAME,
+  the control API's: APPGW_TOKEN_TTL_SEC (43200, at most 604800), APPGW_LOGIN_FAILURES_PER_KEY
+  (10), APPGW_LOGIN_FAILURES_PER_ADDRESS (50), APPGW_LOGIN_WINDOW_SEC (900),
+  APPGW_TRUSTED_PROXIES (loopback), APPGW_FILTER_BUDGET_MS (20), APPGW_API_HEADERS_TIMEOUT (20),
+  APPGW_API_REQUEST_TIMEOUT (30), APPGW_API_IDLE_TIMEOUT (45),
   and the router's: ROUTER_NAME, ROUTER_URL, ROUTER__WEBSERVER__SERVER_PORT, ROUTER_DOMAIN,
   CLEARML_API_HOST, CLEARML_API_ACCESS_KEY, CLEARML_API_SECRET_KEY, AUTH_COOKIE_NAME,
   AUTH_SECURE_ENABLED, LISTEN_QUEUE_NAME, TCP_ROUTER_ADDRESS, TCP_PORT_START, TCP_PORT_END.`;
@@ -48,11 +52,13 @@ async function main(): Promise<void> {
       ? { accessKey: env.APPGW_ADMIN_ACCESS_KEY, secretKey: env.APPGW_ADMIN_SECRET_KEY }
       : undefined;
   const agentEnv = values.queue ? { ...env, APPGW_AGENT_QUEUES: values.queue.join(" ") } : env;
+  const apiSettings = values.role === "all" || values.role === "api" ? apiSettingsFromEnv(env) : {};
   let close: () => Promise<void>;
 
   switch (values.role) {
     case "all": {
       const gw = await startGateway({
+        ...apiSettings,
         dataDir,
         apiPort,
         host,
@@ -72,7 +78,7 @@ async function main(): Promise<void> {
       break;
     }
     case "api": {
-      const api = await buildApp({ dataDir, logger });
+      const api = await buildApp({ ...apiSettings, dataDir, logger });
       const generated = await bootstrapAdmin(api.store, admin);
       const address = await api.app.listen({ port: apiPort, host });
       console.log(`\nControl API ready at ${address} (data in ${dataDir})`);

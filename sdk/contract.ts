@@ -36,11 +36,12 @@ const id = z.string().min(1).max(64);
 /** ClearML sends ISO 8601 date-times. */
 const timestamp = z.string();
 const idList = z.array(id).max(1000);
-/** `name`, `path` and `subdomain` filters are (Python) regular expressions. */
-const regexFilter = z
-  .string()
-  .max(256)
-  .refine(isValidRegex, { message: "is not a valid regular expression" });
+/**
+ * `name`, `path` and `subdomain` filters are regular expressions in the server's syntax; the
+ * server checks them with the engine it matches with (the reference gateway: RE2). JS RegExp is
+ * not that syntax: it takes backreferences RE2 refuses and refuses RE2's `(?i)` and `\A`.
+ */
+const regexFilter = z.string().max(256);
 const onlyFields = z.array(z.string().max(128)).max(64);
 const paging = {
   only_fields: onlyFields.optional(),
@@ -48,15 +49,6 @@ const paging = {
   page: z.number().int().min(0).optional(),
   page_size: z.number().int().min(1).max(10_000).optional(),
 };
-
-function isValidRegex(value: string): boolean {
-  try {
-    new RegExp(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A route label: tasks attach to static routes by this name. */
 export const routeName = z
@@ -375,6 +367,11 @@ export const routeConfig = z.object({
   subdomain: z.string().nullable(),
   load_balancer: z.object({ enabled: z.boolean() }),
   auth_enabled: z.boolean(),
+  /**
+   * Only `groups` and `users` may use the route, even when both are empty: it has user_groups or
+   * access rules. False: every signed-in user may (an authenticated route with neither).
+   */
+  restricted: z.boolean().default(false),
   /** Group ids allowed: the route's `user_groups` plus the groups of its access rules. */
   groups: z.array(z.string()),
   /** User ids its access rules allow directly. */

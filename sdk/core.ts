@@ -27,6 +27,8 @@ export interface ClientOptions {
   retryDelayMs?: number;
   /** An axios instance to send requests with (tests, proxies, custom agents). */
   transport?: AxiosInstance;
+  /** Headers sent with every call, such as a proxy's `X-Forwarded-For`. */
+  headers?: Record<string, string>;
   /**
    * After the server proved unreachable (retries spent) or refused the credentials, fail every
    * call at once with that same error for this long, instead of each call finding out again.
@@ -227,7 +229,7 @@ export class Core {
     token: string | undefined,
     callOpts: CallOptions,
   ): Promise<ActionResponse<A>> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.opts.headers };
     if (action === "auth.login") {
       const basic = Buffer.from(`${this.opts.accessKey}:${this.opts.secretKey}`).toString("base64");
       headers.authorization = `Basic ${basic}`;

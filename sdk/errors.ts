@@ -97,6 +97,18 @@ export const ERROR_CODES = {
     message: "Single-endpoint route in use",
   },
   APPGW_GROUP_SYSTEM: { status: 400, subcode: 1104, documented: false, message: "Built-in group" },
+  APPGW_GROUP_IN_USE: {
+    status: 400,
+    subcode: 1105,
+    documented: false,
+    message: "Group restricts a route",
+  },
+  APPGW_TOO_MANY_REQUESTS: {
+    status: 429,
+    subcode: 0,
+    documented: false,
+    message: "Too many failed logins",
+  },
   // Client-side: an error answer the SDK could not classify, or no usable answer at all.
   APPGW_BAD_REQUEST: { status: 400, subcode: 0, documented: false, message: "Request refused" },
   APPGW_CONNECTION: { status: 0, subcode: 0, documented: false, message: "Gateway unreachable" },
@@ -144,6 +156,30 @@ export const ERROR_CODES = {
     subcode: 0,
     documented: false,
     message: "Upstream timed out",
+  },
+  APPGW_REQUEST_TIMEOUT: {
+    status: 408,
+    subcode: 0,
+    documented: false,
+    message: "Request sent too slowly",
+  },
+  APPGW_BODY_TOO_LARGE: {
+    status: 413,
+    subcode: 0,
+    documented: false,
+    message: "Request body too large",
+  },
+  APPGW_UPGRADE_NOT_SUPPORTED: {
+    status: 400,
+    subcode: 0,
+    documented: false,
+    message: "Only WebSocket upgrades are supported",
+  },
+  APPGW_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    subcode: 0,
+    documented: false,
+    message: "Too many connections",
   },
 } as const;
 

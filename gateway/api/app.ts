@@ -9,17 +9,17 @@ import { ZodError } from "zod";
 import { actions, type ActionName } from "@appgw/sdk/contract";
 import { TOKENS } from "../token-format";
 import { AppGatewayError, appgwError } from "@appgw/sdk/errors";
+import { LoginGuard } from "../login-guard";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
 import { mayCall } from "./policy";
+import { resolveApiSettings, type ApiSettings } from "./settings";
 import { TokenService, verifySecret } from "./tokens";
 import { API_VERSION } from "./version";
 
-export interface ApiOptions {
+export interface ApiOptions extends ApiSettings {
   /** Folder of the SQLite file. */
   dataDir: string;
-  /** Lifetime of tokens from `auth.login`, and the most `expiration_sec` may ask for. Default 12 h. */
-  tokenTtlSec?: number;
   logger?: Logger | boolean;
 }
 
@@ -37,17 +37,24 @@ interface Params {
 }
 
 export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
-  const store = new Store(opts.dataDir);
+  const { tokenTtlSec, timeouts, trustedProxies } = resolveApiSettings(opts);
+  const store = new Store(opts.dataDir, { filterBudgetMs: opts.filterBudgetMs });
   const tokens = await TokenService.load(store);
   const app = Fastify({
     loggerInstance: typeof opts.logger === "object" ? opts.logger : undefined,
     logger: typeof opts.logger === "boolean" ? opts.logger : undefined,
     bodyLimit: BODY_LIMIT,
-    // Long polls (`appgw.watch`, `appgw.get_router_config`) hold requests up to 30 s.
-    requestTimeout: 60_000,
+    // Node checks the header and request deadlines on this interval (30 s by default, which
+    // would let a slow client stay that much longer); it is one pass over open connections.
+    http: { headersTimeout: timeouts.headersSec * 1000, connectionsCheckingInterval: 1000 },
+    requestTimeout: timeouts.requestSec * 1000,
+    connectionTimeout: timeouts.idleSec * 1000,
+    keepAliveTimeout: timeouts.idleSec * 1000,
+    trustProxy: trustedProxies,
     genReqId: () => randomUUID().replace(/-/g, ""),
   }) as unknown as FastifyInstance;
-  const settings = { tokenTtlSec: opts.tokenTtlSec ?? 12 * 3600 };
+  const settings = { tokenTtlSec };
+  const logins = new LoginGuard(opts.loginLimits);
 
   // An empty body means `{}`; anything else must be JSON.
   app.addContentTypeParser(
@@ -83,7 +90,9 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     }
     const name = action as ActionName;
     const user =
-      name === "auth.login" ? await basicAuth(req, store) : await bearerAuth(req, store, tokens);
+      name === "auth.login"
+        ? await basicAuth(req, store, logins)
+        : await bearerAuth(req, store, tokens);
     if (!mayCall(name, user.role)) {
       throw appgwError("APPGW_FORBIDDEN", `'${name}' needs the admin role`, {
         field: "authorization",
@@ -184,10 +193,14 @@ function queryParams(query: unknown): Record<string, unknown> {
   );
 }
 
+function hasBody(req: FastifyRequest): boolean {
+  const { "content-length": length, "transfer-encoding": chunked } = req.headers;
+  return chunked !== undefined || (length !== undefined && length !== "0");
+}
+
 /** fastify parses no body on GET: read it here, within the same size limit. */
 async function getBody(req: FastifyRequest): Promise<Record<string, unknown>> {
-  const { "content-length": length, "transfer-encoding": chunked } = req.headers;
-  if (chunked === undefined && (length === undefined || length === "0")) return {};
+  if (!hasBody(req)) return {};
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.raw) {
@@ -247,8 +260,16 @@ function valueAt(body: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-/** `auth.login`: HTTP Basic `access_key:secret_key`, as ClearML takes it. */
-async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> {
+/**
+ * `auth.login`: HTTP Basic `access_key:secret_key`, as ClearML takes it. Failed logins are
+ * limited per key and client address and per address (gateway/login-guard.ts); over a limit,
+ * the secret is not even checked.
+ */
+async function basicAuth(
+  req: FastifyRequest,
+  store: Store,
+  logins: LoginGuard,
+): Promise<Principal> {
   const header = req.headers.authorization;
   if (!header) {
     throw appgwError(
@@ -267,7 +288,16 @@ async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> 
       { field: "authorization", reason: "malformed" },
     );
   }
-  const creds = store.users.credentials(decoded.slice(0, sep));
+  const accessKey = decoded.slice(0, sep);
+  const retryAfter = await logins.attempt(accessKey, req.ip);
+  if (retryAfter > 0) {
+    throw appgwError(
+      "APPGW_TOO_MANY_REQUESTS",
+      `too many failed logins; try again in ${retryAfter} s`,
+      { field: "authorization", reason: "too many failed logins", retry_after: retryAfter },
+    );
+  }
+  const creds = store.users.credentials(accessKey);
   const user = creds && store.users.byId(creds.userId);
   const valid =
     creds !== undefined &&
@@ -280,6 +310,7 @@ async function basicAuth(req: FastifyRequest, store: Store): Promise<Principal> 
       reason: "invalid credentials",
     });
   }
+  await logins.succeeded(accessKey, req.ip);
   return { id: user.id, name: user.name, role: user.role, service: user.service };
 }
 
@@ -336,5 +367,11 @@ function meta(req: FastifyRequest, status: number, err?: AppGatewayError) {
 function sendError(req: FastifyRequest, reply: FastifyReply, err: AppGatewayError) {
   const status = err.statusCode || 500;
   if (status === 401) reply.header("www-authenticate", 'Bearer realm="appgw"');
+  if (typeof err.details.retry_after === "number") {
+    reply.header("retry-after", String(err.details.retry_after));
+  }
+  // Answered before the body was read (a GET refused before getBody, a body too large): close
+  // rather than let Node read the rest of it, however large, to keep the connection.
+  if (!req.raw.complete && hasBody(req)) reply.header("connection", "close");
   return reply.code(status).send({ meta: meta(req, status, err), data: {} });
 }

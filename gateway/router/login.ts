@@ -2,12 +2,19 @@
 // a token through the control API and stores it in the auth cookie), logout and health. They are
 // served on every host, so a browser on a subdomain route logs in on that host and gets a
 // host-only cookie there.
+//
+// Signing in and out changes the browser's session, so both are POSTs that must come from the
+// page's own origin: another site must not log a victim out (an `<img src>` would, on a GET),
+// nor into the attacker's account (login CSRF). Failed sign-ins are limited per access key and
+// browser address, and per address (gateway/login-guard.ts), here where the browser's address is
+// known; the control API is told it in `X-Forwarded-For` for its own limits.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { AppGatewayClient, tokenExpiry } from "@appgw/sdk";
+import { LoginGuard, type LoginLimits } from "../login-guard";
 import { serializeCookie } from "./cookies";
 import { errorFields, sendError } from "./errors";
-import { INTERNAL_PREFIX, LOGIN_PATH } from "./resolve";
+import { INTERNAL_PREFIX, isSameOrigin, LOGIN_PATH } from "./resolve";
 
 const LOGOUT_PATH = `${INTERNAL_PREFIX}/logout`;
 const HEALTH_PATH = `${INTERNAL_PREFIX}/health`;
@@ -16,6 +23,7 @@ const MAX_FORM_BYTES = 16 * 1024;
 const ALLOWED_METHODS = new Map<string, readonly string[]>([
   [HEALTH_PATH, ["GET", "HEAD"]],
   [LOGIN_PATH, ["GET", "HEAD", "POST"]],
+  // GET shows a page whose button POSTs.
   [LOGOUT_PATH, ["GET", "HEAD", "POST"]],
 ]);
 /** Answers of `auth.login` that mean the keys are wrong, not that the API is down. */
@@ -30,6 +38,10 @@ export interface InternalPagesOptions {
   apiHost: string;
   cookieName: string;
   secureCookies: boolean;
+  /** The scheme browsers reach the router by (of its external URL): part of its origin. */
+  proto: string;
+  /** Failed sign-ins allowed per browser address; each unset one keeps its default. */
+  loginLimits?: Partial<LoginLimits>;
   /** The body of `/_appgw/health` besides `status`. */
   health(): Record<string, unknown>;
   logger: Logger;
@@ -79,6 +91,28 @@ ${notice}
 `;
 }
 
+function logoutPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out - App Gateway</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
+button{margin-top:1rem;padding:.5rem 1rem}
+</style>
+</head>
+<body>
+<h1>Sign out</h1>
+<form method="post" action="${LOGOUT_PATH}">
+<button type="submit">Sign out</button>
+</form>
+</body>
+</html>
+`;
+}
+
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
@@ -120,8 +154,24 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
   });
 }
 
+/** 429 with the form again: a person reads the message, a client the `Retry-After`. */
+function tooManyAttempts(res: ServerResponse, next: string, retryAfterSec?: number): void {
+  const minutes = retryAfterSec === undefined ? undefined : Math.ceil(retryAfterSec / 60);
+  const when = minutes === undefined ? "later" : `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  sendPage(
+    res,
+    429,
+    loginPage(next, `Too many failed sign-ins. Try again ${when}.`),
+    retryAfterSec === undefined ? {} : { "retry-after": String(retryAfterSec) },
+  );
+}
+
 export class InternalPages {
-  constructor(private readonly opts: InternalPagesOptions) {}
+  private readonly logins: LoginGuard;
+
+  constructor(private readonly opts: InternalPagesOptions) {
+    this.logins = new LoginGuard(opts.loginLimits);
+  }
 
   async handle(
     req: IncomingMessage,
@@ -144,8 +194,11 @@ export class InternalPages {
         "cache-control": "no-store",
       });
       res.end(body);
+    } else if (method === "POST" && !isSameOrigin(req.headers, this.opts.proto)) {
+      sendError(res, "APPGW_FORBIDDEN", `cross-origin ${method} of ${path} refused`);
     } else if (path === LOGOUT_PATH) {
-      redirect(res, LOGIN_PATH, this.cookie("", 0));
+      if (method === "POST") redirect(res, LOGIN_PATH, this.cookie("", 0));
+      else sendPage(res, 200, logoutPage());
     } else if (method === "POST") {
       await this.login(req, res);
     } else {
@@ -176,17 +229,26 @@ export class InternalPages {
       sendPage(res, 401, loginPage(next, "Enter your access key and secret key."));
       return;
     }
+    const address = req.socket.remoteAddress ?? "";
+    const retryAfter = await this.logins.attempt(accessKey, address);
+    if (retryAfter > 0) {
+      tooManyAttempts(res, next, retryAfter);
+      return;
+    }
     const client = new AppGatewayClient({
       apiHost: this.opts.apiHost,
       accessKey,
       secretKey,
       maxRetries: 0,
+      // The API's login limits count this browser, not the router (APPGW_TRUSTED_PROXIES).
+      headers: { "x-forwarded-for": address },
     });
     try {
       // `auth.login` answers only `{token}` (ClearML's contract): the cookie lives as long as
       // the token's `exp` says, or for the browser session when the token carries none. The
       // control API's own cookie would land here, not in the browser: ask for none.
       const { token } = await client.call("auth.login", { set_cookie: false });
+      await this.logins.succeeded(accessKey, address);
       const exp = tokenExpiry(token);
       redirect(
         res,
@@ -194,7 +256,16 @@ export class InternalPages {
         this.cookie(token, exp === undefined ? undefined : (exp - Date.now()) / 1000),
       );
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
+      const { code, statusCode, details } = err as {
+        code?: unknown;
+        statusCode?: unknown;
+        details?: { retry_after?: unknown };
+      };
+      if (statusCode === 429) {
+        const wait = details?.retry_after;
+        tooManyAttempts(res, next, typeof wait === "number" ? wait : undefined);
+        return;
+      }
       if (typeof code === "string" && REFUSED.has(code)) {
         sendPage(res, 401, loginPage(next, "Wrong access key or secret key."));
         return;

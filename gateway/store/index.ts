@@ -23,7 +23,13 @@ import { RouterTests } from "./routerTests";
 import { Routers } from "./routers";
 import { Routes } from "./routes";
 import { AccessRules } from "./rules";
-import { parse, type StoreContext } from "./sql";
+import {
+  DEFAULT_FILTER_BUDGET_MS,
+  MATCH_FUNCTION,
+  matchPattern,
+  parse,
+  type StoreContext,
+} from "./sql";
 import { requestedEndpoints, Tasks } from "./tasks";
 import { Users } from "./users";
 
@@ -49,22 +55,17 @@ export class Store {
   private readonly events = new EventEmitter();
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(dataDir: string) {
+  /**
+   * `filterBudgetMs`: how long one query may spend matching callers' regular expressions before
+   * it is refused (a 400); the event loop waits that long. Default 20 ms (`APPGW_FILTER_BUDGET_MS`).
+   */
+  constructor(dataDir: string, opts: { filterBudgetMs?: number } = {}) {
     this.db = openDb(dataDir);
     this.events.setMaxListeners(0);
-    const cache = new Map<string, RegExp>();
-    this.db.function("regexp", { deterministic: true }, (pattern: unknown, value: unknown) => {
-      // A NULL column (a subdomain route's path) never matches.
-      if (value === null) return 0;
-      const p = String(pattern);
-      let re = cache.get(p);
-      if (!re) {
-        re = new RegExp(p);
-        if (cache.size > 500) cache.clear();
-        cache.set(p, re);
-      }
-      return re.test(String(value)) ? 1 : 0;
-    });
+    const budget = opts.filterBudgetMs ?? DEFAULT_FILTER_BUDGET_MS;
+    this.db.function(MATCH_FUNCTION, { deterministic: true }, (field, pattern, value) =>
+      matchPattern(String(field), String(pattern), value, budget),
+    );
     const ctx: StoreContext = {
       db: this.db,
       sql: (text) => this.sql(text),
@@ -74,7 +75,10 @@ export class Store {
     this.groups = new Groups(ctx, this.users);
     this.rules = new AccessRules(ctx, { users: this.users, groups: this.groups });
     this.queues = new Queues(ctx);
-    this.tasks = new Tasks(ctx, this.queues);
+    this.tasks = new Tasks(ctx, {
+      queues: this.queues,
+      servable: () => this.routes.servable(),
+    });
     this.routers = new Routers(ctx, this.tasks);
     this.routes = new Routes(ctx, {
       groups: this.groups,
@@ -144,8 +148,8 @@ export class Store {
 
   /**
    * `appgw.get_router_config`: what a router routes. The enabled routes with who may use them,
-   * the running tasks asking for endpoints (but those pinned to another router with `_ROUTER`),
-   * and every user's groups.
+   * the running tasks asking for endpoints (but those pinned to another router with `_ROUTER`,
+   * and those naming a static route their owner may not serve), and every user's groups.
    */
   routerConfig(router: string): ActionResponse<"appgw.get_router_config"> {
     return this.db.transaction(() => ({
@@ -157,6 +161,7 @@ export class Store {
   }
 
   private services(router: string): ServiceConfig[] {
+    const servable = this.routes.servable();
     const out: ServiceConfig[] = [];
     for (const t of this.tasks.externalServices()) {
       const runtime = parse<Record<string, string>>(t.runtime);
@@ -165,6 +170,7 @@ export class Store {
       const owner = this.users.byId(t.user_id);
       const queue = t.queue_id ? this.queues.byId(t.queue_id)?.name : undefined;
       for (const ep of requestedEndpoints(runtime)) {
+        if (ep.staticRoute !== null && !servable(ep.staticRoute, t.user_id)) continue;
         out.push({
           task: t.id,
           task_name: t.name,
