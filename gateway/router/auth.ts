@@ -140,6 +140,7 @@ export type AuthFailureCode =
 
 export interface RouteAccess {
   authenticated: boolean;
+  restricted: boolean;
   groups: readonly string[];
   users: readonly string[];
 }
@@ -158,9 +159,9 @@ export type AuthDecision =
 
 /**
  * The access decision for a route. A Bearer token is tried first, then the cookie; a Bearer
- * header that is not ours (an app's own API key) is left for the target. A route with groups or
- * users admits a user listed in `users` or a member of one of `groups`; with neither, every
- * authenticated user. Admins are not exempt: a route open to admins lists the "admins" group.
+ * header that is not ours (an app's own API key) is left for the target. A restricted route
+ * admits a user listed in `users` or a member of one of `groups`; any other authenticated route,
+ * every authenticated user. Admins are not exempt: a route open to admins lists the "admins" group.
  * `members` (from the control plane's config) are the users' current groups; a user missing
  * from it no longer exists.
  */
@@ -206,16 +207,30 @@ function checkAccess(
   dropAuthorization: boolean,
   viaCookie: boolean,
 ): AuthDecision {
-  const groups = members.get(identity.id);
+  const refused = refusal(route, identity.id, members);
+  if (refused !== null) return { ok: false, code: refused };
+  return { ok: true, identity, dropAuthorization, viaCookie };
+}
+
+/**
+ * Whether the user may use the route now, by the control plane's current membership: null when
+ * admitted. Asked for every request, and again for every open exchange (WebSockets, streams) when
+ * the configuration changes, so revoking access ends what is already open too.
+ */
+export function refusal(
+  route: RouteAccess,
+  userId: string,
+  members: ReadonlyMap<string, readonly string[]>,
+): "APPGW_INVALID_TOKEN" | "APPGW_FORBIDDEN" | null {
+  const groups = members.get(userId);
   // A valid signature of a user the control plane no longer has: deleted since the login.
-  if (groups === undefined) return { ok: false, code: "APPGW_INVALID_TOKEN" };
-  const restricted = route.groups.length > 0 || route.users.length > 0;
+  if (groups === undefined) return "APPGW_INVALID_TOKEN";
   if (
-    restricted &&
-    !route.users.includes(identity.id) &&
+    route.restricted &&
+    !route.users.includes(userId) &&
     !route.groups.some((g) => groups.includes(g))
   ) {
-    return { ok: false, code: "APPGW_FORBIDDEN" };
+    return "APPGW_FORBIDDEN";
   }
-  return { ok: true, identity, dropAuthorization, viaCookie };
+  return null;
 }

@@ -33,7 +33,9 @@ export interface RouteEntry {
   /** `<subdomain>.<domain>` for subdomain routes. */
   host: string | null;
   authenticated: boolean;
-  /** Group ids allowed; with `users` empty too, every authenticated user is. */
+  /** Only `groups` and `users` may use it; false: every authenticated user may. */
+  restricted: boolean;
+  /** Group ids allowed. */
   groups: readonly string[];
   /** User ids allowed besides the members of `groups`. */
   users: readonly string[];
@@ -45,7 +47,10 @@ export interface RouteEntry {
   /** Session affinity cookie (load-balanced routes). */
   affinityCookie: string;
   cookiePath: string;
-  /** Everything but the targets: when it changes, open connections of the route are closed. */
+  /**
+   * Where and how it is served, without the targets and who may use it: when it changes, open
+   * connections of the route are closed (access changes are checked per connection, tracker.ts).
+   */
   signature: string;
 }
 
@@ -135,14 +140,7 @@ function routeEntry(
     targetsByKey: new Map(base.targets.map((t) => [t.key, t])),
     affinityCookie: affinityCookieName(base.id),
     cookiePath: base.prefix || "/",
-    signature: JSON.stringify([
-      base.kind,
-      base.prefix,
-      base.host,
-      base.authenticated,
-      groups,
-      users,
-    ]),
+    signature: JSON.stringify([base.kind, base.prefix, base.host, base.authenticated]),
   };
 }
 
@@ -182,6 +180,8 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
       id: r.id,
       name: r.name,
       authenticated: r.auth_enabled,
+      // An older control plane sends no `restricted`: a route listing anyone is restricted.
+      restricted: r.restricted || r.groups.length > 0 || r.users.length > 0,
       groups: r.groups,
       users: r.users,
       loadBalanced: r.load_balancer.enabled,
@@ -226,6 +226,7 @@ export function buildRouteTable(input: TableInput, ctx: TableContext): RouteTabl
       prefix,
       host: null,
       authenticated: true,
+      restricted: false,
       groups: [],
       users: [],
       loadBalanced: false,

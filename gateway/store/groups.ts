@@ -134,8 +134,10 @@ export class Groups extends Repository {
   }
 
   /**
-   * Deletes custom groups; their places in routes' user_groups and in access rules go with them
-   * (foreign keys). A built-in group among them refuses the whole call.
+   * Deletes custom groups; their places in access rules go with them (foreign keys; a rule left
+   * empty still restricts its routes, see rules.routeGrants). A built-in group, or one in a
+   * route's user_groups, refuses the whole call: removing a route's last group would open the
+   * route to every signed-in user as a side effect, so the route must be edited first.
    */
   delete(ids: string[]): number {
     return this.db.transaction(() => {
@@ -148,12 +150,31 @@ export class Groups extends Repository {
             { field: "groups", reason: "built-in group" },
           );
         }
+        const routes = this.routesRestrictedBy(id);
+        if (row && routes.length > 0) {
+          throw appgwError(
+            "APPGW_GROUP_IN_USE",
+            `group '${row.name}' restricts route(s) ${routes.map((r) => `'${r}'`).join(", ")}: ` +
+              "remove it from their user_groups first",
+            { field: "groups", reason: "in a route's user_groups", routes },
+          );
+        }
       }
       const { where, args } = whereAll([inList("id", ids)]);
       const deleted = this.sql(`DELETE FROM groups ${where}`).run(...args).changes;
       if (deleted) this.touch();
       return deleted;
     })();
+  }
+
+  /** Names of the routes whose user_groups hold the group. */
+  private routesRestrictedBy(groupId: string): string[] {
+    return (
+      this.sql(
+        `SELECT r.name FROM route_groups g JOIN routes r ON r.id = g.route_id
+           WHERE g.group_id = ? ORDER BY r.name`,
+      ).all(groupId) as { name: string }[]
+    ).map((r) => r.name);
   }
 
   /** The ids among `ids` that are no group's. */

@@ -1,6 +1,11 @@
 // Static routes and the groups that may use them. A route's status, URLs and targets come from
 // what the routers online report routing, and its tasks from the running tasks that ask for it.
-import type { ParsedRequest, Route, RouteConfig } from "@appgw/sdk/contract";
+import {
+  SYSTEM_GROUPS,
+  type ParsedRequest,
+  type Route,
+  type RouteConfig,
+} from "@appgw/sdk/contract";
 import { appgwError } from "@appgw/sdk/errors";
 import type { Groups } from "./groups";
 import type { OnlineRouter } from "./routers";
@@ -314,32 +319,81 @@ export class Routes extends Repository {
   }
 
   /**
-   * The enabled routes, as every router is configured with them. Who may use a route: its
-   * user_groups plus the groups and users of the route rules naming it or every route (`*`).
+   * Who may use each route (enabled or not), by route name: its user_groups plus the groups and
+   * users of the route rules naming it or every route (`*`). A route with any of these is
+   * `restricted`: only they may use it, even when none is left.
    */
-  configs(): RouteConfig[] {
+  private access(rows: RouteRow[]): Map<string, RouteAccess> {
     const grants = this.deps.rules.routeGrants();
+    const out = new Map<string, RouteAccess>();
+    for (const r of rows) {
+      const own = grants.byRoute.get(r.id);
+      const userGroups = this.groupsOf(r.id);
+      const groups = new Set([...userGroups, ...grants.all.groups, ...(own?.groups ?? [])]);
+      const users = new Set([...grants.all.users, ...(own?.users ?? [])]);
+      out.set(r.name, {
+        auth_enabled: r.auth_enabled === 1,
+        restricted: userGroups.length > 0 || grants.ruled.has(r.id) || grants.ruled.has("*"),
+        groups: [...groups].sort(),
+        users: [...users].sort(),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Whose tasks may serve which route, with the current routes, rules and groups: unknown route
+   * names are anyone's (nothing to protect). See `mayServe`.
+   */
+  servable(): (route: string, owner: string) => boolean {
+    const access = this.access(this.sql("SELECT * FROM routes").all() as RouteRow[]);
+    const members = this.deps.groups.membership();
+    return (route, owner) => {
+      const a = access.get(route);
+      return a === undefined || mayServe(a, owner, members);
+    };
+  }
+
+  /** The enabled routes, as every router is configured with them. */
+  configs(): RouteConfig[] {
     const rows = this.sql(
       "SELECT * FROM routes WHERE enabled = 1 ORDER BY name",
     ).all() as RouteRow[];
-    return rows.map((r) => {
-      const own = grants.byRoute.get(r.id);
-      const groups = new Set([
-        ...this.groupsOf(r.id),
-        ...grants.all.groups,
-        ...(own?.groups ?? []),
-      ]);
-      const users = new Set([...grants.all.users, ...(own?.users ?? [])]);
-      return {
-        id: r.id,
-        name: r.name,
-        path: r.path,
-        subdomain: r.subdomain,
-        load_balancer: { enabled: r.load_balanced === 1 },
-        auth_enabled: r.auth_enabled === 1,
-        groups: [...groups].sort(),
-        users: [...users].sort(),
-      };
-    });
+    const access = this.access(rows);
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      path: r.path,
+      subdomain: r.subdomain,
+      load_balancer: { enabled: r.load_balanced === 1 },
+      ...access.get(r.name)!,
+    }));
   }
+}
+
+type RouteAccess = Pick<RouteConfig, "auth_enabled" | "restricted" | "groups" | "users">;
+
+/**
+ * Who may serve a static route: the task's owner must be someone the route is for. ClearML lets
+ * users attach their apps to the routes they can access; a task of anyone else would receive
+ * those users' traffic and identity headers. So a task serves a route when its owner
+ *  - is an admin (admins define routes; serving one gives them nothing they lack), or
+ *  - is among the route's users or in one of its groups (user_groups and access rules), or
+ *  - may use it as any signed-in user may: an authenticated route that is not restricted.
+ * A public route that lists no one is served by admins' tasks only. Applied with current
+ * membership wherever the gateway says which tasks serve a route (router configurations, route
+ * listings, the single-endpoint check), so a route that stops admitting an owner drops their task.
+ */
+export function mayServe(
+  route: RouteAccess,
+  owner: string,
+  members: Readonly<Record<string, readonly string[]>>,
+): boolean {
+  const groups = members[owner];
+  if (groups === undefined) return false; // the owner was deleted
+  if (groups.includes(SYSTEM_GROUPS.admins.id)) return true;
+  if (route.restricted) {
+    return route.users.includes(owner) || route.groups.some((g) => groups.includes(g));
+  }
+  return route.auth_enabled;
 }

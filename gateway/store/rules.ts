@@ -22,6 +22,11 @@ export interface RuleInput {
 export interface RouteGrants {
   byRoute: Map<string, { groups: Set<string>; users: Set<string> }>;
   all: { groups: Set<string>; users: Set<string> };
+  /**
+   * Routes (and `*`) some rule names, even a rule left with no group or user: such a route stays
+   * restricted, so deleting the last user or group a rule names never opens it to everyone.
+   */
+  ruled: Set<string>;
 }
 
 interface RuleRow {
@@ -158,6 +163,7 @@ export class AccessRules extends Repository {
     const grants: RouteGrants = {
       byRoute: new Map(),
       all: { groups: new Set(), users: new Set() },
+      ruled: new Set(),
     };
     const entry = (entityId: string) => {
       if (entityId === ALL) return grants.all;
@@ -175,6 +181,10 @@ export class AccessRules extends Repository {
          WHERE r.entity_type = 'route' AND r.entity_id IS NOT NULL`,
     ).all() as { entity_id: string; user_id: string }[];
     for (const u of users) entry(u.entity_id).users.add(u.user_id);
+    const ruled = this.sql(
+      "SELECT DISTINCT entity_id FROM access_rules WHERE entity_type = 'route' AND entity_id IS NOT NULL",
+    ).all() as { entity_id: string }[];
+    for (const r of ruled) grants.ruled.add(r.entity_id);
     return grants;
   }
 }

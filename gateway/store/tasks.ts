@@ -126,7 +126,11 @@ const ENDED: ReadonlySet<TaskStatus> = new Set(["stopped", "completed", "failed"
 export class Tasks extends Repository {
   constructor(
     ctx: StoreContext,
-    private readonly queues: Queues,
+    private readonly deps: {
+      queues: Queues;
+      /** Whose tasks may serve which static route now (routes.ts `mayServe`). */
+      servable: () => (route: string, owner: string) => boolean;
+    },
   ) {
     super(ctx);
   }
@@ -296,11 +300,21 @@ export class Tasks extends Repository {
   }
 
   /**
-   * A task may not attach to a single-endpoint static route another running task already
-   * uses (the check ClearML's SDK makes before attaching, enforced here).
+   * A task may attach only to routes its owner may serve (routes.ts `mayServe`), and not to a
+   * single-endpoint static route another running task already uses (the check ClearML's SDK
+   * makes before attaching, enforced here).
    */
   private checkRoutesFree(runtime: Runtime, task: TaskRow): void {
+    const servable = this.deps.servable();
     for (const name of requestedRoutes(runtime)) {
+      if (!servable(name, task.user_id)) {
+        throw appgwError(
+          "APPGW_NO_WRITE_PERMISSION",
+          `runtime: the task's owner may not serve route '${name}': only admins and the users ` +
+            "the route admits may attach tasks to it",
+          { field: "runtime", reason: "route not open to the task's owner", route: name },
+        );
+      }
       const route = this.sql("SELECT load_balanced FROM routes WHERE name = ?").get(name) as
         { load_balanced: number } | undefined;
       if (!route || route.load_balanced === 1) continue;
@@ -319,7 +333,7 @@ export class Tasks extends Repository {
   enqueue(taskId: string, queueId: string, status: { reason?: string; message?: string }): void {
     this.db.transaction(() => {
       const task = this.row(taskId);
-      this.queues.require(queueId);
+      this.deps.queues.require(queueId);
       if (task.status !== "created") {
         throw appgwError(
           "APPGW_TASK_STATE",
@@ -478,11 +492,13 @@ export class Tasks extends Repository {
     return this.rows({ status: ["in_progress"], system_tags: [EXTERNAL_SERVICE_TAG] });
   }
 
-  /** Running tasks whose runtime asks for a static route, by route name. */
+  /** Running tasks whose runtime asks for a static route their owner may serve, by route name. */
   routeRequests(): Map<string, TaskRow[]> {
+    const servable = this.deps.servable();
     const out = new Map<string, TaskRow[]>();
     for (const t of this.rows({ status: ["in_progress"] })) {
       for (const name of requestedRoutes(parse(t.runtime))) {
+        if (!servable(name, t.user_id)) continue;
         const list = out.get(name) ?? [];
         list.push(t);
         out.set(name, list);

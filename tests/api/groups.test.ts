@@ -139,15 +139,16 @@ describe("control API: groups and access rules (permissions.*)", () => {
       );
     });
 
-    it("deletes groups, removing them from routes' user_groups and from access rules", async () => {
+    it("deletes groups, removing them from access rules, once no route's user_groups hold them", async () => {
       const { id: gone } = await t.client.groups.save({ name: "short-lived" });
       const { id: kept } = await t.client.groups.save({ name: "long-lived" });
-      const routeId = await t.client.routes.save({
+      const route = {
         name: "grouped",
-        type: "path",
+        type: "path" as const,
         path: "/grouped",
         user_groups: [gone, kept],
-      });
+      };
+      const routeId = await t.client.routes.save(route);
       const rule = await t.client.accessRules.save({
         name: "grouped-rule",
         description: "",
@@ -157,8 +158,15 @@ describe("control API: groups and access rules (permissions.*)", () => {
         users: [],
         groups: [gone, kept],
       });
+      const refused = await rejection(() => t.client.groups.delete([gone]));
+      assert.deepEqual([refused.statusCode, refused.subcode], [400, 1105]);
+      assert.equal(refused.details.field, "groups");
+      assert.deepEqual(refused.details.routes, ["grouped"]);
+      assert.ok(await t.client.groups.get(gone), "a refused call deletes nothing");
+
+      await t.client.routes.setEnabled(routeId, false);
+      await t.client.routes.save({ ...route, id: routeId, user_groups: [kept] });
       assert.equal(await t.client.groups.delete([gone, "no-such-group"]), 1);
-      assert.deepEqual((await t.client.routes.get(routeId))?.user_groups, [kept]);
       const [r] = await t.client.accessRules.list([rule]);
       assert.deepEqual(r?.groups, [{ id: kept, name: "long-lived" }]);
       assert.equal(await t.client.groups.get(gone), undefined);

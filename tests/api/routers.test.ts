@@ -185,6 +185,7 @@ describe("control API: routers and the gateway's own service (appgw.*)", () => {
         subdomain: null,
         load_balancer: { enabled: true },
         auth_enabled: true,
+        restricted: true,
         groups: [team],
         users: [],
       });

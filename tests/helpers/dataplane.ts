@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { request } from "undici";
 import WebSocket from "ws";
-import { EXTERNAL_SERVICE_TAG, RUNTIME } from "@appgw/sdk";
+import { EXTERNAL_SERVICE_TAG, RUNTIME, type AppGatewayClient } from "@appgw/sdk";
 import { eventually, startTestGateway, type TestGateway } from "./gateway";
 
 /** A gateway whose agent runs many echo apps at once (each test file starts several). */
@@ -160,16 +160,18 @@ let handQueues = 0;
 /**
  * Plays an agent by hand: takes a task off a queue of its own, starts it and attaches `port` on
  * loopback to static route `route` (or to an ephemeral `/service/` route when null), as the
- * SDK does but without its checks of the route. Returns the task id.
+ * SDK does but without its checks of the route. The task is `owner`'s (default: the admin), who
+ * also writes its runtime properties, as the app itself would. Returns the task id.
  */
 export async function attachUpstream(
   t: TestGateway,
   route: string | null,
   port: number,
+  owner: AppGatewayClient = t.client,
 ): Promise<string> {
   const name = `hand-${process.pid}-${++handQueues}`;
   const queue = await t.client.queues.ensure(name);
-  const id = await t.client.tasks.create({
+  const id = await owner.tasks.create({
     name,
     type: "application",
     script: { entry_point: "hand_upstream.py" },
@@ -186,7 +188,7 @@ export async function attachUpstream(
     runtime[RUNTIME.mode] = "path";
     runtime[RUNTIME.modeParam] = route;
   }
-  await t.client.tasks.editRuntime(id, runtime);
+  await owner.tasks.editRuntime(id, runtime);
   await t.client.tasks.edit({ task: id, system_tags: [EXTERNAL_SERVICE_TAG], force: true });
   return id;
 }

@@ -51,6 +51,7 @@ describe("router authentication", () => {
   ]);
   const route = (groups: string[] = [], authenticated = true, users: string[] = []) => ({
     authenticated,
+    restricted: groups.length > 0 || users.length > 0,
     groups,
     users,
   });
@@ -200,6 +201,14 @@ describe("router authentication", () => {
 
   it("admits every authenticated user when the route has neither groups nor users", async () => {
     assert.ok((await decide(route([]), bearer(await alice()))).ok);
+  });
+
+  it("admits no one to a restricted route whose groups and users are all gone", async () => {
+    const emptied = { ...route([]), restricted: true };
+    assert.deepEqual(await decide(emptied, bearer(await alice())), {
+      ok: false,
+      code: "APPGW_FORBIDDEN",
+    });
   });
 
   it("reports an unreachable key set as unavailable, not as a bad token", async () => {

@@ -9,6 +9,7 @@ export function routeConfig(
     subdomain: null,
     load_balancer: { enabled: false },
     auth_enabled: true,
+    restricted: false,
     groups: [],
     users: [],
     ...over,

@@ -163,22 +163,32 @@ describe("router route table", () => {
     assert.notEqual(moved.uid, a.uid);
   });
 
-  it("changes a route's signature when its access changes, not when its targets do", () => {
+  it("keeps a route's signature when its targets or its users change, not when it turns public", () => {
+    // Who may use a route is checked per open connection (tracker.ts): a change of groups must
+    // not close the connections of users the route still admits.
     const base = table().byId.get("r-llm")!.signature;
     const moreTargets = table(undefined, [
       service({ task: "t1", static_route: "llm" }),
       service({ task: "t2", static_route: "llm" }),
     ]).byId.get("r-llm")!.signature;
     const restricted = table([
-      routeConfig({ id: "r-llm", name: "llm", path: "/llm", groups: ["g1"] }),
-    ]).byId.get("r-llm")!.signature;
-    const oneUser = table([
-      routeConfig({ id: "r-llm", name: "llm", path: "/llm", users: ["u1"] }),
+      routeConfig({ id: "r-llm", name: "llm", path: "/llm", restricted: true, groups: ["g1"] }),
+    ]).byId.get("r-llm")!;
+    const publicRoute = table([
+      routeConfig({ id: "r-llm", name: "llm", path: "/llm", auth_enabled: false }),
     ]).byId.get("r-llm")!.signature;
     assert.equal(moreTargets, base);
-    assert.notEqual(restricted, base);
-    assert.notEqual(oneUser, base);
-    assert.notEqual(oneUser, restricted);
+    assert.equal(restricted.signature, base);
+    assert.equal(restricted.restricted, true);
+    assert.notEqual(publicRoute, base);
+  });
+
+  it("treats a route listing groups or users as restricted when the config does not say", () => {
+    const legacy = table([
+      routeConfig({ id: "r-llm", name: "llm", path: "/llm", users: ["u1"] }),
+    ]).byId.get("r-llm")!;
+    assert.equal(legacy.restricted, true);
+    assert.equal(table().byId.get("r-llm")!.restricted, false);
   });
 });
 

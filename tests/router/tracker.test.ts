@@ -5,8 +5,13 @@ import { routeConfig, service } from "./fixtures";
 import type { RouteConfig, ServiceConfig } from "../../sdk/contract";
 
 const ctx = { routerUrl: "http://gw.example", domain: "localhost" };
-const build = (routes: RouteConfig[], services: ServiceConfig[]): RouteTable =>
-  buildRouteTable({ revision: 1, routes, services, members: {} }, ctx);
+/** alice is in "team"; bob is in no group. */
+const members = { alice: ["team"], bob: [] };
+const build = (
+  routes: RouteConfig[],
+  services: ServiceConfig[],
+  current: Record<string, string[]> = members,
+): RouteTable => buildRouteTable({ revision: 1, routes, services, members: current }, ctx);
 
 const llm = routeConfig({
   id: "r-llm",
@@ -19,12 +24,22 @@ const a = service({ task: "a", static_route: "llm", port: 1 });
 const b = service({ task: "b", static_route: "llm", port: 2 });
 const c = service({ task: "c", static_route: "chat", port: 3 });
 
-/** Tracks one exchange per route target and returns the names of those closed. */
-function trackAll(tracker: ConnectionTracker, table: RouteTable): string[] {
+/**
+ * Tracks one exchange per route target for each user (null: an unauthenticated one) and returns
+ * the names of those closed, as `route/task` or `route/task/user`.
+ */
+function trackAll(
+  tracker: ConnectionTracker,
+  table: RouteTable,
+  users: (string | null)[] = [null],
+): string[] {
   const closed: string[] = [];
   for (const route of table.routes) {
     for (const target of route.targets) {
-      tracker.add(route, target, { close: () => closed.push(`${route.name}/${target.task}`) });
+      for (const user of users) {
+        const name = `${route.name}/${target.task}${user === null ? "" : `/${user}`}`;
+        tracker.add(route, target, { close: () => closed.push(name) }, user);
+      }
     }
   }
   return closed;
@@ -58,12 +73,44 @@ describe("router connection tracking across table swaps", () => {
     assert.deepEqual(closed.sort(), ["llm/a", "llm/b"]);
   });
 
-  it("closes every exchange of a route whose access changed", () => {
+  it("closes the exchanges of users a route no longer admits, and only theirs", () => {
     const tracker = new ConnectionTracker();
     const before = build([llm, chat], [a, b, c]);
-    const closed = trackAll(tracker, before);
-    tracker.reconcile(before, build([llm, { ...chat, groups: ["admins"] }], [a, b, c]));
-    assert.deepEqual(closed, ["chat/c"]);
+    const closed = trackAll(tracker, before, ["alice", "bob"]);
+    const restricted = { ...chat, restricted: true, groups: ["team"] };
+    tracker.reconcile(before, build([llm, restricted], [a, b, c]));
+    assert.deepEqual(closed, ["chat/c/bob"]);
+  });
+
+  it("closes the exchanges of a user removed from the route's group", () => {
+    const tracker = new ConnectionTracker();
+    const guarded = { ...chat, restricted: true, groups: ["team"] };
+    const before = build([guarded], [c], { alice: ["team"], carol: ["team"] });
+    const closed = trackAll(tracker, before, ["alice", "carol"]);
+    tracker.reconcile(before, build([guarded], [c], { alice: ["team"], carol: [] }));
+    assert.deepEqual(closed, ["chat/c/carol"]);
+  });
+
+  it("closes the exchanges of a deleted user on a route open to every signed-in user", () => {
+    const tracker = new ConnectionTracker();
+    const before = build([chat], [c]);
+    const closed = trackAll(tracker, before, ["alice", "bob"]);
+    tracker.reconcile(before, build([chat], [c], { alice: ["team"] }));
+    assert.deepEqual(closed, ["chat/c/bob"]);
+  });
+
+  it("keeps a route restricted when the last user of its access rule is deleted", () => {
+    const tracker = new ConnectionTracker();
+    const ruled = { ...chat, restricted: true, users: ["alice"] };
+    const before = build([ruled], [c]);
+    const closed = trackAll(tracker, before, ["alice"]);
+    // alice is deleted: her rule now names no one, and bob must not get in either.
+    const after = build([{ ...ruled, users: [] }], [c], { bob: [] });
+    tracker.reconcile(before, after);
+    assert.deepEqual(closed, ["chat/c/alice"]);
+    const bobs = trackAll(tracker, after, ["bob"]);
+    tracker.reconcile(after, build([{ ...ruled, users: [] }], [c], { bob: [] }));
+    assert.deepEqual(bobs, ["chat/c/bob"]);
   });
 
   it("closes the exchanges of a target that moved to another address", () => {
@@ -79,7 +126,7 @@ describe("router connection tracking across table swaps", () => {
     const before = build([llm], [a]);
     const route = before.byId.get("r-llm")!;
     let closed = 0;
-    const untrack = tracker.add(route, route.targets[0]!, { close: () => closed++ });
+    const untrack = tracker.add(route, route.targets[0]!, { close: () => closed++ }, null);
     untrack();
     tracker.reconcile(before, build([], []));
     assert.equal(closed, 0);

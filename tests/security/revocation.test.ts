@@ -6,10 +6,12 @@ import { AppGatewayClient } from "@appgw/sdk";
 import { eventually, type TestGateway } from "../helpers/gateway";
 import {
   createRoute,
+  routerBase,
   send,
   startDataplaneGateway,
   startEchoApp,
   waitRouted,
+  WsProbe,
 } from "../helpers/dataplane";
 
 describe("security: revoking access takes effect without a new login", () => {
@@ -90,5 +92,39 @@ describe("security: revoking access takes effect without a new login", () => {
     await eventually(async () => (await status(user.token)) === 200, 5000, "member admitted");
     await t.client.users.delete(user.id);
     await eventually(async () => (await status(user.token)) === 401, 1000, "deleted user refused");
+  });
+
+  describe("open WebSockets", () => {
+    /** A WebSocket to the route's echo app, authenticated with `token`, past its greeting. */
+    const socket = async (token: string) => {
+      const ws = await WsProbe.open(`${routerBase(t).replace("http", "ws")}/guarded/ws`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await ws.message(0);
+      return ws;
+    };
+
+    it("closes the open WebSocket of a member removed from the route's group", async () => {
+      const leaver = await userWithToken("ws-leaver", true);
+      const stayer = await userWithToken("ws-stayer", true);
+      await eventually(async () => (await status(leaver.token)) === 200, 5000, "member admitted");
+      const [gone, kept] = [await socket(leaver.token), await socket(stayer.token)];
+      await t.client.groups.save({
+        id: group,
+        users: (await members()).filter((u) => u !== leaver.id),
+      });
+      await gone.whenClosed(2000);
+      // The member who stayed keeps the socket the change did not concern.
+      assert.equal((await kept.roundTrip("still here")).data.toString(), "still here");
+      kept.close();
+    });
+
+    it("closes the open WebSocket of a deleted user", async () => {
+      const user = await userWithToken("ws-deleted", true);
+      await eventually(async () => (await status(user.token)) === 200, 5000, "member admitted");
+      const ws = await socket(user.token);
+      await t.client.users.delete(user.id);
+      await ws.whenClosed(2000);
+    });
   });
 });
