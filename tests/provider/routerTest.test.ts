@@ -111,8 +111,11 @@ describe("RouterTest against a real gateway", () => {
   it("fails with not_started when the queue's agents never take the task", async () => {
     const q = await t.client.queues.ensure("busy-q");
     await t.client.workers.register("busy-worker", [q]);
+    const started = Date.now();
     const result = await run({ queue: "busy-q", timeoutSec: 5 });
     assert.equal(result.statusReason, "not_started");
+    // Every wait of the runner has the test's deadline (issue 9: one loop once had none).
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     assert.equal(
       (await t.client.tasks.get(result.taskId)).status,
       "stopped",
