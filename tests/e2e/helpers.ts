@@ -1,4 +1,5 @@
 // Shared set-up of the end-to-end suite: the real Pulumi CLI against a real gateway.
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -95,11 +96,27 @@ export async function routesStack(
 }
 
 /** Points the project's current stack at the test gateway; the secret goes in as a secret. */
-export async function connect(project: PulumiProject, t: TestGateway): Promise<void> {
+export async function connect(
+  project: PulumiProject,
+  t: Pick<TestGateway, "apiUrl" | "admin">,
+): Promise<void> {
   await project.config(
     { "appgw:apiHost": t.apiUrl, "appgw:accessKey": t.admin.accessKey },
     { "appgw:secretKey": t.admin.secretKey },
   );
+}
+
+/**
+ * One more `pulumi up` after a run was cut short. A CLI killed mid-run leaves the stack locked:
+ * then the up fails saying so, and `pulumi cancel` and one more up must succeed.
+ */
+export async function upAfterInterruption(project: PulumiProject): Promise<void> {
+  const up = await project.run(["up", "--yes", "--skip-preview"]);
+  if (up.code !== 0) {
+    assert.match(up.output, /locked/, `a failed up says why:\n${up.output.slice(-2000)}`);
+    await project.ok(["cancel", "--yes"]);
+    await project.ok(["up", "--yes", "--skip-preview"]);
+  }
 }
 
 /** Starts an echo app attached to static route `route` on the embedded agent; returns the task id. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { PulumiProject } from "../../scripts/pulumi";
 import { eventually, type TestGateway } from "../helpers/gateway";
-import { routesStack } from "./helpers";
+import { routesStack, upAfterInterruption } from "./helpers";
 
 const N = 100;
 
@@ -41,12 +41,7 @@ describe("an up killed with kill -9", () => {
     // Whatever the orphaned provider process still had in flight lands or fails; then settle.
     await new Promise((r) => setTimeout(r, 2_000));
 
-    const up = await project.run(["up", "--yes", "--skip-preview"]);
-    if (up.code !== 0) {
-      assert.match(up.output, /locked/, `a failed up says why:\n${up.output.slice(-2000)}`);
-      await project.ok(["cancel", "--yes"]);
-      await project.ok(["up", "--yes", "--skip-preview"]);
-    }
+    await upAfterInterruption(project);
     const after = await names();
     assert.equal(after.length, N, "no route duplicated or missing");
     assert.deepEqual([...after].sort(), Array.from({ length: N }, (_, i) => `r${i}`).sort());

@@ -1,5 +1,5 @@
 // A proxy in front of the control API that records every action called through it and, when
-// asked, loses one action's answer: the gateway carries the call out, the client sees its
+// asked, loses one action's answers: the gateway carries the call out, the client sees its
 // connection cut. How idempotent creates and the number of calls an operation makes are tested.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -8,35 +8,45 @@ export interface ApiProxy {
   url: string;
   /** `service.action` of every call forwarded, in order. */
   calls: string[];
+  /** The action whose answers are lost from now on (undefined: none). */
+  lose: string | undefined;
+  /** Runs with each lost answer before the connection is cut (a test may kill the gateway). */
+  onLost?: (answer: string) => void | Promise<void>;
   close(): void;
 }
 
 export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Promise<ApiProxy> {
-  const calls: string[] = [];
   const server = http.createServer((req, res) => {
     const action = (req.url ?? "").replace(/^\//, "");
-    calls.push(action);
+    proxy.calls.push(action);
     const upstream = http.request(
       `${apiUrl}${req.url}`,
       { method: req.method, headers: req.headers },
       (up) => {
-        if (action === opts.lose) {
-          up.resume();
-          up.on("end", () => res.socket?.destroy());
+        if (action === proxy.lose) {
+          let answer = "";
+          up.on("data", (chunk: Buffer) => (answer += chunk));
+          up.on("end", () => {
+            void Promise.resolve(proxy.onLost?.(answer)).finally(() => res.socket?.destroy());
+          });
           return;
         }
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
     );
+    // An API that is gone looks the same to the client through the proxy: the connection drops.
+    upstream.on("error", () => res.socket?.destroy());
     req.pipe(upstream);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
+  const proxy: ApiProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
+    calls: [],
+    lose: opts.lose,
     close: () => server.close(),
   };
+  return proxy;
 }
 
 /** Forwards every call to the API, but cuts the connection after `action` was carried out. */
