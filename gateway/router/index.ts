@@ -119,7 +119,7 @@ export async function startRouter(
   });
   const port = await listen(server, config.port, config.host);
   const url = config.url ?? `http://localhost:${port}`;
-  const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, logger) : null;
+  const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, config.limits, logger) : null;
 
   const selector = new ServiceSelector(client, config.name, config.queues);
   const endpoints = new EndpointWriter(client, logger);

@@ -1,8 +1,8 @@
 // What a client may cost the router: body size per route, how slowly it may send a body, and how
 // many connections it may hold. The header and idle timeouts are Node's own (server.ts); what is
 // here needs state of ours.
-import type { IncomingMessage, Server } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { Server, Socket } from "node:net";
 import type { Logger } from "pino";
 import type { RouteEntry } from "./table";
 

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { ServiceConfig } from "@appgw/sdk/contract";
 import type { TcpConfig } from "./config";
 import { errorFields } from "./errors";
+import { limitConnections, type RouterLimits } from "./limits";
 import type { TcpEndpoint } from "./report";
 import { targetKey } from "./table";
 
@@ -24,6 +25,8 @@ export class TcpForwarder {
     private readonly config: TcpConfig,
     /** The listen address (`ROUTER_HOST`). */
     private readonly host: string,
+    /** The router's connection limits, applied to each port as to the HTTP port. */
+    private readonly limits: RouterLimits,
     private readonly logger: Logger,
   ) {}
 
@@ -69,7 +72,11 @@ export class TcpForwarder {
     for (let port = this.config.portStart; port <= this.config.portEnd; port++) {
       if (used.has(port)) continue;
       const l: Listener = { server: createServer(), port, service, sockets: new Set() };
-      l.server.on("connection", (client) => this.pipe(l, client));
+      // Registered first: a connection over a limit is closed before it is piped anywhere.
+      limitConnections(l.server, this.limits, "", this.logger);
+      l.server.on("connection", (client) => {
+        if (!client.destroyed) this.pipe(l, client);
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           l.server.once("error", reject);
