@@ -53,26 +53,35 @@ export class LoginGuard {
    * made again when a limit is reached (the attempt must then not be made).
    */
   async attempt(accessKey: string, address: string): Promise<number> {
-    const counts = await Promise.allSettled([
-      this.byKey.consume(pairKey(accessKey, address)),
-      this.byAddress.consume(address),
-    ]);
-    let waitMs = 0;
-    for (const count of counts) {
-      if (count.status === "fulfilled") continue;
-      if (!(count.reason instanceof RateLimiterRes)) throw count.reason;
-      waitMs = Math.max(waitMs, count.reason.msBeforeNext);
-    }
-    return waitMs === 0 ? 0 : Math.max(1, Math.ceil(waitMs / 1000));
+    // The address first: an address over its limit creates no per-key records, so sending
+    // random keys costs the gateway one record per address, not one per key.
+    return (
+      (await waitSec(this.byAddress, address)) ||
+      waitSec(this.byKey, pairKey(accessKey.slice(0, MAX_KEY_LENGTH), address))
+    );
   }
 
   /** The attempt succeeded: it does not count, and the key's failures from `address` are gone. */
   async succeeded(accessKey: string, address: string): Promise<void> {
     await Promise.all([
-      this.byKey.delete(pairKey(accessKey, address)),
+      this.byKey.delete(pairKey(accessKey.slice(0, MAX_KEY_LENGTH), address)),
       this.byAddress.reward(address, 1),
     ]);
   }
 }
 
+/** Longer than any access key; what a client sends beyond it is not kept. */
+const MAX_KEY_LENGTH = 128;
+
 const pairKey = (accessKey: string, address: string): string => `${address}\n${accessKey}`;
+
+/** 0 when a point was left in `key`'s count, else the seconds until one is (at least 1). */
+async function waitSec(limiter: RateLimiterMemory, key: string): Promise<number> {
+  try {
+    await limiter.consume(key);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof RateLimiterRes)) throw err;
+    return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+  }
+}

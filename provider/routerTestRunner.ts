@@ -242,8 +242,10 @@ async function sendThrough(
   deadline: number,
   step: (line: string) => Promise<void>,
 ): Promise<void> {
-  // A token of its own that outlives the test by little: the router sees it, and a token leaked
-  // by a broken or hostile router is worth a minute, not the provider's whole session.
+  // A token of its own that outlives the test's deadline by 30 s: the router sees it, and a token
+  // leaked by a broken or hostile router is worth the rest of the test, not the provider's whole
+  // session. It is a ClearML token like any other (the API takes it too): ClearML has no token
+  // for routers alone.
   const token = await client.shortLivedToken((deadline - Date.now()) / 1000 + 30);
   let last = "";
   let answered = false;

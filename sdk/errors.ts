@@ -266,7 +266,7 @@ const DOCUMENTED = new Map<string, ErrorCode>(
 
 /**
  * The code of an error answer, from `result_code` and `result_subcode` only: a documented pair
- * gives its own code, anything else the generic code of its status.
+ * gives its own code, anything else the generic code of its status (429 included).
  */
 export function classify(status: number, subcode: number): ErrorCode {
   const known = DOCUMENTED.get(`${status}/${subcode}`);
@@ -275,6 +275,8 @@ export function classify(status: number, subcode: number): ErrorCode {
   if (status === 401) return "APPGW_UNAUTHORIZED";
   if (status === 403) return "APPGW_FORBIDDEN";
   if (status === 404) return "APPGW_UNKNOWN_ENDPOINT";
+  // Not a ClearML code, but the meaning of the status is standard: wait `Retry-After`.
+  if (status === 429) return "APPGW_TOO_MANY_REQUESTS";
   if (status >= 500) return "APPGW_INTERNAL";
   return "APPGW_BAD_RESPONSE";
 }

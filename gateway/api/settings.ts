@@ -101,6 +101,13 @@ export function resolveApiSettings(s: ApiSettings): {
   }
   const idle = idleProblem(timeouts.idleSec);
   if (idle) issues.push(["timeouts.idleSec", idle]);
+  // Node refuses a headers timeout longer than the request's, with a message naming neither.
+  if (timeouts.headersSec > timeouts.requestSec) {
+    issues.push([
+      "timeouts.headersSec",
+      `must not exceed the request timeout (${timeouts.requestSec} s; APPGW_API_HEADERS_TIMEOUT <= APPGW_API_REQUEST_TIMEOUT), got ${timeouts.headersSec}`,
+    ]);
+  }
   if (issues.length > 0) throw invalid("invalid API options", issues);
   return { tokenTtlSec, timeouts, trustedProxies: s.trustedProxies ?? ["loopback"] };
 }

@@ -46,7 +46,7 @@ export interface RouterConfig {
   /** Failed sign-ins allowed on the login page (`APPGW_LOGIN_*`, as the API's). */
   loginLimits: LoginLimits;
   /**
-   * `APPGW_TARGET_FAIL_TIMEOUT`: how long a target that refused or dropped a connection is
+   * `APPGW_TARGET_FAIL_TIMEOUT`: how long a target that could not be connected to is
    * skipped by load balancing before it is probed again.
    */
   targetFailTimeoutMs: number;
@@ -256,15 +256,20 @@ export function routerConfigFromEnv(env: NodeJS.ProcessEnv): RouterConfig {
   // nginx's `fail_timeout` default: long enough not to retry a dead target on every request.
   const targetFailTimeoutMs = seconds("APPGW_TARGET_FAIL_TIMEOUT", 10, false);
   // The login page counts failed sign-ins per browser address with the API's settings.
-  const positive = (key: string, fallback: number): number => {
+  // The same bounds as the API's (api/settings.ts): a window past a day would overflow timers.
+  const positive = (key: string, fallback: number, max: number): number => {
     const n = count(key, fallback);
-    if (n === 0) issues.push({ field: key, reason: "must be above 0" });
+    if (n === 0 || n > max) issues.push({ field: key, reason: `must be from 1 to ${max}` });
     return n;
   };
   const loginLimits: LoginLimits = {
-    perKey: positive("APPGW_LOGIN_FAILURES_PER_KEY", DEFAULT_LOGIN_LIMITS.perKey),
-    perAddress: positive("APPGW_LOGIN_FAILURES_PER_ADDRESS", DEFAULT_LOGIN_LIMITS.perAddress),
-    windowSec: positive("APPGW_LOGIN_WINDOW_SEC", DEFAULT_LOGIN_LIMITS.windowSec),
+    perKey: positive("APPGW_LOGIN_FAILURES_PER_KEY", DEFAULT_LOGIN_LIMITS.perKey, 1_000_000),
+    perAddress: positive(
+      "APPGW_LOGIN_FAILURES_PER_ADDRESS",
+      DEFAULT_LOGIN_LIMITS.perAddress,
+      1_000_000,
+    ),
+    windowSec: positive("APPGW_LOGIN_WINDOW_SEC", DEFAULT_LOGIN_LIMITS.windowSec, 86_400),
   };
 
   if (issues.length > 0) {

@@ -18,6 +18,7 @@ import { remoteKeys, TokenVerifier } from "./auth";
 import type { RouterConfig } from "./config";
 import { EndpointWriter } from "./endpoints";
 import { errorFields } from "./errors";
+import { ConnectionLimiter } from "./limits";
 import { InternalPages } from "./login";
 import { TargetHealth, UpstreamPools } from "./proxy";
 import { buildReport } from "./report";
@@ -89,6 +90,8 @@ export async function startRouter(
   let table: RouteTable = EMPTY_TABLE;
   const proto = config.url?.startsWith("https:") ? "https" : "http";
 
+  // One count for the HTTP port and every TCP port: APPGW_MAX_CONNECTIONS is the router's total.
+  const connections = new ConnectionLimiter(config.limits, logger);
   const server = buildRouterServer({
     table: () => table,
     verifier: new TokenVerifier(keys.keys),
@@ -115,11 +118,12 @@ export async function startRouter(
     }),
     proto,
     limits: config.limits,
+    connections,
     logger,
   });
   const port = await listen(server, config.port, config.host);
   const url = config.url ?? `http://localhost:${port}`;
-  const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, config.limits, logger) : null;
+  const tcp = config.tcp ? new TcpForwarder(config.tcp, config.host, connections, logger) : null;
 
   const selector = new ServiceSelector(client, config.name, config.queues);
   const endpoints = new EndpointWriter(client, logger);

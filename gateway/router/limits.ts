@@ -73,6 +73,7 @@ export type BodyViolation = "APPGW_BODY_TOO_LARGE" | "APPGW_REQUEST_TIMEOUT";
  * against the route's limit, and every body's rate, modelled on Apache mod_reqtimeout's
  * `body=20,MinRate=500`: the body must be in within the grace period plus 1 s for every
  * `minRate` bytes received, so a client trickling bytes is cut while a multi-GB upload is not.
+ * Unlike mod_reqtimeout, the credit never runs more than one grace period ahead.
  * One timer per request, re-armed from the socket's byte count, never per chunk. Time the router
  * spends not reading (the app is not taking the body) is not the client's: a check that finds
  * the router not reading starts the count over.
@@ -138,9 +139,15 @@ export class BodyWatch {
     const earnedMs =
       this.limits.bodyTimeoutMs +
       ((req.socket.bytesRead - this.bytesSince) * 1000) / this.limits.bodyMinRate;
-    const left = this.since + earnedMs - performance.now();
+    const now = performance.now();
+    const left = this.since + earnedMs - now;
     if (left > 0) {
-      this.timer = setTimeout(this.check, Math.ceil(left));
+      // Credit runs at most one grace period ahead: a burst early on does not buy the right to
+      // trickle for an hour after it (which the plain mod_reqtimeout rule would allow).
+      const wait = Math.min(left, this.limits.bodyTimeoutMs);
+      this.since = now + wait - this.limits.bodyTimeoutMs;
+      this.bytesSince = req.socket.bytesRead;
+      this.timer = setTimeout(this.check, Math.ceil(wait));
       return;
     }
     this.stop();
@@ -153,44 +160,58 @@ export class BodyWatch {
 
 /**
  * Caps open client connections, in all and per client address (the TCP peer: behind a proxy or
- * NAT every client shares the proxy's address). A connection over a limit gets a 503, written
- * before the client has said anything, and is closed at once: nothing it sends is ever parsed.
+ * NAT every client shares the proxy's address), over the HTTP port and every TCP port together.
+ * A connection over a limit gets its refusal (a 503 on the HTTP port), written before the client
+ * has said anything, and is closed at once: nothing it sends is ever parsed or piped.
  */
-export function limitConnections(
-  server: Server,
-  limits: RouterLimits,
-  refusal: string,
-  logger: Logger,
-): void {
-  const { maxConnections: max, maxConnectionsPerAddress: perAddress } = limits;
-  if (max === 0 && perAddress === 0) return;
-  let open = 0;
-  const byAddress = new Map<string, number>();
-  let refused = 0;
-  let lastWarning = 0;
-  server.on("connection", (socket: Socket) => {
-    const address = socket.remoteAddress ?? "";
-    const mine = byAddress.get(address) ?? 0;
-    if ((max > 0 && open >= max) || (perAddress > 0 && mine >= perAddress)) {
-      socket.write(refusal);
-      socket.destroy();
-      refused++;
-      // A flood must not flood the log too: one line per 10 s at most.
-      const now = Date.now();
-      if (now - lastWarning >= 10_000) {
-        logger.warn({ refused, open, address }, "connection limit reached: connections refused");
-        lastWarning = now;
-        refused = 0;
+export class ConnectionLimiter {
+  private open = 0;
+  private readonly byAddress = new Map<string, number>();
+  private refused = 0;
+  private lastWarning = 0;
+
+  constructor(
+    private readonly limits: Pick<RouterLimits, "maxConnections" | "maxConnectionsPerAddress">,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Counts `server`'s connections with those of every other server attached (the HTTP port and
+   * each TCP port share one total); one over a limit gets `refusal` and is destroyed.
+   */
+  attach(server: Server, refusal: string): void {
+    const { maxConnections: max, maxConnectionsPerAddress: perAddress } = this.limits;
+    if (max === 0 && perAddress === 0) return;
+    server.on("connection", (socket: Socket) => {
+      const address = socket.remoteAddress ?? "";
+      const mine = this.byAddress.get(address) ?? 0;
+      if ((max > 0 && this.open >= max) || (perAddress > 0 && mine >= perAddress)) {
+        if (refusal) socket.write(refusal);
+        socket.destroy();
+        this.warn(address);
+        return;
       }
-      return;
-    }
-    open++;
-    byAddress.set(address, mine + 1);
-    socket.once("close", () => {
-      open--;
-      const left = byAddress.get(address)! - 1;
-      if (left === 0) byAddress.delete(address);
-      else byAddress.set(address, left);
+      this.open++;
+      this.byAddress.set(address, mine + 1);
+      socket.once("close", () => {
+        this.open--;
+        const left = this.byAddress.get(address)! - 1;
+        if (left === 0) this.byAddress.delete(address);
+        else this.byAddress.set(address, left);
+      });
     });
-  });
+  }
+
+  /** A flood must not flood the log too: one line per 10 s at most. */
+  private warn(address: string): void {
+    this.refused++;
+    const now = Date.now();
+    if (now - this.lastWarning < 10_000) return;
+    this.logger.warn(
+      { refused: this.refused, open: this.open, address },
+      "connection limit reached: connections refused",
+    );
+    this.lastWarning = now;
+    this.refused = 0;
+  }
 }

@@ -12,7 +12,7 @@ import { errorFields, sendError } from "./errors";
 import { appendSetCookie, cleanResponseHeaders } from "./headers";
 import { BodyWatch, readingFrom, type BodyViolation, type RouterLimits } from "./limits";
 import type { RouteEntry, RouteTable, Target } from "./table";
-import type { Closable, ConnectionTracker } from "./tracker";
+import type { Closable, CloseReason, ConnectionTracker } from "./tracker";
 
 /**
  * Below the 5 s idle timeout of Node's http server (the most common target), so the pool never
@@ -67,8 +67,8 @@ export class UpstreamPools {
 }
 
 /**
- * Errors that say a target is not taking connections (refused, unreachable, connect timeout, or
- * the connection dropped before any answer), not that one request went wrong.
+ * Errors of a connection attempt that say a target is not taking connections (refused,
+ * unreachable, timed out, reset while connecting), not that one request went wrong.
  */
 const TARGET_DOWN = new Set([
   "ECONNREFUSED",
@@ -89,7 +89,7 @@ interface Down {
 
 /**
  * Passive health of targets, by origin, as nginx's `max_fails=1 fail_timeout=10s`: a target that
- * refused or dropped a connection before answering is skipped by load balancing for the fail
+ * could not be connected to is skipped by load balancing for the fail
  * timeout. Then a TCP connect probes it, and it is back once one succeeds (until then it is
  * probed again every fail timeout). Probing, rather than letting the next request find out, keeps
  * the failures to the requests that were in flight when the target died.
@@ -191,7 +191,7 @@ const noop = (): void => {};
 export class ProxyExchange implements Dispatcher.DispatchHandler, Closable {
   private controller: Dispatcher.DispatchController | null = null;
   /** Why the exchange was cut short, if it was. */
-  private ended: "client" | "route" | null = null;
+  private ended: "client" | CloseReason | null = null;
   private done = false;
   private upstream: Upstream | null = null;
   private untrack: () => void = noop;
@@ -259,8 +259,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, Closable {
     this.finish();
   };
 
-  close(): void {
-    this.ended ??= "route";
+  close(reason: CloseReason): void {
+    this.ended ??= reason;
     if (this.controller) this.controller.abort(new Error("route or target removed"));
   }
 
@@ -297,11 +297,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, Closable {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     const code = (err as { code?: string }).code ?? "";
-    if (this.ended === null && !this.res.headersSent && TARGET_DOWN.has(code)) {
+    // Only a connection that could not be made says the target is down: a reset on an open one
+    // (a keep-alive race, an app dropping one bad request) fails that request alone, or one
+    // client could knock a healthy target out of its route again and again.
+    if (this.ended === null && this.controller === null && TARGET_DOWN.has(code)) {
       const { route, target } = this.upstream!;
       this.ctx.health.markDown(target, err);
       // Never connected (no onRequestStart): nothing was sent, so any method may go elsewhere.
-      const next = this.controller === null ? this.ctx.failover(route) : null;
+      const next = this.ctx.failover(route);
       if (next !== null) {
         this.untrack();
         this.start(next);
@@ -316,6 +319,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler, Closable {
     }
     if (this.ended === "route") {
       sendError(this.res, "APPGW_NO_TARGET", "the route or its target was removed");
+      return;
+    }
+    if (this.ended === "access") {
+      sendError(this.res, "APPGW_FORBIDDEN", "access to the route was revoked");
       return;
     }
     this.ctx.logger.warn({ error: errorFields(err) }, "upstream request failed");

@@ -11,7 +11,7 @@ import {
   BodyWatch,
   formatSize,
   hasBody,
-  limitConnections,
+  type ConnectionLimiter,
   type RouterLimits,
 } from "./limits";
 import type { InternalPages } from "./login";
@@ -33,6 +33,8 @@ export interface RouterServerDeps extends ResolveDeps {
   tracker: ConnectionTracker;
   pages: InternalPages;
   limits: RouterLimits;
+  /** Shared with the TCP ports (tcp.ts). */
+  connections: ConnectionLimiter;
   logger: Logger;
 }
 
@@ -56,7 +58,7 @@ export function buildRouterServer(deps: RouterServerDeps): Server {
   // A connection silent this long is closed, unless its exchange waits on the app
   // (ProxyExchange's `timeout` listener).
   server.timeout = limits.idleTimeoutMs;
-  limitConnections(server, limits, TOO_MANY_CONNECTIONS, deps.logger);
+  deps.connections.attach(server, TOO_MANY_CONNECTIONS);
 
   const ctx: ProxyContext = {
     authCookie: deps.cookieName,

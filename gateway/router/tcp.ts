@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { ServiceConfig } from "@appgw/sdk/contract";
 import type { TcpConfig } from "./config";
 import { errorFields } from "./errors";
-import { limitConnections, type RouterLimits } from "./limits";
+import type { ConnectionLimiter } from "./limits";
 import type { TcpEndpoint } from "./report";
 import { targetKey } from "./table";
 
@@ -25,8 +25,8 @@ export class TcpForwarder {
     private readonly config: TcpConfig,
     /** The listen address (`ROUTER_HOST`). */
     private readonly host: string,
-    /** The router's connection limits, applied to each port as to the HTTP port. */
-    private readonly limits: RouterLimits,
+    /** The router's connection limits, which count these ports with the HTTP port. */
+    private readonly connections: ConnectionLimiter,
     private readonly logger: Logger,
   ) {}
 
@@ -73,7 +73,7 @@ export class TcpForwarder {
       if (used.has(port)) continue;
       const l: Listener = { server: createServer(), port, service, sockets: new Set() };
       // Registered first: a connection over a limit is closed before it is piped anywhere.
-      limitConnections(l.server, this.limits, "", this.logger);
+      this.connections.attach(l.server, "");
       l.server.on("connection", (client) => {
         if (!client.destroyed) this.pipe(l, client);
       });

@@ -4,9 +4,12 @@
 import { refusal } from "./auth";
 import type { RouteEntry, RouteTable, Target } from "./table";
 
+/** Why the tracker ends an exchange. */
+export type CloseReason = "route" | "access";
+
 export interface Closable {
-  /** Ends the exchange because its route or target is gone, or its user lost access. */
-  close(): void;
+  /** Ends the exchange: its route or target is gone (`route`), or its user lost access. */
+  close(reason: CloseReason): void;
 }
 
 /** The open exchanges of one target, each with the user it was opened for (null: public). */
@@ -49,14 +52,14 @@ export class ConnectionTracker {
       for (const [uid, open] of targets) {
         if (routeGone || !after.targets.some((t) => t.uid === uid)) {
           targets.delete(uid);
-          for (const exchange of open.keys()) exchange.close();
+          for (const exchange of open.keys()) exchange.close("route");
           continue;
         }
         if (!after.authenticated) continue;
         for (const [exchange, userId] of open) {
           if (userId !== null && refusal(after, userId, next.members) !== null) {
             open.delete(exchange);
-            exchange.close();
+            exchange.close("access");
           }
         }
         if (open.size === 0) targets.delete(uid);
@@ -69,7 +72,7 @@ export class ConnectionTracker {
     const all = [...this.routes.values()];
     this.routes.clear();
     for (const targets of all) {
-      for (const open of targets.values()) for (const e of open.keys()) e.close();
+      for (const open of targets.values()) for (const e of open.keys()) e.close("route");
     }
   }
 }

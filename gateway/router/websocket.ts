@@ -98,6 +98,7 @@ async function upgrade(
   /** The target has answered the handshake: later errors only end the pipe or relay. */
   let answered = false;
   let upstreamSocket: Duplex | null = null;
+  // Whatever the reason, a piped socket can only be cut: there is no answer left to give.
   const exchange: Closable = {
     close: () => {
       upstream.destroy();
@@ -108,7 +109,7 @@ async function upgrade(
   const untrack = deps.tracker.add(route, target, exchange, r.userId);
   socket.once("close", () => {
     untrack();
-    exchange.close();
+    exchange.close("route");
   });
   upstream.setTimeout(HANDSHAKE_TIMEOUT_MS, () =>
     upstream.destroy(Object.assign(new Error("handshake timeout"), { code: "ETIMEDOUT" })),

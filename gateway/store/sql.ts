@@ -65,8 +65,32 @@ export function eq(column: string, value: unknown): Clause {
  */
 export function regex(column: string, pattern: string | undefined): Clause {
   if (pattern === undefined) return undefined;
+  const literal = literalClause(column, pattern);
+  if (literal) return literal;
   compilePattern(column, pattern);
   return { sql: `${MATCH_FUNCTION}(?, ?, ${column})`, args: [column, pattern] };
+}
+
+/** `^?` literal text (metacharacters escaped) `$?`: what exact lookups and plain searches send. */
+const LITERAL = /^(\^?)((?:\\[^A-Za-z0-9]|[^\\.+*?()|[\]{}^$])*)(\$?)$/;
+
+/**
+ * A pattern that is literal text, with or without anchors, as plain SQL (case-sensitive): no
+ * engine, no budget, any number of rows. The SDK's exact
+ * lookups (`^<escaped>$`) and searches for a word take this path.
+ */
+function literalClause(column: string, pattern: string): Clause {
+  const m = LITERAL.exec(pattern);
+  if (!m) return undefined;
+  const [, start, body, end] = m;
+  const text = body!.replace(/\\(.)/g, "$1");
+  // BINARY: a column declared NOCASE (group names) must still compare case-sensitively here.
+  if (start && end) return { sql: `${column} = ? COLLATE BINARY`, args: [text] };
+  if (text === "") return { sql: `${column} IS NOT NULL`, args: [] };
+  const n = text.length;
+  if (start) return { sql: `substr(${column}, 1, ?) = ? COLLATE BINARY`, args: [n, text] };
+  if (end) return { sql: `substr(${column}, -?) = ? COLLATE BINARY`, args: [n, text] };
+  return { sql: `instr(${column}, ?) > 0`, args: [text] };
 }
 
 // --- caller patterns ---------------------------------------------------------------------------

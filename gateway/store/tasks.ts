@@ -302,11 +302,17 @@ export class Tasks extends Repository {
   /**
    * A task may attach only to routes its owner may serve (routes.ts `mayServe`), and not to a
    * single-endpoint static route another running task already uses (the check ClearML's SDK
-   * makes before attaching, enforced here).
+   * makes before attaching, enforced here). Only routes the edit newly names are checked: a task
+   * whose owner lost access to its route stays editable (the router must still clear its
+   * endpoint), and is simply no longer routed.
    */
   private checkRoutesFree(runtime: Runtime, task: TaskRow): void {
+    const had = new Set(requestedRoutes(parse<Runtime>(task.runtime)));
+    const added = requestedRoutes(runtime).filter((name) => !had.has(name));
+    if (added.length === 0) return;
     const servable = this.deps.servable();
-    for (const name of requestedRoutes(runtime)) {
+    let requests: Map<string, TaskRow[]> | undefined;
+    for (const name of added) {
       if (!servable(name, task.user_id)) {
         throw appgwError(
           "APPGW_NO_WRITE_PERMISSION",
@@ -318,7 +324,8 @@ export class Tasks extends Repository {
       const route = this.sql("SELECT load_balanced FROM routes WHERE name = ?").get(name) as
         { load_balanced: number } | undefined;
       if (!route || route.load_balanced === 1) continue;
-      const other = (this.routeRequests().get(name) ?? []).find((t) => t.id !== task.id);
+      requests ??= this.routeRequests();
+      const other = (requests.get(name) ?? []).find((t) => t.id !== task.id);
       if (other) {
         throw appgwError(
           "APPGW_ROUTE_BUSY",

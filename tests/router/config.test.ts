@@ -122,6 +122,9 @@ describe("router configuration from the env", () => {
       ["APPGW_MAX_CONNECTIONS", "many", /whole number, 0 for no limit/],
       ["APPGW_MAX_CONNECTIONS_PER_ADDRESS", "1.5", /whole number/],
       ["APPGW_TARGET_FAIL_TIMEOUT", "0", /above 0/],
+      // Past a day Node's timers overflow and the login page would have no limit at all.
+      ["APPGW_LOGIN_WINDOW_SEC", "2592000", /from 1 to 86400/],
+      ["APPGW_LOGIN_FAILURES_PER_KEY", "0", /from 1 to/],
     ];
     for (const [field, value, reason] of cases) {
       const err = failure({ ...required, [field]: value });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { buildRouteTable, type RouteTable } from "../../gateway/router/table";
-import { ConnectionTracker } from "../../gateway/router/tracker";
+import { ConnectionTracker, type CloseReason } from "../../gateway/router/tracker";
 import { routeConfig, service } from "./fixtures";
 import type { RouteConfig, ServiceConfig } from "../../sdk/contract";
 
@@ -26,7 +26,8 @@ const c = service({ task: "c", static_route: "chat", port: 3 });
 
 /**
  * Tracks one exchange per route target for each user (null: an unauthenticated one) and returns
- * the names of those closed, as `route/task` or `route/task/user`.
+ * the names of those closed, as `route/task` or `route/task/user`, with ` (access)` when the
+ * user lost access rather than the route or target going away.
  */
 function trackAll(
   tracker: ConnectionTracker,
@@ -38,7 +39,9 @@ function trackAll(
     for (const target of route.targets) {
       for (const user of users) {
         const name = `${route.name}/${target.task}${user === null ? "" : `/${user}`}`;
-        tracker.add(route, target, { close: () => closed.push(name) }, user);
+        const close = (reason: CloseReason) =>
+          closed.push(reason === "access" ? `${name} (access)` : name);
+        tracker.add(route, target, { close }, user);
       }
     }
   }
@@ -79,7 +82,7 @@ describe("router connection tracking across table swaps", () => {
     const closed = trackAll(tracker, before, ["alice", "bob"]);
     const restricted = { ...chat, restricted: true, groups: ["team"] };
     tracker.reconcile(before, build([llm, restricted], [a, b, c]));
-    assert.deepEqual(closed, ["chat/c/bob"]);
+    assert.deepEqual(closed, ["chat/c/bob (access)"]);
   });
 
   it("closes the exchanges of a user removed from the route's group", () => {
@@ -88,7 +91,7 @@ describe("router connection tracking across table swaps", () => {
     const before = build([guarded], [c], { alice: ["team"], carol: ["team"] });
     const closed = trackAll(tracker, before, ["alice", "carol"]);
     tracker.reconcile(before, build([guarded], [c], { alice: ["team"], carol: [] }));
-    assert.deepEqual(closed, ["chat/c/carol"]);
+    assert.deepEqual(closed, ["chat/c/carol (access)"]);
   });
 
   it("closes the exchanges of a deleted user on a route open to every signed-in user", () => {
@@ -96,7 +99,7 @@ describe("router connection tracking across table swaps", () => {
     const before = build([chat], [c]);
     const closed = trackAll(tracker, before, ["alice", "bob"]);
     tracker.reconcile(before, build([chat], [c], { alice: ["team"] }));
-    assert.deepEqual(closed, ["chat/c/bob"]);
+    assert.deepEqual(closed, ["chat/c/bob (access)"]);
   });
 
   it("keeps a route restricted when the last user of its access rule is deleted", () => {
@@ -107,10 +110,10 @@ describe("router connection tracking across table swaps", () => {
     // alice is deleted: her rule now names no one, and bob must not get in either.
     const after = build([{ ...ruled, users: [] }], [c], { bob: [] });
     tracker.reconcile(before, after);
-    assert.deepEqual(closed, ["chat/c/alice"]);
+    assert.deepEqual(closed, ["chat/c/alice (access)"]);
     const bobs = trackAll(tracker, after, ["bob"]);
     tracker.reconcile(after, build([{ ...ruled, users: [] }], [c], { bob: [] }));
-    assert.deepEqual(bobs, ["chat/c/bob"]);
+    assert.deepEqual(bobs, ["chat/c/bob (access)"]);
   });
 
   it("closes the exchanges of a target that moved to another address", () => {

@@ -347,6 +347,20 @@ describe("security: data-plane limits", () => {
       await eventually(async () => s?.outcome === "aborted", 3000, "the app's request aborted");
     });
 
+    it("cuts a body that trickles after a fast start: early bytes buy no later slowness", async () => {
+      // A byte, then 64 KiB (which would earn 128 s at 500 bytes/s), then a byte every 700 ms
+      // (under the 2 s idle timeout): cut within a few grace periods (1 s here) all the same.
+      let sent = 0;
+      const r = await rawExchange(
+        port,
+        post("/pub/burst-then-trickle", ["Content-Length: 100000"]),
+        () => (++sent === 2 ? Buffer.alloc(64 * 1024, 0x61) : sent < 200 ? Buffer.from("a") : null),
+        { everyMs: 700 },
+      );
+      assert.equal(firstAnswer(r.answer).code, "APPGW_REQUEST_TIMEOUT", r.answer);
+      assert.ok(r.closedAfterMs < 6000, `closed after ${r.closedAfterMs} ms`);
+    });
+
     it("cuts a slow body the router reads itself, the login form's", async () => {
       const r = await rawExchange(
         port,

@@ -174,4 +174,23 @@ describe("security: caller regular expressions cannot stall the gateway", () => 
     // Cheap patterns still run over all of them.
     assert.equal((await matching("-1[0-9]{2}$")).length, 100);
   });
+
+  it("runs literal searches and exact lookups as plain SQL, over any number of rows", async () => {
+    // Far more rows than a 20 ms matching budget covers (~2-7 µs a row in RE2): literal text,
+    // anchored or not, never goes through the engine, so it never meets the budget.
+    const store = t.gw.api.store;
+    const owner = (await mallory.users.me()).user.id;
+    store.db.transaction(() => {
+      for (let i = 0; i < 20_000; i++) {
+        store.tasks.create({ name: `bulk-run.${i}`, type: "training" }, owner);
+      }
+    })();
+    const count = async (name: string) =>
+      (await mallory.tasks.list({ name, only_fields: ["id"] })).length;
+    assert.equal(await count("run\\.1999"), 11); // 1999 and 19990..19999
+    assert.equal(await count("^bulk-run\\.7$"), 1);
+    assert.equal(await count("^bulk-run\\.1999"), 11);
+    assert.equal(await count("\\.19999$"), 1);
+    assert.equal(await count("BULK-RUN"), 0, "case-sensitive");
+  });
 });

@@ -76,7 +76,7 @@ describe("security: only users a route admits may attach tasks to it", () => {
     const admin = (await t.client.users.me()).user.id;
     await t.client.groups.save({ id: team, users: [admin, member.id] });
     const theirs = await app("member-app");
-    await attachUpstream(t, "shared", theirs.port, member.client);
+    const task = await attachUpstream(t, "shared", theirs.port, member.client);
     await eventually(async () => (await answeredBy("/shared/x")) === "member-app", 10_000);
 
     await t.client.groups.save({ id: team, users: [admin] });
@@ -84,6 +84,10 @@ describe("security: only users a route admits may attach tasks to it", () => {
     const served = theirs.seen.length;
     await answeredBy("/shared/x");
     assert.equal(theirs.seen.length, served);
+    // The router takes back the endpoint it had written: the task stays editable for it.
+    await eventually(
+      async () => (await t.client.tasks.get(task)).runtime?.[RUNTIME.endpoint] === undefined,
+    );
   });
 
   it("lets any user attach to an authenticated route open to every signed-in user", async () => {
