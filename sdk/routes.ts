@@ -21,8 +21,13 @@ export class RoutesApi {
     return (await this.core.call("routers.delete_routes", { ids, ...(force ? { force } : {}) }))
       .deleted;
   }
+  /** Routes; `only_fields` always gets `name` and `type` too, which every route must have. */
   async list(filter: ActionRequest<"routers.get_routes"> = {}): Promise<Route[]> {
-    return (await this.core.call("routers.get_routes", filter)).routes;
+    const only = filter.only_fields;
+    const body = only
+      ? { ...filter, only_fields: [...new Set([...only, "name", "type"])] }
+      : filter;
+    return (await this.core.call("routers.get_routes", body)).routes;
   }
   /** The route with this id, or undefined: ClearML has no get-by-id, so this lists by id. */
   async get(id: string): Promise<Route | undefined> {

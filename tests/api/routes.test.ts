@@ -325,6 +325,15 @@ describe("control API: static routes (routers.*route*)", () => {
         name: "filter-a",
         load_balancer: { enabled: true },
       });
+      // The SDK asks for the fields every route has along with those named, so it can read them.
+      const [viaSdk] = await t.client.routes.list({
+        name: "^filter-a$",
+        only_fields: ["load_balancer.enabled"],
+      });
+      assert.deepEqual(
+        { name: viaSdk?.name, type: viaSdk?.type, lb: viaSdk?.load_balancer },
+        { name: "filter-a", type: "path", lb: { enabled: true } },
+      );
     });
   });
 

@@ -2,7 +2,7 @@
 // the state never recorded. `pulumi cancel` (when the stack is left locked) and one more
 // `pulumi up`, with no change to the program, must reach exactly the program's routes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import type { PulumiProject } from "../../scripts/pulumi";
 import { eventually, type TestGateway } from "../helpers/gateway";
 import { routesStack, upAfterInterruption } from "./helpers";
@@ -13,11 +13,25 @@ describe("an up killed with kill -9", () => {
   let t: TestGateway;
   let project: PulumiProject;
   let stop: (() => Promise<void>) | undefined;
+  /**
+   * The killed CLI's plugins (language host, providers): they outlive it, each the leader of a
+   * process group of its own (Pulumi starts them so), with their children.
+   */
+  let orphans: number[] = [];
 
   before(async () => {
     ({ t, project, stop } = await routesStack(N));
   });
-  after(() => stop?.());
+  after(async () => {
+    for (const pid of orphans) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await stop?.();
+  });
 
   const names = async () => (await t.client.routes.list({ name: "^r[0-9]+$" })).map((r) => r.name);
 
@@ -34,6 +48,8 @@ describe("an up killed with kill -9", () => {
       120_000,
       "a quarter of the routes",
     );
+    const children = spawnSync("pgrep", ["-P", String(cli.pid)], { encoding: "utf8" });
+    orphans = children.stdout.split("\n").filter(Boolean).map(Number);
     cli.kill("SIGKILL");
     await exited;
     const before = (await names()).length;
