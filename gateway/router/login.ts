@@ -61,23 +61,33 @@ function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function loginPage(next: string, message: string | null): string {
-  const notice = message === null ? "" : `<p class="error" role="alert">${escapeHtml(message)}</p>`;
+/** The router's pages share one frame: only the title, the form and its style differ. */
+function page(title: string, style: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in - App Gateway</title>
+<title>${title} - App Gateway</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.5rem 1rem}.error{color:#b00020}
+button{margin-top:1rem;padding:.5rem 1rem}${style}
 </style>
 </head>
 <body>
-<h1>Sign in</h1>
-${notice}
+<h1>${title}</h1>
+${body}
+</body>
+</html>
+`;
+}
+
+function loginPage(next: string, message: string | null): string {
+  const notice = message === null ? "" : `<p class="error" role="alert">${escapeHtml(message)}</p>`;
+  return page(
+    "Sign in",
+    "\nlabel{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}\n.error{color:#b00020}",
+    `${notice}
 <form method="post" action="${LOGIN_PATH}">
 <label for="access_key">Access key</label>
 <input id="access_key" name="access_key" autocomplete="username" required autofocus>
@@ -85,32 +95,18 @@ ${notice}
 <input id="secret_key" name="secret_key" type="password" autocomplete="current-password" required>
 <input type="hidden" name="next" value="${escapeHtml(next)}">
 <button type="submit">Sign in</button>
-</form>
-</body>
-</html>
-`;
+</form>`,
+  );
 }
 
 function logoutPage(): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign out - App Gateway</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:22rem;margin:4rem auto;padding:0 1rem}
-button{margin-top:1rem;padding:.5rem 1rem}
-</style>
-</head>
-<body>
-<h1>Sign out</h1>
-<form method="post" action="${LOGOUT_PATH}">
+  return page(
+    "Sign out",
+    "",
+    `<form method="post" action="${LOGOUT_PATH}">
 <button type="submit">Sign out</button>
-</form>
-</body>
-</html>
-`;
+</form>`,
+  );
 }
 
 const PAGE_HEADERS = {
