@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { runRouterTest, type RouterTestResult } from "@appgw/sdk";
 import { checkInputs, clientFor } from "./common";
-import { runRouterTest, type RouterTestResult } from "./routerTestRunner";
 import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
 
 export interface RouterTestArgs {

@@ -14,6 +14,7 @@ export * from "./errors";
 export * from "./contract";
 export { escapeRegex } from "./routes";
 export { tokenExpiry } from "./core";
+export { runRouterTest, type RouterTestOptions, type RouterTestResult } from "./routerTest";
 export type { ClientOptions, CallOptions } from "./core";
 
 /** Actions ClearML documents: everything but the reference gateway's `appgw` service. */

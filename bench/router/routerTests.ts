@@ -1,7 +1,7 @@
 // Phase 3: the provider's router test runner from start to verdict, with the embedded agent in
 // a second gateway.
 import { performance } from "node:perf_hooks";
-import { runRouterTest } from "../../provider/routerTestRunner";
+import { runRouterTest } from "@appgw/sdk";
 import { ms, summarize } from "../stats";
 import { startBenchGateway } from "./gateway";
 import { cfg } from "./options";

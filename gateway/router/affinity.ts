@@ -3,7 +3,7 @@
 // target is gone. The HMAC stops clients from choosing arbitrary upstreams, and its key derives
 // from the API secret key so every replica with the same credentials accepts the same cookies.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { serializeCookie } from "./cookies";
+import { serializeCookie } from "../cookies";
 import type { RouteEntry, Target } from "./table";
 
 export const AFFINITY_COOKIE_PREFIX = "appgw_aff_";

@@ -12,7 +12,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import { TOKENS } from "../token-format";
-import { getCookie } from "./cookies";
+import { getCookie } from "../cookies";
 
 export interface Identity {
   /** `sub`: the user id. */

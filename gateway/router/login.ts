@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { AppGatewayClient, tokenExpiry } from "@appgw/sdk";
 import { LoginGuard, type LoginLimits } from "../login-guard";
-import { serializeCookie } from "./cookies";
+import { serializeCookie } from "../cookies";
 import { errorFields, sendError } from "./errors";
 import { INTERNAL_PREFIX, isSameOrigin, LOGIN_PATH } from "./resolve";
 

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { pickTarget } from "./affinity";
 import { authorize, type TokenVerifier } from "./auth";
-import { getCookie } from "./cookies";
+import { getCookie } from "../cookies";
 import type { DataPlaneCode, HeaderList } from "./errors";
 import { upstreamRequestHeaders } from "./headers";
 import { normalizeRequestTarget } from "./path";

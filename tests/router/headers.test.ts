@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { IncomingHttpHeaders } from "node:http";
-import { getCookie, removeCookies, setCookieName } from "../../gateway/router/cookies";
+import { getCookie, removeCookies, setCookieName } from "../../gateway/cookies";
 import {
   cleanResponseHeaders,
   upstreamRequestHeaders,

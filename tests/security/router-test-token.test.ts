@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeJwt } from "jose";
-import { runRouterTest } from "../../provider/routerTestRunner";
+import { runRouterTest } from "../../sdk/routerTest";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 describe("security: the router test's token", () => {

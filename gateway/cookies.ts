@@ -1,4 +1,5 @@
-// The few cookie operations the router needs, without a general-purpose parser on the hot path.
+// The few cookie operations the router and the settings page need, without a general-purpose
+// parser on the router's hot path.
 
 /** The value of cookie `name` in a `Cookie` header, or undefined. */
 export function getCookie(header: string | undefined, name: string): string | undefined {
@@ -47,11 +48,13 @@ export interface CookieOptions {
   secure: boolean;
   /** Seconds; omitted for a session cookie. */
   maxAge?: number;
+  /** Default `Lax`: the router's cookies must come along when a person follows a link to an app. */
+  sameSite?: "Lax" | "Strict";
 }
 
-/** A `Set-Cookie` value with the attributes every cookie of the router carries. */
+/** A `Set-Cookie` value with the attributes every cookie of the gateway carries. */
 export function serializeCookie(name: string, value: string, opts: CookieOptions): string {
-  let cookie = `${name}=${value}; Path=${opts.path}; HttpOnly; SameSite=Lax`;
+  let cookie = `${name}=${value}; Path=${opts.path}; HttpOnly; SameSite=${opts.sameSite ?? "Lax"}`;
   if (opts.maxAge !== undefined) cookie += `; Max-Age=${Math.max(0, Math.floor(opts.maxAge))}`;
   if (opts.secure) cookie += "; Secure";
   return cookie;

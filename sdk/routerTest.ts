@@ -4,9 +4,9 @@
 // task's console log and the verdict into its runtime properties, so the result stays on the
 // task (and the reference gateway shows it per router). docs/clearml-compatibility.md.
 import { randomBytes } from "node:crypto";
-import type { AppGatewayClient, Router, Task, TestReason } from "@appgw/sdk";
-import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "@appgw/sdk";
-import { messageOf } from "./common";
+import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "./contract";
+import type { Router, Task, TestReason } from "./contract";
+import type { AppGatewayClient } from "./index";
 
 export interface RouterTestOptions {
   /** The router's id (its `ROUTER_NAME`). */
@@ -16,8 +16,13 @@ export interface RouterTestOptions {
   timeoutSec: number;
   /** Allow a plain-HTTP router outside loopback (ClearML requires HTTPS). */
   allowInsecure: boolean;
-  /** Progress lines for the person running `pulumi up`. */
+  /** Progress lines for the person running the test. */
   progress?: (line: string) => void;
+  /**
+   * The token sent through the router, valid for at least `seconds`. By default a new one from
+   * `auth.login` (the client's credentials); a client holding only a session token passes that.
+   */
+  routerToken?: (seconds: number) => Promise<string>;
 }
 
 /** The Test Details of the product page. */
@@ -78,6 +83,8 @@ class TestFailure extends Error {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Runs one router test; never throws for a failed test, only returns its verdict. */
 export async function runRouterTest(
@@ -146,7 +153,7 @@ export async function runRouterTest(
       );
     }
     await step(`the router gave the task an endpoint: ${endpoint}`);
-    await sendThrough(client, endpoint, nonce, deadline, step);
+    await sendThrough(client, opts.routerToken, endpoint, nonce, deadline, step);
     message = `traffic through router '${router.router}' reached the test task`;
     await step(message);
   } catch (err) {
@@ -237,6 +244,7 @@ async function waitForEndpoint(
 /** Sends GETs through the router until one answers with the nonce, or the deadline passes. */
 async function sendThrough(
   client: AppGatewayClient,
+  routerToken: RouterTestOptions["routerToken"],
   endpoint: string,
   nonce: string,
   deadline: number,
@@ -246,7 +254,8 @@ async function sendThrough(
   // leaked by a broken or hostile router is worth the rest of the test, not the provider's whole
   // session. It is a ClearML token like any other (the API takes it too): ClearML has no token
   // for routers alone.
-  const token = await client.shortLivedToken((deadline - Date.now()) / 1000 + 30);
+  const seconds = (deadline - Date.now()) / 1000 + 30;
+  const token = await (routerToken ?? ((s: number) => client.shortLivedToken(s)))(seconds);
   let last = "";
   let answered = false;
   for (;;) {
