@@ -12,6 +12,8 @@ export default tseslint.config(
       "tools/",
       "**/*.js",
       "**/*.mjs",
+      // The settings page's one browser script is linted below.
+      "!gateway/console/assets/*.js",
     ],
   },
   js.configs.recommended,
@@ -53,10 +55,28 @@ export default tseslint.config(
       message: "routers and agents reach the control plane only through the SDK",
       group: ["**/api/**", "**/store/**", "../api", "../store", "fastify", "better-sqlite3"],
     },
+    {
+      files: ["gateway/console/**/*.ts"],
+      message: "the settings page reads and writes only through the API, with the SDK",
+      group: ["**/api/**", "**/store/**", "**/router/**", "../api", "../store", "better-sqlite3"],
+    },
   ].map(({ files, message, group }) => ({
     files,
     rules: { "no-restricted-imports": ["error", { patterns: [{ group, message }] }] },
   })),
+  {
+    files: ["gateway/console/assets/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: {
+        document: "readonly",
+        location: "readonly",
+        fetch: "readonly",
+        DOMParser: "readonly",
+        setTimeout: "readonly",
+      },
+    },
+  },
   {
     // Tests walk arbitrary JSON (envelopes, rendered Kubernetes objects).
     files: ["tests/**/*.ts"],

@@ -92,6 +92,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     trustedProxies: opts.trustedProxies,
     filterBudgetMs: opts.filterBudgetMs,
     timeouts: opts.timeouts,
+    console: opts.console,
     logger: logger.child({ role: "api" }),
   });
   const generatedAdmin = await bootstrapAdmin(api.store, opts.admin);

@@ -7,4 +7,9 @@ export const TOKENS = {
   algorithm: "ES256",
   /** GET, unauthenticated, on the control API. */
   jwksPath: "/.well-known/jwks.json",
+  /**
+   * The settings page's session cookie (gateway/console). Browsers send a host's cookies to
+   * every port of it, so routers on the same host drop it from requests and refuse it from apps.
+   */
+  consoleCookie: "appgw_console",
 } as const;

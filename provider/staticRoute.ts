@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, Route } from "@appgw/sdk";
-import { hasCode, routeName, routePath, subdomain } from "@appgw/sdk";
+import type { AppGatewayClient, CallOptions, Route } from "@appgw/sdk";
+import { hasCode, MANAGED_BY_HEADER, routeName, routePath, subdomain } from "@appgw/sdk";
 import {
   checkInputs,
   clientFor,
@@ -77,7 +77,27 @@ const inputsSchema = z
     }
   });
 
-type StaticRouteInputs = z.output<typeof inputsSchema>;
+/** Markers longer than this are dropped: the gateway reads none (8 KB, both fields at 256). */
+const MAX_MARKER_LENGTH = 8192;
+
+/**
+ * The marker of a StaticRoute of this program: `tool=pulumi&stack=<project>/<stack>&resource=<name>`,
+ * form-encoded. Made by the program, the one place that knows the project, the stack and the
+ * resource's name (the provider's methods get none of them), and passed as the `__managedBy`
+ * input: `__` keeps it out of the diffs Pulumi shows.
+ */
+export function managedByMarker(resource: string): string {
+  const stack = `${pulumi.getProject()}/${pulumi.getStack()}`;
+  return new URLSearchParams({ tool: "pulumi", stack, resource }).toString();
+}
+
+type StaticRouteInputs = z.output<typeof inputsSchema> & {
+  /**
+   * `managedByMarker`: sent with each route write, kept in state so that `read` returns it, and
+   * never compared (a stack that upgrades to it, or is renamed, shows no change).
+   */
+  __managedBy?: string;
+};
 
 /** The product's three states; see docs/clearml-compatibility.md for how they are derived. */
 export type RouteStatusLabel = "Not In Use" | "Pending" | "Routing";
@@ -109,6 +129,11 @@ export function statusLabel(route: Route): RouteStatusLabel {
   return "Not In Use";
 }
 
+/** The options of a route write: the marker, when the program gave one, as the header. */
+function marked(inputs: StaticRouteInputs): CallOptions | undefined {
+  return inputs.__managedBy ? { headers: { [MANAGED_BY_HEADER]: inputs.__managedBy } } : undefined;
+}
+
 /** What the route looks like to the gateway, in the terms of `routers.add_or_update_route`. */
 function desired(news: StaticRouteInputs) {
   return {
@@ -137,7 +162,10 @@ function detailsDiffer(route: Route, news: StaticRouteInputs): boolean {
 async function stateOf(
   client: AppGatewayClient,
   route: Route,
-  recorded: Pick<StaticRouteInputs, "accessGroups" | "adopt" | "allowDisruptiveEdits">,
+  recorded: Pick<
+    StaticRouteInputs,
+    "accessGroups" | "adopt" | "allowDisruptiveEdits" | "__managedBy"
+  >,
 ): Promise<StaticRouteState> {
   const groupIds = route.user_groups ?? [];
   const reads = readsFor(client);
@@ -161,6 +189,7 @@ async function stateOf(
     enabled: route.enabled,
     allowDisruptiveEdits: recorded.allowDisruptiveEdits,
     ...(recorded.adopt !== undefined ? { adopt: recorded.adopt } : {}),
+    ...(recorded.__managedBy !== undefined ? { __managedBy: recorded.__managedBy } : {}),
     type: route.type === "path" ? "URL" : "Subdomain",
     status: statusLabel(route),
     urls: route.urls ?? [],
@@ -191,6 +220,7 @@ function inputsOf(state: StaticRouteState): StaticRouteInputs {
   if (subdomain !== undefined) inputs.subdomain = subdomain;
   if (accessGroups !== undefined) inputs.accessGroups = accessGroups;
   if (state.adopt !== undefined) inputs.adopt = state.adopt;
+  if (state.__managedBy !== undefined) inputs.__managedBy = state.__managedBy;
   return inputs;
 }
 
@@ -233,7 +263,7 @@ async function reconcile(
       enabled = false;
     }
     try {
-      await client.routes.save({ id: route.id, ...desired(news), enabled: false });
+      await client.routes.save({ id: route.id, ...desired(news), enabled: false }, marked(news));
     } catch (err) {
       // A lost answer may hide an edit that was made: say so rather than claim nothing changed.
       const outcome = hasCode(err, "APPGW_CONNECTION")
@@ -324,11 +354,22 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   nested: { key: "observed", fields: OBSERVED },
 
   async check(_olds, news) {
-    return checkInputs(inputsSchema, news);
+    const { __managedBy: marker, ...rest } = news;
+    const result = checkInputs(inputsSchema, rest);
+    // A label for the gateway's pages, never a reason to refuse a program. Kept only as a header
+    // can carry it (visible ASCII), so that no write fails for it.
+    const usable =
+      typeof marker === "string" &&
+      marker.length <= MAX_MARKER_LENGTH &&
+      /^[\x21-\x7e]+$/.test(marker);
+    return result.inputs && usable
+      ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
+      : result;
   },
 
   async diff(_id, olds, news) {
-    // The route's identity is its id: a rename is an edit like any other.
+    // The route's identity is its id: a rename is an edit like any other. `__managedBy` is not
+    // compared: it goes with the next write, and a change of it alone changes nothing.
     const changes =
       olds.name !== news.name ||
       olds.path !== news.path ||
@@ -354,7 +395,10 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     }
     let id: string;
     try {
-      id = await client.routes.save({ ...desired(inputs), enabled: inputs.enabled });
+      id = await client.routes.save(
+        { ...desired(inputs), enabled: inputs.enabled },
+        marked(inputs),
+      );
     } catch (err) {
       const found = await leftover(client, err, inputs);
       if (!found) throw await createError(client, err, inputs);
@@ -403,6 +447,9 @@ export const staticRouteProvider = providerShim("staticRouteImpl");
  * milliseconds against the reference gateway) the route routes nothing: new requests get 404
  * and its open connections are closed. If the edit is refused, the route is restored as it was.
  * `allowDisruptiveEdits: false` makes such an update of a route that is routing fail instead.
+ *
+ * Its writes name the stack and the resource that manage the route (`X-Appgw-Managed-By`), which
+ * the reference gateway shows; see docs/clearml-compatibility.md, "Routes managed by Pulumi".
  */
 export class StaticRoute extends pulumi.dynamic.Resource {
   declare public readonly name: pulumi.Output<string>;
@@ -459,16 +506,23 @@ export class StaticRoute extends pulumi.dynamic.Resource {
     super(
       staticRouteProvider,
       name,
-      registeredProps({ ...args, name: uniqueName("StaticRoute", name, args.name) }, [
-        "path",
-        "subdomain",
-        "loadBalanced",
-        "authenticated",
-        "accessGroups",
-        "enabled",
-        "allowDisruptiveEdits",
-        "observed",
-      ]),
+      registeredProps(
+        {
+          ...args,
+          name: uniqueName("StaticRoute", name, args.name),
+          __managedBy: managedByMarker(name),
+        },
+        [
+          "path",
+          "subdomain",
+          "loadBalanced",
+          "authenticated",
+          "accessGroups",
+          "enabled",
+          "allowDisruptiveEdits",
+          "observed",
+        ],
+      ),
       opts,
       "appgw",
       "StaticRoute",

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
 
   step(6, "Running");
   console.log(`The gateway keeps running until Ctrl-C. Meanwhile:
+  - open the settings page, ${gw.apiUrl}/ui/ (the administrator: access key ${secrets.admin.accessKey}, secret in .appgw/demo-secrets.json)
   - browse ${gw.router?.url}/_appgw/login (demo-user: access key ${userKeys.accessKey}, secret in .appgw/demo-user.json), then ${routeUrl}/
   - run pulumi yourself: export PATH="${binDir}:$PATH" PULUMI_BACKEND_URL=file://${path.join(WORK, "pulumi", "state")} PULUMI_HOME=${path.join(WORK, "pulumi", "home")} PULUMI_CONFIG_PASSPHRASE='${secrets.passphrase}'
     then: pulumi preview --refresh --expect-no-changes

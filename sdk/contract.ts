@@ -139,8 +139,25 @@ export const route = z.looseObject({
   last_update: timestamp.nullish(),
   /** A user id. */
   updated_by: z.string().nullish(),
+  /**
+   * The reference gateway's own addition, which ClearML does not return: the tool that manages
+   * the route (`tool: "pulumi"`, `stack`: `<project>/<stack>`, `resource`: the resource's name),
+   * as the `X-Appgw-Managed-By` header of its last `routers.add_or_update_route` said; null when
+   * none did. See docs/clearml-compatibility.md, "Routes managed by Pulumi".
+   */
+  managed_by: z
+    .looseObject({ tool: openEnum(z.enum(["pulumi"])), stack: z.string(), resource: z.string() })
+    .nullish(),
 });
 export type Route = z.infer<typeof route>;
+
+/**
+ * The header a tool sends on `routers.add_or_update_route` to say it manages the route:
+ * `tool=pulumi&stack=<project>/<stack>&resource=<name>`, form-encoded (URLSearchParams). A header
+ * rather than a body field, so the request stays ClearML's (a ClearML server ignores it); the
+ * reference gateway returns what it said as the route's `managed_by`.
+ */
+export const MANAGED_BY_HEADER = "x-appgw-managed-by";
 
 export const groupMember = z.looseObject({
   id: z.string(),

@@ -45,6 +45,11 @@ export interface ClientOptions {
 export interface CallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Headers for this call only, over the client's `headers`; never `authorization`, which the
+   * core sets. For a marker that concerns one call, such as the provider's `X-Appgw-Managed-By`.
+   */
+  headers?: Record<string, string>;
 }
 
 /** Calls that change nothing on the server (a login only hands out a token). */
@@ -229,7 +234,7 @@ export class Core {
     token: string | undefined,
     callOpts: CallOptions,
   ): Promise<ActionResponse<A>> {
-    const headers: Record<string, string> = { ...this.opts.headers };
+    const headers: Record<string, string> = { ...this.opts.headers, ...callOpts.headers };
     if (action === "auth.login") {
       const basic = Buffer.from(`${this.opts.accessKey}:${this.opts.secretKey}`).toString("base64");
       headers.authorization = `Basic ${basic}`;

@@ -18,6 +18,8 @@ export interface RouterTestOptions {
   allowInsecure: boolean;
   /** Progress lines for the person running the test. */
   progress?: (line: string) => void;
+  /** Called once the test's task exists: from then on the test is on record, whatever happens. */
+  onTaskCreated?: (taskId: string) => void;
   /**
    * The token sent through the router, valid for at least `seconds`. By default a new one from
    * `auth.login` (the client's credentials); a client holding only a session token passes that.
@@ -139,6 +141,7 @@ export async function runRouterTest(
       [RUNTIME.router]: router.router,
       [ROUTER_TEST.runtime.started]: started.toISOString(),
     });
+    opts.onTaskCreated?.(taskId);
     await step(`created test task ${taskId} for router '${router.router}' (${router.url})`);
     await client.tasks.enqueue(taskId, queue.id);
     await step(`enqueued on '${opts.queue}'; ${serving.length} agent(s) serve it`);

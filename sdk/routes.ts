@@ -1,5 +1,5 @@
 import type { ActionRequest, ActionResponse, Route } from "./contract";
-import type { Core } from "./core";
+import type { CallOptions, Core } from "./core";
 
 /** Static routes (`routers.*route*`). */
 export class RoutesApi {
@@ -7,10 +7,14 @@ export class RoutesApi {
 
   /**
    * `routers.add_or_update_route`: creates the route when `id` is absent, else updates it
-   * (an enabled route must be disabled first). Returns the route's id.
+   * (an enabled route must be disabled first). Returns the route's id. `opts.headers` go with
+   * this call only (the provider's `X-Appgw-Managed-By`; docs/clearml-compatibility.md).
    */
-  async save(body: ActionRequest<"routers.add_or_update_route">): Promise<string> {
-    return (await this.core.call("routers.add_or_update_route", body)).id;
+  async save(
+    body: ActionRequest<"routers.add_or_update_route">,
+    opts?: CallOptions,
+  ): Promise<string> {
+    return (await this.core.call("routers.add_or_update_route", body, opts)).id;
   }
   /** `force` is needed to disable an active route. */
   async setEnabled(id: string, enabled: boolean, force = false): Promise<void> {

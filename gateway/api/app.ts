@@ -9,6 +9,7 @@ import { ZodError } from "zod";
 import { actions, type ActionName } from "@appgw/sdk/contract";
 import { TOKENS } from "../token-format";
 import { AppGatewayError, appgwError } from "@appgw/sdk/errors";
+import { registerConsole } from "../console";
 import { LoginGuard } from "../login-guard";
 import { Store } from "../store";
 import { handlers, type Ctx, type Principal } from "./handlers";
@@ -106,7 +107,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     const gone = new AbortController();
     reply.raw.on("close", () => gone.abort());
     const signal = AbortSignal.any([gone.signal, shutdown.signal]);
-    const ctx: Ctx = { user, store, tokens, settings, signal };
+    const ctx: Ctx = { user, store, tokens, settings, signal, headers: req.headers };
     const handler = handlers[name] as (b: unknown, c: Ctx) => unknown;
     const data = await handler(body, ctx);
     return reply.code(200).send({ meta: meta(req, 200), data: data ?? {} });
@@ -147,6 +148,11 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
   });
 
   app.addHook("onClose", async () => store.close());
+
+  // The settings page: a client of the routes above, served beside them (gateway/console).
+  // Registered last and not awaited: awaiting would load the routes above before their error
+  // handler is set.
+  if (opts.console !== false) void app.register(registerConsole, opts.console ?? {});
 
   return { app, store, tokens };
 }

@@ -3,6 +3,7 @@
 // options). Every problem is reported at once, naming the variable or the option.
 import { isIP } from "node:net";
 import { appgwError } from "@appgw/sdk/errors";
+import type { ConsoleOptions } from "../console";
 import type { LoginLimits } from "../login-guard";
 
 export interface ApiSettings {
@@ -23,6 +24,11 @@ export interface ApiSettings {
   filterBudgetMs?: number;
   /** How long a client may take to send its request, or stay silent. */
   timeouts?: Partial<ApiTimeouts>;
+  /**
+   * The settings page at /ui (gateway/console): `APPGW_CONSOLE=off` turns it off;
+   * `APPGW_CONSOLE_INSECURE_TESTS=true` lets it test routers over plain HTTP.
+   */
+  console?: ConsoleOptions | false;
 }
 
 /**
@@ -157,6 +163,16 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv): ApiSettings {
   };
   const idle = timeouts.idleSec === undefined ? undefined : idleProblem(timeouts.idleSec);
   if (idle) issues.push(["APPGW_API_IDLE_TIMEOUT", idle]);
+  const flag = (key: string, values: [on: string, off: string]): boolean | undefined => {
+    const raw = get(key)?.toLowerCase();
+    if (raw === undefined) return undefined;
+    if (raw !== values[0] && raw !== values[1]) {
+      issues.push([key, `must be '${values[0]}' or '${values[1]}', got '${raw}'`]);
+    }
+    return raw === values[0];
+  };
+  const consoleOn = flag("APPGW_CONSOLE", ["on", "off"]);
+  const insecureTests = flag("APPGW_CONSOLE_INSECURE_TESTS", ["true", "false"]);
   const settings: ApiSettings = {
     tokenTtlSec: whole("APPGW_TOKEN_TTL_SEC", MIN_TOKEN_TTL_SEC, MAX_TOKEN_TTL_SEC),
     loginLimits: {
@@ -167,6 +183,7 @@ export function apiSettingsFromEnv(env: NodeJS.ProcessEnv): ApiSettings {
     trustedProxies,
     filterBudgetMs: whole("APPGW_FILTER_BUDGET_MS", 1, 60_000),
     timeouts,
+    console: consoleOn === false ? false : { insecureTests },
   };
   if (issues.length > 0) throw invalid("invalid API settings", issues);
   return settings;

@@ -5,7 +5,8 @@
 // what the proxy adds, nor forge an identity.
 import type { IncomingHttpHeaders } from "node:http";
 import { AFFINITY_COOKIE_PREFIX } from "./affinity";
-import { removeCookies, setCookieName } from "./cookies";
+import { removeCookies, setCookieName } from "../cookies";
+import { TOKENS } from "../token-format";
 
 /** RFC 9110 hop-by-hop headers plus the non-standard ones proxies still meet. */
 const HOP_BY_HOP = new Set([
@@ -74,10 +75,14 @@ function unprefixed(name: string): string {
   return name.charCodeAt(0) === 0x5f /* _ */ ? name.replace(COOKIE_NAME_PREFIX, "") : name;
 }
 
-/** True for the cookies the router owns: the token and the affinity cookies. */
+/** The gateway's cookies: the router's token and affinity cookies, the settings page's session. */
 function isGatewayCookie(name: string, authCookie: string): boolean {
   const base = unprefixed(name);
-  return base === unprefixed(authCookie) || base.startsWith(AFFINITY_COOKIE_PREFIX);
+  return (
+    base === unprefixed(authCookie) ||
+    base === TOKENS.consoleCookie ||
+    base.startsWith(AFFINITY_COOKIE_PREFIX)
+  );
 }
 
 /**
@@ -132,7 +137,11 @@ export function upstreamRequestHeaders(raw: readonly string[], ctx: ForwardConte
     } else if (lower === "authorization") {
       if (ctx.dropAuthorization) continue;
     } else if (lower === "cookie") {
-      if (value.includes(unprefixed(ctx.authCookie)) || value.includes(AFFINITY_COOKIE_PREFIX)) {
+      if (
+        value.includes(unprefixed(ctx.authCookie)) ||
+        value.includes(TOKENS.consoleCookie) ||
+        value.includes(AFFINITY_COOKIE_PREFIX)
+      ) {
         const kept = removeCookies(value, (n) => isGatewayCookie(n, ctx.authCookie));
         if (kept === undefined) continue;
         value = kept;

@@ -285,6 +285,11 @@ export const MIGRATIONS: readonly string[] = [
     last_report TEXT NOT NULL
   );
   `,
+  // v0.5: which tool manages a route, as the `X-Appgw-Managed-By` header of its last write said
+  // (JSON `{tool, stack, resource}`; NULL: none said). Existing routes have none.
+  `
+  ALTER TABLE routes ADD COLUMN managed_by TEXT;
+  `,
 ];
 
 export type Db = Database.Database;

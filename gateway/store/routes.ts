@@ -34,7 +34,21 @@ interface RouteRow {
   created: string;
   last_update: string;
   updated_by: string;
+  /** JSON of a RouteManager; NULL when no tool said it manages the route. */
+  managed_by: string | null;
 }
+
+/**
+ * The tool that manages a route, as the `X-Appgw-Managed-By` header of a write said
+ * (gateway/api/handlers/routers.ts parses it). The reference gateway's own addition.
+ */
+export type RouteManager = {
+  tool: "pulumi";
+  /** `<project>/<stack>`. */
+  stack: string;
+  /** The resource's name in the stack. */
+  resource: string;
+};
 
 export type RouteWrite = ParsedRequest<"routers.add_or_update_route">;
 
@@ -90,9 +104,11 @@ export class Routes extends Repository {
 
   /**
    * `routers.add_or_update_route`: creates the route, or updates the one `id` names. An update
-   * keeps every field the request leaves out and needs the route disabled first.
+   * keeps every field the request leaves out and needs the route disabled first. `managedBy`
+   * replaces the route's manager; without it an update keeps the one it has: an edit from the
+   * console or the API is drift the managing stack will see, and the route is still its.
    */
-  upsert(body: RouteWrite, userId: string): string {
+  upsert(body: RouteWrite, userId: string, managedBy?: RouteManager): string {
     return this.db.transaction(() => {
       const current = body.id === undefined ? undefined : this.require(body.id, "id");
       if (current?.enabled === 1) {
@@ -136,12 +152,13 @@ export class Routes extends Repository {
       const ts = now();
       try {
         this.sql(
-          `INSERT INTO routes (id, name, path, subdomain, load_balanced, auth_enabled, enabled, created, last_update, updated_by)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO routes (id, name, path, subdomain, load_balanced, auth_enabled, enabled, created, last_update, updated_by, managed_by)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, path = excluded.path,
                subdomain = excluded.subdomain, load_balanced = excluded.load_balanced,
                auth_enabled = excluded.auth_enabled, enabled = excluded.enabled,
-               last_update = excluded.last_update, updated_by = excluded.updated_by`,
+               last_update = excluded.last_update, updated_by = excluded.updated_by,
+               managed_by = COALESCE(excluded.managed_by, routes.managed_by)`,
         ).run(
           id,
           next.name,
@@ -153,6 +170,7 @@ export class Routes extends Repository {
           ts,
           ts,
           userId,
+          managedBy ? JSON.stringify(managedBy) : null,
         );
       } catch (err) {
         throw this.conflict(err, next, id);
@@ -306,6 +324,7 @@ export class Routes extends Repository {
       created: row.created,
       last_update: row.last_update,
       updated_by: row.updated_by,
+      managed_by: row.managed_by === null ? null : (JSON.parse(row.managed_by) as RouteManager),
     };
   }
 

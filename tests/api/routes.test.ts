@@ -58,6 +58,7 @@ describe("control API: static routes (routers.*route*)", () => {
           created: undefined,
           last_update: undefined,
           updated_by: me,
+          managed_by: null,
         },
       );
       assert.ok(Date.parse(route.created ?? "") <= Date.parse(route.last_update ?? ""));

@@ -31,6 +31,11 @@ describe("dependency rules checked by npm run lint", () => {
       ["../api/app", "../store", "fastify", "better-sqlite3"],
       /routers and agents reach the control plane only through the SDK/,
     ],
+    [
+      "gateway/console/example.ts",
+      ["../api/app", "../store", "../router/table", "better-sqlite3"],
+      /the settings page reads and writes only through the API, with the SDK/,
+    ],
   ];
   for (const [file, imports, reason] of cases) {
     it(`refuses ${imports.join(", ")} in ${path.dirname(file)}/`, async () => {
@@ -43,7 +48,11 @@ describe("dependency rules checked by npm run lint", () => {
   }
 
   it("lets each part import the SDK", async () => {
-    for (const file of ["provider/example.ts", "gateway/router/example.ts"]) {
+    for (const file of [
+      "provider/example.ts",
+      "gateway/router/example.ts",
+      "gateway/console/example.ts",
+    ]) {
       assert.deepEqual(await refusals(file, 'import "@appgw/sdk";\n'), []);
     }
   });

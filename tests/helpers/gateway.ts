@@ -34,6 +34,8 @@ export interface TestGatewayOptions {
   tokenTtlSec?: number;
   /** Start on this data folder (an older gateway's, say) instead of a new one. */
   dataDir?: string;
+  /** The settings page's options (GatewayOptions.console). */
+  console?: GatewayOptions["console"];
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -48,6 +50,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     admin,
     logger,
     tokenTtlSec: opts.tokenTtlSec,
+    console: opts.console,
     router:
       opts.router === false
         ? false

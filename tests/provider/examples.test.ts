@@ -10,10 +10,14 @@ const T = (name: string) => `pulumi-nodejs:dynamic/appgw:${name}`;
 /** What the provider stores for a route: its computed outputs under `observed`. */
 const routeOutputs = () => ({ observed: { status: "Not In Use", urls: [], access: ["Public"] } });
 
-/** The inputs a dynamic resource sent, without the serialized provider. */
+/**
+ * The inputs a dynamic resource sent, without the serialized provider and the marker naming the
+ * stack that manages it (tests/provider/managed-by.test.ts checks that).
+ */
 function args(r: { inputs: Record<string, any> }): Record<string, any> {
-  const { __provider, ...rest } = r.inputs;
+  const { __provider, __managedBy, ...rest } = r.inputs;
   assert.equal(typeof __provider, "string", "the provider was serialized");
+  if (__managedBy !== undefined) assert.match(__managedBy, /^tool=pulumi&stack=[^&]+&resource=/);
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
 }
 

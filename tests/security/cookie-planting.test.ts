@@ -29,6 +29,10 @@ const PLANTED = [
   "__Host-appgw_token=evil; Secure; Path=/",
   "__Secure-appgw_token=evil; Secure; Path=/",
   "__host-appgw_aff_12345678=forged.sig; Secure; Path=/",
+  // The settings page's session: browsers would send it back to the API on another port.
+  "appgw_console=evil; Path=/ui",
+  "=appgw_console=evil; Path=/ui",
+  "__Host-appgw_console=evil; Secure; Path=/",
 ];
 /** The app's own cookies, which must pass, including one whose value merely looks like ours. */
 const KEPT = ["app_session=kept; Path=/", "note=appgw_token=1; Path=/"];

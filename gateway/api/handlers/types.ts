@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { ActionName, ActionResponse, ParsedRequest } from "@appgw/sdk/contract";
 import type { Role, Store } from "../../store";
 import type { TokenService } from "../tokens";
@@ -22,6 +23,11 @@ export interface Ctx {
   settings: Settings;
   /** Aborted when the client goes away or the gateway shuts down: long polls stop waiting. */
   signal: AbortSignal;
+  /**
+   * The request's headers (lower-case names), for the few handlers that read one beside the body
+   * (`X-Appgw-Managed-By` of `routers.add_or_update_route`).
+   */
+  headers?: IncomingHttpHeaders;
 }
 
 export type Handler<A extends ActionName> = (

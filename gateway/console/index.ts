@@ -1,0 +1,605 @@
+// The App Gateway settings page (the product page's Routers, router tests and Static Routes),
+// served by the control API under /ui. Every read and write goes through the API with the SDK
+// (client.ts) as the signed-in administrator: the page holds no state and no privilege of its
+// own. Its session is the API token in an HttpOnly, SameSite=Strict cookie; every form post must
+// also come from this origin. docs/console.md.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import {
+  AppGatewayError,
+  runRouterTest,
+  type ActionRequest,
+  type Route,
+  type RouterTestRecord,
+} from "@appgw/sdk";
+import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
+import { getCookie, serializeCookie } from "../cookies";
+import { TOKENS } from "../token-format";
+import { clientFor } from "./client";
+import {
+  BASE,
+  deletePage,
+  disablePage,
+  loginPage,
+  messagePage,
+  overviewPage,
+  routeFormPage,
+  routeFormValues,
+  routeViewPage,
+  type FormState,
+  type Overview,
+  type PageOptions,
+  type RouterPanel,
+} from "./views";
+
+export interface ConsoleOptions {
+  /**
+   * `APPGW_CONSOLE_INSECURE_TESTS`: let the page run router tests when it or the router is
+   * served over plain HTTP outside loopback. ClearML tests only when both use HTTPS; loopback
+   * counts as secure, as browsers count it.
+   */
+  insecureTests?: boolean;
+  /** Seconds a test may take (the provider's RouterTest default). */
+  testTimeoutSec?: number;
+}
+
+/** A console session lasts a working day at most (the API may cap it lower). */
+const SESSION_SEC = 8 * 3600;
+/** How long the live refresh waits for a change; below the API's request timeout. */
+const WATCH_SEC = 20;
+/** While a test runs its log grows without a revision: the page looks this often. */
+const RUNNING_WATCH_SEC = 2;
+const COOKIE = TOKENS.consoleCookie;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+};
+
+type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<string, string> }>;
+
+/** Thrown to end a request with a redirect to the sign-in page. */
+class SignInNeeded extends Error {}
+
+function assetsDir(): string {
+  // Sources run from gateway/console; the build from gateway/dist/console, beside the sources.
+  const candidates = [
+    path.join(__dirname, "assets"),
+    path.join(__dirname, "..", "..", "console", "assets"),
+  ];
+  return candidates.find((dir) => existsSync(path.join(dir, "console.css"))) ?? candidates[0]!;
+}
+
+/** A fastify plugin: `app.register(registerConsole, opts)` beside the API's routes. */
+export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions): Promise<void> {
+  const dir = assetsDir();
+  const assets = {
+    "console.css": {
+      type: "text/css; charset=utf-8",
+      body: readFileSync(path.join(dir, "console.css")),
+    },
+    "console.js": {
+      type: "text/javascript; charset=utf-8",
+      body: readFileSync(path.join(dir, "console.js")),
+    },
+    "favicon.svg": { type: "image/svg+xml", body: readFileSync(path.join(dir, "favicon.svg")) },
+  };
+  const insecure = opts.insecureTests ?? false;
+  /** Router tests this process started and has not seen end, by router. */
+  const testing = new Set<string>();
+
+  // Forms arrive urlencoded; the API's own parser reads every body as JSON. The plugin's own
+  // context keeps this to the page's routes.
+  ui.removeContentTypeParser("application/x-www-form-urlencoded");
+  ui.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string", bodyLimit: 64 * 1024 },
+    (_req, body, done) => done(null, new URLSearchParams(String(body))),
+  );
+
+  ui.addHook("onRequest", async (req, reply) => {
+    if (req.method === "POST" && !sameOrigin(req)) {
+      reply.code(403).headers(PAGE_HEADERS);
+      return reply.send(
+        messagePage(
+          { title: "Refused" },
+          "Refused",
+          "This form must be sent from the settings page itself.",
+        ),
+      );
+    }
+  });
+
+  ui.setErrorHandler((err, req, reply) => {
+    if (err instanceof SignInNeeded) {
+      return reply.redirect(`${BASE}/login?next=${encodeURIComponent(req.url)}`, 303);
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    const code = status && status >= 400 && status < 500 ? status : 500;
+    if (code === 500) req.log.error({ err }, "settings page failed");
+    reply.code(code).headers(PAGE_HEADERS);
+    return reply.send(
+      messagePage(
+        { title: "Error" },
+        code === 500 ? "Something went wrong" : "Not possible",
+        code === 500 ? "The gateway could not answer this page; see its log." : reasonOf(err),
+      ),
+    );
+  });
+
+  const send = (reply: FastifyReply, body: string, status = 200) =>
+    reply.code(status).headers(PAGE_HEADERS).send(body);
+
+  /** The signed-in person: their client and name; SignInNeeded when there is no session. */
+  async function session(req: FastifyRequest) {
+    const token = getCookie(req.headers.cookie, COOKIE);
+    if (!token) throw new SignInNeeded();
+    const client = clientFor(ui, req.ip, token);
+    try {
+      const me = await client.users.me();
+      if (me.user.role !== "admin") throw new SignInNeeded();
+      return {
+        client,
+        token,
+        user: me.user.name,
+        opts: (title: string): PageOptions => ({ title, user: me.user.name }),
+      };
+    } catch (err) {
+      if (err instanceof AppGatewayError && (err.statusCode === 401 || err.statusCode === 403))
+        throw new SignInNeeded();
+      throw err;
+    }
+  }
+
+  ui.get(`${BASE}/assets/:file`, async (req: Req, reply) => {
+    const asset = assets[req.params.file as keyof typeof assets];
+    if (!asset) return reply.code(404).send("not found");
+    return reply
+      .header("content-type", asset.type)
+      .header("cache-control", "no-cache")
+      .send(asset.body);
+  });
+
+  ui.get("/", async (_req, reply) => reply.redirect(`${BASE}/`, 303));
+  ui.get(BASE, async (_req, reply) => reply.redirect(`${BASE}/`, 303));
+
+  // --- sign in and out ------------------------------------------------------------------------
+
+  ui.get(`${BASE}/login`, async (req: Req, reply) =>
+    send(reply, loginPage(safeNext(req.query.next), "")),
+  );
+
+  ui.post(`${BASE}/login`, async (req, reply) => {
+    const form = req.body as URLSearchParams;
+    const accessKey = form.get("access_key") ?? "";
+    const next = safeNext(form.get("next"));
+    const client = clientFor(ui, req.ip, undefined, {
+      accessKey,
+      secretKey: form.get("secret_key") ?? "",
+    });
+    let token: string;
+    try {
+      token = await client.shortLivedToken(SESSION_SEC);
+      const me = await clientFor(ui, req.ip, token).users.me();
+      if (me.user.role !== "admin") {
+        return send(
+          reply,
+          loginPage(
+            next,
+            accessKey,
+            `${me.user.name} is not an administrator: the App Gateway settings are for administrators.`,
+          ),
+          403,
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof AppGatewayError) || err.statusCode >= 500) throw err;
+      const message =
+        err.statusCode === 429
+          ? `Too many failed sign-ins. ${reasonOf(err)}`
+          : "The access key or secret key is not right.";
+      const retry = (err.details as { retry_after?: unknown }).retry_after;
+      if (typeof retry === "number") reply.header("retry-after", String(retry));
+      return send(reply, loginPage(next, accessKey, message), err.statusCode === 429 ? 429 : 401);
+    }
+    reply.header("set-cookie", sessionCookie(req, token, SESSION_SEC));
+    return reply.redirect(next, 303);
+  });
+
+  ui.post(`${BASE}/logout`, async (req, reply) => {
+    reply.header("set-cookie", sessionCookie(req, "", 0));
+    return reply.redirect(`${BASE}/login`, 303);
+  });
+
+  // --- reading -----------------------------------------------------------------------------------
+
+  ui.get(`${BASE}/`, async (req: Req, reply) => {
+    const s = await session(req);
+    const overview = await readOverview(s.client);
+    return send(
+      reply,
+      overviewPage(
+        { ...s.opts("Application Gateway"), revision: overview.revision, notice: req.query.notice },
+        overview,
+      ),
+    );
+  });
+
+  ui.get(`${BASE}/routers/:router`, async (req: Req, reply) => {
+    const s = await session(req);
+    const overview = await readOverview(s.client);
+    const panel = await readPanel(req, s.client, overview, req.params.router!, insecure);
+    return send(
+      reply,
+      overviewPage(
+        {
+          ...s.opts(`Router ${panel.router.router}`),
+          revision: overview.revision,
+          notice: req.query.notice,
+        },
+        overview,
+        panel,
+      ),
+    );
+  });
+
+  // Long poll for the live refresh: the API's own `appgw.watch`, the revision routers follow.
+  ui.get(`${BASE}/watch`, async (req: Req, reply) => {
+    const s = await session(req);
+    const since = Number(req.query.since);
+    const wait = req.query.running === "1" ? RUNNING_WATCH_SEC : WATCH_SEC;
+    const revision = await s.client.watch(Number.isInteger(since) ? since : undefined, wait);
+    return reply.header("cache-control", "no-store").send({ revision });
+  });
+
+  ui.get(`${BASE}/routes/:id`, async (req: Req, reply) => {
+    const s = await session(req);
+    const route = await requireRoute(s.client, req.params.id!);
+    const [groups, users] = await Promise.all([s.client.groups.list(), s.client.users.list()]);
+    return send(
+      reply,
+      routeViewPage(s.opts(`Route ${route.name}`), route, byId(groups), byId(users)),
+    );
+  });
+
+  // --- router tests --------------------------------------------------------------------------------
+
+  ui.post(`${BASE}/routers/:router/test`, async (req: Req, reply) => {
+    const s = await session(req);
+    const name = req.params.router!;
+    const queue = ((req.body as URLSearchParams).get("queue") ?? "").trim();
+    const overview = await readOverview(s.client);
+    const panel = await readPanel(req, s.client, overview, name, insecure);
+    const refuse = (message: string, field = "queue") => {
+      panel.form = {
+        values: { queue },
+        errors: field ? { [field]: message } : {},
+        error: field ? undefined : message,
+      };
+      return send(
+        reply,
+        overviewPage({ ...s.opts(`Router ${name}`), revision: overview.revision }, overview, panel),
+        400,
+      );
+    };
+    if (panel.testBlocked) return refuse(panel.testBlocked, "");
+    if (!queue) return refuse("Enter the queue the test task should run on.");
+    if (testing.has(name) || panel.test?.status === "running") {
+      return refuse(`A test of router ${name} is running: wait for its verdict.`, "");
+    }
+    testing.add(name);
+    // The runner writes the test onto its task as it goes; the page answers once that task
+    // exists (or the runner stopped before making one), and the test runs on in the background.
+    let created!: () => void;
+    const taskCreated = new Promise<void>((resolve) => (created = resolve));
+    const run = runRouterTest(s.client, {
+      router: name,
+      queue,
+      timeoutSec: opts.testTimeoutSec ?? 120,
+      allowInsecure: insecure,
+      // The session's own token: this client has no key pair to make a shorter one with.
+      routerToken: async () => s.token,
+      onTaskCreated: () => created(),
+    })
+      .catch((err: unknown) => {
+        req.log.error({ err }, "router test failed to run");
+        return undefined;
+      })
+      .finally(() => testing.delete(name));
+    const result = await Promise.race([taskCreated.then(() => undefined), run]);
+    if (result && !result.taskId) return refuse(result.statusMessage);
+    return reply.redirect(`${BASE}/routers/${encodeURIComponent(name)}#test`, 303);
+  });
+
+  // --- static routes -----------------------------------------------------------------------------------
+
+  ui.get(`${BASE}/routes/new`, async (req, reply) => {
+    const s = await session(req);
+    const groups = await s.client.groups.list();
+    const values = { type: "path", load_balanced: "on", authenticated: "on" };
+    return send(reply, routeFormPage(s.opts("Add New Route"), { values, errors: {} }, groups));
+  });
+
+  ui.post(`${BASE}/routes`, async (req, reply) => {
+    const s = await session(req);
+    const values = formValues(req.body as URLSearchParams);
+    return saveRoute(reply, s, values);
+  });
+
+  ui.get(`${BASE}/routes/:id/edit`, async (req: Req, reply) => {
+    const s = await session(req);
+    const route = await requireRoute(s.client, req.params.id!);
+    if (route.enabled)
+      return send(reply, enabledRefusal(s.opts(`Route ${route.name}`), route), 409);
+    const groups = await s.client.groups.list();
+    return send(
+      reply,
+      routeFormPage(
+        s.opts(`Edit ${route.name}`),
+        { values: routeFormValues(route), errors: {} },
+        groups,
+        route,
+      ),
+    );
+  });
+
+  ui.post(`${BASE}/routes/:id`, async (req: Req, reply) => {
+    const s = await session(req);
+    const route = await requireRoute(s.client, req.params.id!);
+    if (route.enabled)
+      return send(reply, enabledRefusal(s.opts(`Route ${route.name}`), route), 409);
+    return saveRoute(reply, s, formValues(req.body as URLSearchParams), route);
+  });
+
+  ui.post(`${BASE}/routes/:id/enabled`, async (req: Req, reply) => {
+    const s = await session(req);
+    const form = req.body as URLSearchParams;
+    const route = await requireRoute(s.client, req.params.id!);
+    const enabled = form.get("enabled") === "true";
+    try {
+      await s.client.routes.setEnabled(route.id, enabled, form.get("force") === "true");
+    } catch (err) {
+      // ClearML documents no code for it: the reference gateway names its own in the error data.
+      if (err instanceof AppGatewayError && err.details.code === "APPGW_ROUTE_ACTIVE") {
+        return send(reply, disablePage(s.opts(`Disable ${route.name}`), route), 409);
+      }
+      throw err;
+    }
+    const notice = `Route ${route.name} ${enabled ? "enabled" : "disabled"}.`;
+    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+  });
+
+  ui.get(`${BASE}/routes/:id/delete`, async (req: Req, reply) => {
+    const s = await session(req);
+    const route = await requireRoute(s.client, req.params.id!);
+    return send(reply, deletePage(s.opts(`Delete ${route.name}`), route));
+  });
+
+  ui.post(`${BASE}/routes/:id/delete`, async (req: Req, reply) => {
+    const s = await session(req);
+    const route = await requireRoute(s.client, req.params.id!);
+    // The confirmation said active connections stop: it stands for the API's `force`.
+    await s.client.routes.delete([route.id], true);
+    const notice = `Route ${route.name} deleted.`;
+    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+  });
+
+  async function saveRoute(
+    reply: FastifyReply,
+    s: Awaited<ReturnType<typeof session>>,
+    values: FormState["values"],
+    editing?: Route,
+  ) {
+    const body = routeRequest(values, editing);
+    try {
+      await s.client.routes.save(body);
+    } catch (err) {
+      if (!(err instanceof AppGatewayError) || err.statusCode >= 500) throw err;
+      const groups = await s.client.groups.list();
+      const form = formErrors(values, err);
+      return send(
+        reply,
+        routeFormPage(
+          s.opts(editing ? `Edit ${editing.name}` : "Add New Route"),
+          form,
+          groups,
+          editing,
+        ),
+        400,
+      );
+    }
+    const notice = `Route ${body.name} ${editing ? "saved" : "created"}.`;
+    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+  }
+}
+
+// --- reading through the API ---------------------------------------------------------------------------
+
+async function readOverview(client: ReferenceGatewayClient): Promise<Overview> {
+  // The revision first: a change after it wakes the live refresh even if these reads saw it.
+  const revision = await client.watch(undefined, 0);
+  const [routers, tests, routes, groups, users] = await Promise.all([
+    client.routers.list(),
+    client.routerTests(),
+    client.routes.list(),
+    client.groups.list(),
+    client.users.list(),
+  ]);
+  return {
+    revision,
+    routers,
+    tests: new Map(tests.map((t): [string, RouterTestRecord] => [t.router, t])),
+    routes,
+    groups: byId(groups),
+    users: byId(users),
+  };
+}
+
+async function readPanel(
+  req: FastifyRequest,
+  client: ReferenceGatewayClient,
+  o: Overview,
+  name: string,
+  insecureTests: boolean,
+): Promise<RouterPanel> {
+  const router = o.routers.find((r) => r.router === name);
+  if (!router) {
+    throw Object.assign(new Error(`No router named ${name} is online.`), { statusCode: 404 });
+  }
+  const ids = (router.tasks ?? [])
+    .map((t) => t.id)
+    .filter((id): id is string => typeof id === "string");
+  const [tasks, queues] = await Promise.all([
+    ids.length ? client.tasks.list({ id: ids }) : Promise.resolve([]),
+    client.queues.list(),
+  ]);
+  return {
+    router,
+    tasks,
+    test: o.tests.get(name),
+    testBlocked: httpsRule(req, router.url, insecureTests),
+    queues: queues.map((q) => q.name ?? q.id),
+  };
+}
+
+async function requireRoute(client: ReferenceGatewayClient, id: string): Promise<Route> {
+  const route = await client.routes.get(id);
+  if (!route)
+    throw Object.assign(new Error("No such route: it may have been deleted."), { statusCode: 404 });
+  return route;
+}
+
+function byId<T extends { id: string }>(items: T[]): Map<string, T> {
+  return new Map(items.map((i) => [i.id, i]));
+}
+
+// --- forms ---------------------------------------------------------------------------------------------------
+
+function formValues(form: URLSearchParams): FormState["values"] {
+  return {
+    name: (form.get("name") ?? "").trim(),
+    type: form.get("type") === "subdomain" ? "subdomain" : "path",
+    route: (form.get("route") ?? "").trim(),
+    load_balanced: form.get("load_balanced") ?? undefined,
+    authenticated: form.get("authenticated") ?? undefined,
+    groups: form.getAll("groups"),
+  };
+}
+
+function routeRequest(
+  v: FormState["values"],
+  editing?: Route,
+): ActionRequest<"routers.add_or_update_route"> {
+  const type = v.type === "subdomain" ? "subdomain" : "path";
+  const authenticated = !!v.authenticated;
+  const groups = Array.isArray(v.groups) ? v.groups : [];
+  const route = typeof v.route === "string" ? v.route : "";
+  return {
+    ...(editing ? { id: editing.id } : {}),
+    name: typeof v.name === "string" ? v.name : "",
+    type,
+    ...(type === "path" ? { path: route } : { subdomain: route }),
+    load_balancer: { enabled: !!v.load_balanced },
+    auth_enabled: authenticated,
+    user_groups: authenticated ? groups : [],
+  };
+}
+
+/** The form's field for each field of the API's request. */
+const FORM_FIELD: Record<string, string> = {
+  name: "name",
+  path: "route",
+  subdomain: "route",
+  type: "route",
+  load_balancer: "load_balanced",
+  "load_balancer.enabled": "load_balanced",
+  auth_enabled: "authenticated",
+  user_groups: "groups",
+};
+
+function formErrors(values: FormState["values"], err: AppGatewayError): FormState {
+  const details = err.details as { field?: unknown; reason?: unknown };
+  const field = typeof details.field === "string" ? FORM_FIELD[details.field] : undefined;
+  const message = reasonOf(err);
+  return field ? { values, errors: { [field]: message } } : { values, errors: {}, error: message };
+}
+
+/** What a person reads of an error: the API's message without the action it came from. */
+function reasonOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^[a-z_]+\.[a-z_]+: /, "");
+}
+
+function enabledRefusal(opts: PageOptions, route: Route): string {
+  return messagePage(
+    opts,
+    `Route ${route.name} is enabled`,
+    "A route can be edited only while it is disabled. Disable it in the Static Routes table first; meanwhile its configuration is view-only.",
+  );
+}
+
+// --- the session and the origin --------------------------------------------------------------------------------
+
+function isSecure(req: FastifyRequest): boolean {
+  return req.protocol === "https";
+}
+
+function sessionCookie(req: FastifyRequest, token: string, maxAge: number): string {
+  return serializeCookie(COOKIE, token, {
+    path: BASE,
+    secure: isSecure(req),
+    maxAge,
+    sameSite: "Strict",
+  });
+}
+
+/** A form post must come from this origin: `Origin`, else `Sec-Fetch-Site` (as the router). */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin) return origin === `${req.protocol}://${req.host}`;
+  const site = req.headers["sec-fetch-site"];
+  return site === "same-origin" || site === "none";
+}
+
+/** A relative path under the page, never another site (`//evil`, `/\evil`). */
+function safeNext(next: string | null | undefined): string {
+  if (!next || !next.startsWith(`${BASE}/`) || next.startsWith("//") || /[\\\s]/.test(next))
+    return `${BASE}/`;
+  return next;
+}
+
+/**
+ * The product page's HTTPS rule: tests run only when the page and the router are both served
+ * securely. Loopback counts as secure (browsers treat it so); the setting lifts the rule.
+ */
+function httpsRule(
+  req: FastifyRequest,
+  routerUrl: string,
+  insecureTests: boolean,
+): string | undefined {
+  if (insecureTests) return undefined;
+  const pageSecure = isSecure(req) || LOOPBACK.has(req.hostname);
+  let routerSecure = false;
+  try {
+    const url = new URL(routerUrl);
+    routerSecure = url.protocol === "https:" || LOOPBACK.has(url.hostname);
+  } catch {
+    routerSecure = false;
+  }
+  if (pageSecure && routerSecure) return undefined;
+  const which =
+    !pageSecure && !routerSecure
+      ? "this page and the router are"
+      : !pageSecure
+        ? "this page is"
+        : "the router is";
+  return `Testing needs HTTPS, and ${which} served over plain HTTP. Serve both over HTTPS, or set APPGW_CONSOLE_INSECURE_TESTS=true on the gateway.`;
+}

@@ -1,0 +1,78 @@
+// The settings page over plain HTTP, as a browser without JavaScript uses it: a session cookie,
+// form posts from the page's own origin, redirects not followed.
+import assert from "node:assert/strict";
+import { request } from "undici";
+import type { TestGateway } from "../helpers/gateway";
+
+export interface PageReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  location?: string;
+}
+
+async function send(
+  t: TestGateway,
+  path: string,
+  opts: {
+    method?: "GET" | "POST";
+    cookie?: string;
+    form?: Record<string, string | string[]>;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<PageReply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.cookie) headers.cookie = opts.cookie;
+  let body: string | undefined;
+  if (opts.form) {
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.form))
+      for (const one of [v].flat()) form.append(k, one);
+    body = form.toString();
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    headers.origin ??= t.apiUrl;
+  }
+  const res = await request(t.apiUrl + path, {
+    method: opts.method ?? (opts.form ? "POST" : "GET"),
+    headers,
+    body,
+  });
+  const location = res.headers.location;
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text: await res.body.text(),
+    location: typeof location === "string" ? location : undefined,
+  };
+}
+
+export const getPage = (
+  t: TestGateway,
+  path: string,
+  cookie?: string,
+  headers?: Record<string, string>,
+) => send(t, path, { cookie, headers });
+
+export const postForm = (
+  t: TestGateway,
+  path: string,
+  cookie: string | undefined,
+  form: Record<string, string | string[]>,
+  headers?: Record<string, string>,
+) => send(t, path, { cookie, form, headers });
+
+/** Signs in on the page and returns the `Cookie` header that carries the session. */
+export async function signIn(
+  t: TestGateway,
+  creds: { accessKey: string; secretKey: string } = t.admin,
+): Promise<string> {
+  const res = await postForm(t, "/ui/login", undefined, {
+    access_key: creds.accessKey,
+    secret_key: creds.secretKey,
+    next: "/ui/",
+  });
+  assert.equal(res.status, 303, res.text);
+  const setCookie = [res.headers["set-cookie"]].flat()[0];
+  assert.ok(setCookie, "a session cookie");
+  return setCookie.split(";")[0]!;
+}
