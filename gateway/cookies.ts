@@ -6,15 +6,29 @@ export function getCookie(header: string | undefined, name: string): string | un
   if (header === undefined || !header.includes(name)) return undefined;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
-    if (eq !== -1 && part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
-      return value.length >= 2 && value.startsWith('"') && value.endsWith('"')
-        ? value.slice(1, -1)
-        : value;
-    }
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return unquote(part.slice(eq + 1).trim());
   }
   return undefined;
 }
+
+/**
+ * Every value of cookie `name` in a `Cookie` header, in its order. Browsers send one name more
+ * than once when cookies of different paths or domains share it: a value another page of the
+ * host planted may come first.
+ */
+export function getCookies(header: string | undefined, name: string): string[] {
+  if (header === undefined || !header.includes(name)) return [];
+  const values: string[] = [];
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq !== -1 && part.slice(0, eq).trim() === name)
+      values.push(unquote(part.slice(eq + 1).trim()));
+  }
+  return values;
+}
+
+const unquote = (value: string): string =>
+  value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 
 /** The `Cookie` header without the cookies `drop` selects; undefined when none is left. */
 export function removeCookies(header: string, drop: (name: string) => boolean): string | undefined {

@@ -1,7 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AppGatewayClient, CallOptions, Route } from "@appgw/sdk";
-import { hasCode, MANAGED_BY_HEADER, routeName, routePath, subdomain } from "@appgw/sdk";
+import type { AppGatewayClient, CallOptions, Route, RouteStatusLabel } from "@appgw/sdk";
+import {
+  hasCode,
+  MANAGED_BY_HEADER,
+  routeAccess,
+  routeName,
+  routePath,
+  routeStatusLabel,
+  subdomain,
+} from "@appgw/sdk";
 import {
   checkInputs,
   clientFor,
@@ -100,7 +108,7 @@ type StaticRouteInputs = z.output<typeof inputsSchema> & {
 };
 
 /** The product's three states; see docs/clearml-compatibility.md for how they are derived. */
-export type RouteStatusLabel = "Not In Use" | "Pending" | "Routing";
+export type { RouteStatusLabel };
 
 /** Everything the resource records: its inputs plus what the gateway computes. */
 export interface StaticRouteState extends StaticRouteInputs {
@@ -120,13 +128,6 @@ export interface StaticRouteState extends StaticRouteInputs {
   lastUpdated: string;
   /** Name of the user who last changed the route (its id when the user is gone). */
   updatedBy: string;
-}
-
-/** Routing when a router routes it; Pending when tasks ask for it but none routes it yet. */
-export function statusLabel(route: Route): RouteStatusLabel {
-  if (route.status === "active") return "Routing";
-  if (route.enabled && (route.tasks ?? []).length > 0) return "Pending";
-  return "Not In Use";
 }
 
 /** The options of a route write: the marker, when the program gave one, as the header. */
@@ -174,11 +175,8 @@ async function stateOf(
     route.updated_by ? reads.user(route.updated_by) : undefined,
   ]);
   // Who may use the route: its own groups and those of its access rules (GroupAccess).
-  const granted = rules
-    .filter((r) => r.entity_type === "route" && (r.entity_id === route.id || r.entity_id === "*"))
-    .flatMap((r) => (r.groups ?? []).map((g) => g.id));
-  const named = [...groupIds, ...granted];
-  const groups = route.auth_enabled && named.length ? await reads.groups(named) : [];
+  const access = routeAccess(route, rules);
+  const groups = access.groups.length ? await reads.groups(access.groups) : [];
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return {
     name: route.name,
@@ -191,14 +189,14 @@ async function stateOf(
     ...(recorded.adopt !== undefined ? { adopt: recorded.adopt } : {}),
     ...(recorded.__managedBy !== undefined ? { __managedBy: recorded.__managedBy } : {}),
     type: route.type === "path" ? "URL" : "Subdomain",
-    status: statusLabel(route),
+    status: routeStatusLabel(route),
     urls: route.urls ?? [],
-    access: !route.auth_enabled
+    access: access.public
       ? ["Public"]
-      : groupIds.length + granted.length === 0
+      : access.groups.length === 0
         ? // What the reference router does with an authenticated route that names no group.
           ["Users"]
-        : sorted([...groupIds, ...granted].map((id) => groupName.get(id) ?? id)),
+        : sorted(access.groups.map((id) => groupName.get(id) ?? id)),
     targets: sorted((route.tasks ?? []).flatMap((t) => (t.target ? [t.target] : []))),
     tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
     created: route.created ?? "",

@@ -907,9 +907,24 @@ export const actions = {
       members: z.record(z.string(), z.array(z.string())),
     }),
   ),
+  "appgw.short_token": spec(
+    null,
+    z.strictObject({
+      expiration_sec: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 86_400),
+    }),
+    z.looseObject({ token: z.string() }),
+  ),
   "appgw.get_router_tests": spec(
     null,
-    z.strictObject({ routers: z.array(z.string().max(128)).max(1000).optional() }),
+    z.strictObject({
+      routers: z.array(z.string().max(128)).max(1000).optional(),
+      /** Default true; false answers every `log` empty, for a listing. */
+      with_log: z.boolean().optional(),
+    }),
     z.object({ tests: z.array(routerTestRecord) }),
   ),
 } as const;
@@ -997,6 +1012,8 @@ export const ROUTER_TEST = {
     reason: "appgw_test_reason",
     message: "appgw_test_message",
     started: "appgw_test_started",
+    /** When the runner gives up: a test still without a verdict after it has no runner left. */
+    deadline: "appgw_test_deadline",
     completed: "appgw_test_completed",
     /** The endpoints the router gave the task: the router removes its own keys once it stops. */
     endpoint: "appgw_test_endpoint",

@@ -72,6 +72,7 @@ const READ_ONLY: ReadonlySet<ActionName> = new Set<ActionName>([
   "appgw.watch",
   "appgw.get_router_config",
   "appgw.get_router_tests",
+  "appgw.short_token",
 ]);
 
 /**

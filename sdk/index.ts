@@ -12,9 +12,20 @@ import { AuthApi, UsersApi } from "./users";
 
 export * from "./errors";
 export * from "./contract";
-export { escapeRegex } from "./routes";
+export {
+  escapeRegex,
+  routeAccess,
+  routeStatusLabel,
+  type RouteAccess,
+  type RouteStatusLabel,
+} from "./routes";
 export { tokenExpiry } from "./core";
-export { runRouterTest, type RouterTestOptions, type RouterTestResult } from "./routerTest";
+export {
+  isSecureUrl,
+  runRouterTest,
+  type RouterTestOptions,
+  type RouterTestResult,
+} from "./routerTest";
 export type { ClientOptions, CallOptions } from "./core";
 
 /** Actions ClearML documents: everything but the reference gateway's `appgw` service. */

@@ -54,8 +54,27 @@ export class ReferenceGatewayClient extends AppGatewayClient {
     return task;
   }
 
-  /** The latest test of each router (or of these), derived from the router-test tasks. */
-  async routerTests(routers?: string[]): Promise<RouterTestRecord[]> {
-    return (await this.core.call("appgw.get_router_tests", routers ? { routers } : {})).tests;
+  /**
+   * A token of the caller's that expires within `seconds` (and never after the caller's own): what
+   * a client holding only a token hands to a party that needs one briefly.
+   */
+  async shortToken(seconds: number): Promise<string> {
+    const expiration_sec = Math.max(1, Math.ceil(seconds));
+    return (await this.core.call("appgw.short_token", { expiration_sec })).token;
+  }
+
+  /**
+   * The latest test of each router (or of these), derived from the router-test tasks; with
+   * `withLog: false`, without their logs.
+   */
+  async routerTests(
+    routers?: string[],
+    opts: { withLog?: boolean } = {},
+  ): Promise<RouterTestRecord[]> {
+    const body = {
+      ...(routers ? { routers } : {}),
+      ...(opts.withLog === false ? { with_log: false } : {}),
+    };
+    return (await this.core.call("appgw.get_router_tests", body)).tests;
   }
 }

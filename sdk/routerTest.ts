@@ -18,7 +18,7 @@ export interface RouterTestOptions {
   allowInsecure: boolean;
   /** Progress lines for the person running the test. */
   progress?: (line: string) => void;
-  /** Called once the test's task exists: from then on the test is on record, whatever happens. */
+  /** Called once the test's task is queued: from then on the test is on record as running. */
   onTaskCreated?: (taskId: string) => void;
   /**
    * The token sent through the router, valid for at least `seconds`. By default a new one from
@@ -72,6 +72,16 @@ server.serve_forever()
 `;
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** HTTPS, or a loopback host (which browsers also count as secure). False for a non-URL. */
+export function isSecureUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || LOOPBACK.has(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
 const POLL_MS = 250;
 
 /** A failure with the reason the product shows. */
@@ -140,10 +150,11 @@ export async function runRouterTest(
     await client.tasks.editRuntime(taskId, {
       [RUNTIME.router]: router.router,
       [ROUTER_TEST.runtime.started]: started.toISOString(),
+      [ROUTER_TEST.runtime.deadline]: new Date(deadline).toISOString(),
     });
-    opts.onTaskCreated?.(taskId);
     await step(`created test task ${taskId} for router '${router.router}' (${router.url})`);
     await client.tasks.enqueue(taskId, queue.id);
+    opts.onTaskCreated?.(taskId);
     await step(`enqueued on '${opts.queue}'; ${serving.length} agent(s) serve it`);
 
     task = await waitForEndpoint(client, taskId, deadline, step);
@@ -200,8 +211,7 @@ async function findRouter(client: AppGatewayClient, opts: RouterTestOptions): Pr
       `no router '${opts.router}' is registered with the gateway at ${client.apiHost} (registered: ${known})`,
     );
   }
-  const url = new URL(router.url);
-  if (url.protocol !== "https:" && !LOOPBACK.has(url.hostname) && !opts.allowInsecure) {
+  if (!isSecureUrl(router.url) && !opts.allowInsecure) {
     throw new TestFailure(
       "insecure",
       `router '${opts.router}' is served over plain HTTP (${router.url}); ClearML runs router tests ` +

@@ -1,4 +1,4 @@
-import type { ActionRequest, ActionResponse, Route } from "./contract";
+import type { AccessRule, ActionRequest, ActionResponse, Route } from "./contract";
 import type { CallOptions, Core } from "./core";
 
 /** Static routes (`routers.*route*`). */
@@ -53,4 +53,46 @@ export class RoutesApi {
 /** Escapes `value` for an exact match in ClearML's regex filters. */
 export function escapeRegex(value: string): string {
   return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Who may use a route: ClearML's route fields and the access rules that name it. */
+export interface RouteAccess {
+  /** No authentication: anyone reaching the router. */
+  public: boolean;
+  /** Ids of the groups admitted: the route's `user_groups`, then those of its access rules. */
+  groups: string[];
+  /** Users an access rule admits by name. */
+  users: { id: string; name?: string | null }[];
+  /**
+   * Only those above may use it (the route names groups, or a rule names the route or `*`);
+   * otherwise every signed-in user may. A restriction left empty admits no one.
+   */
+  restricted: boolean;
+}
+
+/** `routeAccess`: the route's own groups merged with the access rules naming it (or `*`). */
+export function routeAccess(route: Route, rules: AccessRule[]): RouteAccess {
+  const own = route.user_groups ?? [];
+  const naming = rules.filter(
+    (r) => r.entity_type === "route" && (r.entity_id === route.id || r.entity_id === "*"),
+  );
+  const groups = [
+    ...new Set([...own, ...naming.flatMap((r) => (r.groups ?? []).map((g) => g.id))]),
+  ];
+  const users = naming.flatMap((r) => r.users ?? []);
+  return {
+    public: !route.auth_enabled,
+    groups: route.auth_enabled ? groups : [],
+    users: route.auth_enabled ? users : [],
+    restricted: route.auth_enabled && (own.length > 0 || naming.length > 0),
+  };
+}
+
+/** The product page's Status: Routing when a router routes it; Pending while tasks ask for it. */
+export type RouteStatusLabel = "Not In Use" | "Pending" | "Routing";
+
+export function routeStatusLabel(route: Route): RouteStatusLabel {
+  if (route.status === "active") return "Routing";
+  if (route.enabled && (route.tasks ?? []).length > 0) return "Pending";
+  return "Not In Use";
 }

@@ -149,10 +149,10 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
 
   app.addHook("onClose", async () => store.close());
 
-  // The settings page: a client of the routes above, served beside them (gateway/console).
-  // Registered last and not awaited: awaiting would load the routes above before their error
-  // handler is set.
-  if (opts.console !== false) void app.register(registerConsole, opts.console ?? {});
+  // The settings page: a client of the routes above, served beside them in a context of its own
+  // (its form parser, its HTML error pages). Registered last: loading a plugin also settles the
+  // routes declared before it, which must have the API's error handler by then.
+  if (opts.console !== false) await app.register(registerConsole, opts.console ?? {});
 
   return { app, store, tokens };
 }
@@ -342,7 +342,13 @@ async function bearerAuth(
       reason: "unknown user",
     });
   }
-  return { id: user.id, name: user.name, role: user.role, service: user.service };
+  return {
+    id: user.id,
+    name: user.name,
+    role: user.role,
+    service: user.service,
+    tokenExp: claims.exp,
+  };
 }
 
 /** The endpoint a request named, and the version it asked for (the URL, whatever its route). */

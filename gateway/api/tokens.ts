@@ -27,6 +27,8 @@ const ALG = TOKENS.algorithm;
 export interface TokenClaims {
   sub: string;
   name: string;
+  /** Expiry, epoch seconds: read from a verified token, never given to `sign`. */
+  exp?: number;
 }
 
 export class TokenService {
@@ -82,6 +84,7 @@ export class TokenService {
       return {
         sub: payload.sub,
         name: String(payload.name ?? ""),
+        exp: payload.exp,
       };
     } catch (err) {
       // ClearML answers 401/30 for both: the client logs in again either way.

@@ -40,18 +40,21 @@ function injectTransport(app: FastifyInstance, remoteAddress: string): AxiosInst
   });
 }
 
-/** A client acting as the signed-in person: their session token, their address. */
+/**
+ * A client acting as the signed-in person: their session token, their address. `apiHost` is the
+ * page's own origin, which the SDK names in its messages; requests never leave the process.
+ */
 export function clientFor(
   app: FastifyInstance,
-  remoteAddress: string,
+  from: { remoteAddress: string; apiHost: string },
   token?: string,
   credentials?: { accessKey: string; secretKey: string },
 ): ReferenceGatewayClient {
   return new ReferenceGatewayClient({
-    apiHost: API_BASE,
+    apiHost: from.apiHost,
     token,
     ...credentials,
-    transport: injectTransport(app, remoteAddress),
+    transport: injectTransport(app, from.remoteAddress),
     // A person is waiting on the page: a failure shows at once rather than after retries.
     maxRetries: 0,
   });

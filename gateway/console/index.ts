@@ -1,6 +1,6 @@
 // The App Gateway settings page (the product page's Routers, router tests and Static Routes),
 // served by the control API under /ui. Every read and write goes through the API with the SDK
-// (client.ts) as the signed-in administrator: the page holds no state and no privilege of its
+// (client.ts) as the signed-in administrator: the page keeps no data and has no privilege of its
 // own. Its session is the API token in an HttpOnly, SameSite=Strict cookie; every form post must
 // also come from this origin. docs/console.md.
 import { existsSync, readFileSync } from "node:fs";
@@ -8,13 +8,15 @@ import path from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   AppGatewayError,
+  isSecureUrl,
   runRouterTest,
+  tokenExpiry,
   type ActionRequest,
   type Route,
   type RouterTestRecord,
 } from "@appgw/sdk";
 import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
-import { getCookie, serializeCookie } from "../cookies";
+import { getCookies, serializeCookie } from "../cookies";
 import { TOKENS } from "../token-format";
 import { clientFor } from "./client";
 import {
@@ -40,18 +42,29 @@ export interface ConsoleOptions {
    * counts as secure, as browsers count it.
    */
   insecureTests?: boolean;
-  /** Seconds a test may take (the provider's RouterTest default). */
-  testTimeoutSec?: number;
 }
 
 /** A console session lasts a working day at most (the API may cap it lower). */
 const SESSION_SEC = 8 * 3600;
+/** Seconds a router test may take: the provider's RouterTest default. */
+const TEST_TIMEOUT_SEC = 120;
+/** Session cookies tried per request: a planted one may come before the real one. */
+const MAX_SESSION_COOKIES = 3;
 /** How long the live refresh waits for a change; below the API's request timeout. */
 const WATCH_SEC = 20;
 /** While a test runs its log grows without a revision: the page looks this often. */
 const RUNNING_WATCH_SEC = 2;
 const COOKIE = TOKENS.consoleCookie;
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** What a redirect after a change asks the next page to announce (never text from the URL). */
+const DONE = {
+  created: "created",
+  saved: "saved",
+  enabled: "enabled",
+  disabled: "disabled",
+  deleted: "deleted",
+} as const;
+type Done = keyof typeof DONE;
 
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
@@ -69,6 +82,33 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 /** Thrown to end a request with a redirect to the sign-in page. */
 class SignInNeeded extends Error {}
 
+/** The form a post carried; a body of any other kind is refused (415), never half-read. */
+function formOf(req: FastifyRequest): URLSearchParams {
+  if (req.body === undefined || req.body === null) return new URLSearchParams();
+  if (req.body instanceof URLSearchParams) return req.body;
+  throw Object.assign(new Error("Send the page's forms as they are (a urlencoded form)."), {
+    statusCode: 415,
+  });
+}
+
+/** Where the page's client says it is, and who is asking: for messages and login limits. */
+const origin = (req: FastifyRequest) => ({
+  remoteAddress: req.ip,
+  apiHost: `${req.protocol}://${req.host}`,
+});
+
+/** The address of the overview after a change, saying what changed to which route. */
+const doneUrl = (done: Done, route: string) =>
+  `${BASE}/?done=${done}&route=${encodeURIComponent(route)}#static-routes`;
+
+/** The sentence for `?done=&route=`: the route's name comes from the gateway, not the URL. */
+function noticeOf(query: Record<string, string | undefined>, routes: Route[]): string | undefined {
+  const done = query.done as Done | undefined;
+  if (!done || !Object.prototype.hasOwnProperty.call(DONE, done)) return undefined;
+  const route = routes.find((r) => r.id === query.route);
+  return route ? `Route ${route.name} ${DONE[done]}.` : `Route ${DONE[done]}.`;
+}
+
 function assetsDir(): string {
   // Sources run from gateway/console; the build from gateway/dist/console, beside the sources.
   const candidates = [
@@ -81,17 +121,13 @@ function assetsDir(): string {
 /** A fastify plugin: `app.register(registerConsole, opts)` beside the API's routes. */
 export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions): Promise<void> {
   const dir = assetsDir();
-  const assets = {
-    "console.css": {
-      type: "text/css; charset=utf-8",
-      body: readFileSync(path.join(dir, "console.css")),
-    },
-    "console.js": {
-      type: "text/javascript; charset=utf-8",
-      body: readFileSync(path.join(dir, "console.js")),
-    },
-    "favicon.svg": { type: "image/svg+xml", body: readFileSync(path.join(dir, "favicon.svg")) },
-  };
+  const assets = new Map(
+    [
+      ["console.css", "text/css; charset=utf-8"],
+      ["console.js", "text/javascript; charset=utf-8"],
+      ["favicon.svg", "image/svg+xml"],
+    ].map(([file, type]) => [file!, { type: type!, body: readFileSync(path.join(dir, file!)) }]),
+  );
   const insecure = opts.insecureTests ?? false;
   /** Router tests this process started and has not seen end, by router. */
   const testing = new Set<string>();
@@ -120,7 +156,9 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
   ui.setErrorHandler((err, req, reply) => {
     if (err instanceof SignInNeeded) {
-      return reply.redirect(`${BASE}/login?next=${encodeURIComponent(req.url)}`, 303);
+      // After signing in, a form's address would answer GET with a 404: the overview instead.
+      const next = req.method === "GET" ? req.url : `${BASE}/`;
+      return reply.redirect(`${BASE}/login?next=${encodeURIComponent(next)}`, 303);
     }
     const status = (err as { statusCode?: number }).statusCode;
     const code = status && status >= 400 && status < 500 ? status : 500;
@@ -140,27 +178,25 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
   /** The signed-in person: their client and name; SignInNeeded when there is no session. */
   async function session(req: FastifyRequest) {
-    const token = getCookie(req.headers.cookie, COOKIE);
-    if (!token) throw new SignInNeeded();
-    const client = clientFor(ui, req.ip, token);
-    try {
-      const me = await client.users.me();
-      if (me.user.role !== "admin") throw new SignInNeeded();
-      return {
-        client,
-        token,
-        user: me.user.name,
-        opts: (title: string): PageOptions => ({ title, user: me.user.name }),
-      };
-    } catch (err) {
-      if (err instanceof AppGatewayError && (err.statusCode === 401 || err.statusCode === 403))
-        throw new SignInNeeded();
-      throw err;
+    // Each value of the cookie in turn: an app on another port of this host may have planted
+    // one (from script, which no router sees) that the browser sends first.
+    for (const token of getCookies(req.headers.cookie, COOKIE).slice(0, MAX_SESSION_COOKIES)) {
+      const client = clientFor(ui, origin(req), token);
+      try {
+        const me = await client.users.me();
+        if (me.user.role !== "admin") continue;
+        return { client, opts: (title: string): PageOptions => ({ title, user: me.user.name }) };
+      } catch (err) {
+        if (err instanceof AppGatewayError && (err.statusCode === 401 || err.statusCode === 403))
+          continue;
+        throw err;
+      }
     }
+    throw new SignInNeeded();
   }
 
   ui.get(`${BASE}/assets/:file`, async (req: Req, reply) => {
-    const asset = assets[req.params.file as keyof typeof assets];
+    const asset = assets.get(req.params.file ?? "");
     if (!asset) return reply.code(404).send("not found");
     return reply
       .header("content-type", asset.type)
@@ -178,17 +214,17 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   );
 
   ui.post(`${BASE}/login`, async (req, reply) => {
-    const form = req.body as URLSearchParams;
+    const form = formOf(req);
     const accessKey = form.get("access_key") ?? "";
     const next = safeNext(form.get("next"));
-    const client = clientFor(ui, req.ip, undefined, {
+    const client = clientFor(ui, origin(req), undefined, {
       accessKey,
       secretKey: form.get("secret_key") ?? "",
     });
     let token: string;
     try {
       token = await client.shortLivedToken(SESSION_SEC);
-      const me = await clientFor(ui, req.ip, token).users.me();
+      const me = await clientFor(ui, origin(req), token).users.me();
       if (me.user.role !== "admin") {
         return send(
           reply,
@@ -210,7 +246,10 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
       if (typeof retry === "number") reply.header("retry-after", String(retry));
       return send(reply, loginPage(next, accessKey, message), err.statusCode === 429 ? 429 : 401);
     }
-    reply.header("set-cookie", sessionCookie(req, token, SESSION_SEC));
+    // The cookie lasts as long as the token the API gave, which may be shorter than asked.
+    const expires = tokenExpiry(token);
+    const maxAge = expires === undefined ? SESSION_SEC : (expires - Date.now()) / 1000;
+    reply.header("set-cookie", sessionCookie(req, token, Math.min(SESSION_SEC, maxAge)));
     return reply.redirect(next, 303);
   });
 
@@ -227,7 +266,11 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     return send(
       reply,
       overviewPage(
-        { ...s.opts("Application Gateway"), revision: overview.revision, notice: req.query.notice },
+        {
+          ...s.opts("Application Gateway"),
+          revision: overview.revision,
+          notice: noticeOf(req.query, overview.routes),
+        },
         overview,
       ),
     );
@@ -243,7 +286,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
         {
           ...s.opts(`Router ${panel.router.router}`),
           revision: overview.revision,
-          notice: req.query.notice,
+          notice: noticeOf(req.query, overview.routes),
         },
         overview,
         panel,
@@ -263,10 +306,18 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   ui.get(`${BASE}/routes/:id`, async (req: Req, reply) => {
     const s = await session(req);
     const route = await requireRoute(s.client, req.params.id!);
-    const [groups, users] = await Promise.all([s.client.groups.list(), s.client.users.list()]);
+    const [groups, users, rules] = await Promise.all([
+      s.client.groups.list(),
+      s.client.users.list(),
+      s.client.accessRules.list(),
+    ]);
     return send(
       reply,
-      routeViewPage(s.opts(`Route ${route.name}`), route, byId(groups), byId(users)),
+      routeViewPage(s.opts(`Route ${route.name}`), route, {
+        groups: byId(groups),
+        users: byId(users),
+        rules,
+      }),
     );
   });
 
@@ -275,7 +326,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   ui.post(`${BASE}/routers/:router/test`, async (req: Req, reply) => {
     const s = await session(req);
     const name = req.params.router!;
-    const queue = ((req.body as URLSearchParams).get("queue") ?? "").trim();
+    const queue = (formOf(req).get("queue") ?? "").trim();
     const overview = await readOverview(s.client);
     const panel = await readPanel(req, s.client, overview, name, insecure);
     const refuse = (message: string, field = "queue") => {
@@ -284,11 +335,8 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
         errors: field ? { [field]: message } : {},
         error: field ? undefined : message,
       };
-      return send(
-        reply,
-        overviewPage({ ...s.opts(`Router ${name}`), revision: overview.revision }, overview, panel),
-        400,
-      );
+      // No revision: this page answers a post, and its address is not one to fetch again.
+      return send(reply, overviewPage(s.opts(`Router ${name}`), overview, panel), 400);
     };
     if (panel.testBlocked) return refuse(panel.testBlocked, "");
     if (!queue) return refuse("Enter the queue the test task should run on.");
@@ -303,10 +351,10 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     const run = runRouterTest(s.client, {
       router: name,
       queue,
-      timeoutSec: opts.testTimeoutSec ?? 120,
+      timeoutSec: TEST_TIMEOUT_SEC,
       allowInsecure: insecure,
-      // The session's own token: this client has no key pair to make a shorter one with.
-      routerToken: async () => s.token,
+      // A token of the session's that lasts only the test: the router under test sees it.
+      routerToken: (seconds) => s.client.shortToken(seconds),
       onTaskCreated: () => created(),
     })
       .catch((err: unknown) => {
@@ -315,7 +363,11 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
       })
       .finally(() => testing.delete(name));
     const result = await Promise.race([taskCreated.then(() => undefined), run]);
-    if (result && !result.taskId) return refuse(result.statusMessage);
+    // Stopped before its task was queued: nothing is on record, so the form says why. Only a
+    // missing queue or agent is the queue field's fault.
+    if (result && !result.taskId) {
+      return refuse(result.statusMessage, result.statusReason === "no_agent" ? "queue" : "");
+    }
     return reply.redirect(`${BASE}/routers/${encodeURIComponent(name)}#test`, 303);
   });
 
@@ -330,8 +382,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
   ui.post(`${BASE}/routes`, async (req, reply) => {
     const s = await session(req);
-    const values = formValues(req.body as URLSearchParams);
-    return saveRoute(reply, s, values);
+    return saveRoute(reply, s, formValues(formOf(req)));
   });
 
   ui.get(`${BASE}/routes/:id/edit`, async (req: Req, reply) => {
@@ -356,12 +407,12 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     const route = await requireRoute(s.client, req.params.id!);
     if (route.enabled)
       return send(reply, enabledRefusal(s.opts(`Route ${route.name}`), route), 409);
-    return saveRoute(reply, s, formValues(req.body as URLSearchParams), route);
+    return saveRoute(reply, s, formValues(formOf(req)), route);
   });
 
   ui.post(`${BASE}/routes/:id/enabled`, async (req: Req, reply) => {
     const s = await session(req);
-    const form = req.body as URLSearchParams;
+    const form = formOf(req);
     const route = await requireRoute(s.client, req.params.id!);
     const enabled = form.get("enabled") === "true";
     try {
@@ -373,8 +424,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
       }
       throw err;
     }
-    const notice = `Route ${route.name} ${enabled ? "enabled" : "disabled"}.`;
-    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+    return reply.redirect(doneUrl(enabled ? "enabled" : "disabled", route.id), 303);
   });
 
   ui.get(`${BASE}/routes/:id/delete`, async (req: Req, reply) => {
@@ -388,8 +438,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     const route = await requireRoute(s.client, req.params.id!);
     // The confirmation said active connections stop: it stands for the API's `force`.
     await s.client.routes.delete([route.id], true);
-    const notice = `Route ${route.name} deleted.`;
-    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+    return reply.redirect(doneUrl("deleted", route.id), 303);
   });
 
   async function saveRoute(
@@ -399,8 +448,9 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     editing?: Route,
   ) {
     const body = routeRequest(values, editing);
+    let id: string;
     try {
-      await s.client.routes.save(body);
+      id = await s.client.routes.save(body);
     } catch (err) {
       if (!(err instanceof AppGatewayError) || err.statusCode >= 500) throw err;
       const groups = await s.client.groups.list();
@@ -416,8 +466,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
         400,
       );
     }
-    const notice = `Route ${body.name} ${editing ? "saved" : "created"}.`;
-    return reply.redirect(`${BASE}/?notice=${encodeURIComponent(notice)}#static-routes`, 303);
+    return reply.redirect(doneUrl(editing ? "saved" : "created", id), 303);
   }
 }
 
@@ -426,12 +475,14 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 async function readOverview(client: ReferenceGatewayClient): Promise<Overview> {
   // The revision first: a change after it wakes the live refresh even if these reads saw it.
   const revision = await client.watch(undefined, 0);
-  const [routers, tests, routes, groups, users] = await Promise.all([
+  const [routers, tests, routes, groups, users, rules] = await Promise.all([
     client.routers.list(),
-    client.routerTests(),
+    // Status and time only: a log is read for the router whose panel is open.
+    client.routerTests(undefined, { withLog: false }),
     client.routes.list(),
     client.groups.list(),
     client.users.list(),
+    client.accessRules.list(),
   ]);
   return {
     revision,
@@ -440,6 +491,7 @@ async function readOverview(client: ReferenceGatewayClient): Promise<Overview> {
     routes,
     groups: byId(groups),
     users: byId(users),
+    rules,
   };
 }
 
@@ -457,14 +509,15 @@ async function readPanel(
   const ids = (router.tasks ?? [])
     .map((t) => t.id)
     .filter((id): id is string => typeof id === "string");
-  const [tasks, queues] = await Promise.all([
+  const [tasks, queues, [test]] = await Promise.all([
     ids.length ? client.tasks.list({ id: ids }) : Promise.resolve([]),
     client.queues.list(),
+    client.routerTests([name]),
   ]);
   return {
     router,
     tasks,
-    test: o.tests.get(name),
+    test,
     testBlocked: httpsRule(req, router.url, insecureTests),
     queues: queues.map((q) => q.name ?? q.id),
   };
@@ -585,16 +638,9 @@ function httpsRule(
   routerUrl: string,
   insecureTests: boolean,
 ): string | undefined {
-  if (insecureTests) return undefined;
-  const pageSecure = isSecure(req) || LOOPBACK.has(req.hostname);
-  let routerSecure = false;
-  try {
-    const url = new URL(routerUrl);
-    routerSecure = url.protocol === "https:" || LOOPBACK.has(url.hostname);
-  } catch {
-    routerSecure = false;
-  }
-  if (pageSecure && routerSecure) return undefined;
+  const pageSecure = isSecureUrl(`${req.protocol}://${req.host}`);
+  const routerSecure = isSecureUrl(routerUrl);
+  if (insecureTests || (pageSecure && routerSecure)) return undefined;
   const which =
     !pageSecure && !routerSecure
       ? "this page and the router are"

@@ -2,7 +2,10 @@
 // server-rendered HTML that reads without JavaScript. Forms post and redirect; console.js only
 // adds the live refresh. Every value a user or task may have written is escaped by `html`.
 import {
+  routeAccess,
+  routeStatusLabel,
   RUNTIME,
+  type AccessRule,
   type Group,
   type Route,
   type Router,
@@ -14,14 +17,23 @@ import { html, safeHref, type Html } from "./html";
 
 export const BASE = "/ui";
 
+/** A route's page on the settings page: `/ui/routes/<id><suffix>`. */
+export const routeHref = (route: Pick<Route, "id">, suffix = ""): string =>
+  `${BASE}/routes/${encodeURIComponent(route.id)}${suffix}`;
+
+/** Who is who: to name the groups, users and access rules that ids point at. */
+export interface Directory {
+  groups: Map<string, Group>;
+  users: Map<string, User>;
+  rules: AccessRule[];
+}
+
 /** Everything the main page shows, read through the API at one revision. */
-export interface Overview {
+export interface Overview extends Directory {
   revision: number;
   routers: Router[];
   tests: Map<string, RouterTestRecord>;
   routes: Route[];
-  groups: Map<string, Group>;
-  users: Map<string, User>;
 }
 
 /** A router's panel: the router, its routed tasks and its latest test. */
@@ -94,12 +106,6 @@ function testBadge(test: RouterTestRecord | undefined): Html {
   return html`<span class="badge badge-${test.status}">${TEST_STATUS[test.status]}</span>`;
 }
 
-/** The product page's three statuses, from the API's two and the route's targets. */
-export function routeStatus(route: Route): "Not In Use" | "Pending" | "Routing" {
-  if (route.status === "active") return "Routing";
-  return route.enabled && route.tasks?.length ? "Pending" : "Not In Use";
-}
-
 /** What the Route column shows while the route is not active: the projected template. */
 export function routeTemplate(route: Route): string {
   return route.type === "subdomain"
@@ -115,10 +121,17 @@ function routeCell(route: Route): Html {
   return html`<code>${routeTemplate(route)}</code>`;
 }
 
-function accessCell(route: Route, groups: Map<string, Group>): Html {
-  if (!route.auth_enabled) return html`Public`;
-  const names = (route.user_groups ?? []).map((id) => groups.get(id)?.name ?? id);
-  return names.length ? html`${names.join(", ")}` : html`All signed-in users`;
+/** Who may use the route: its groups and the access rules naming it, as the routers decide. */
+function accessCell(route: Route, d: Directory): Html {
+  const access = routeAccess(route, d.rules);
+  if (access.public) return html`Public`;
+  const names = [
+    ...access.groups.map((id) => d.groups.get(id)?.name ?? id),
+    ...access.users.map((u) => u.name ?? d.users.get(u.id)?.name ?? u.id),
+  ];
+  if (names.length) return html`${names.join(", ")}`;
+  // A restriction whose groups and users are all gone admits no one (docs/security.md).
+  return access.restricted ? html`No one` : html`All signed-in users`;
 }
 
 function userName(users: Map<string, User>, id: string | null | undefined): string {
@@ -272,7 +285,7 @@ function routersTable(o: Overview, selected?: string): Html {
 function enabledToggle(route: Route): Html {
   // A switch is named after what it sets; its state is aria-checked, its action the title.
   const action = `${route.enabled ? "Disable" : "Enable"} route ${route.name}`;
-  return html`<form method="post" action="${BASE}/routes/${route.id}/enabled" class="toggle">
+  return html`<form method="post" action="${routeHref(route, "/enabled")}" class="toggle">
     <input type="hidden" name="enabled" value="${route.enabled ? "false" : "true"}" />
     <button
       type="submit"
@@ -287,17 +300,16 @@ function enabledToggle(route: Route): Html {
 }
 
 function routeActions(route: Route): Html {
-  const id = route.id;
   const view = route.enabled
     ? html`<a
-        href="${BASE}/routes/${id}"
+        href="${routeHref(route)}"
         aria-label="View route configuration of ${route.name}"
         title="View route configuration"
         >View</a
       >`
-    : html`<a href="${BASE}/routes/${id}/edit" aria-label="Edit route ${route.name}">Edit</a>`;
+    : html`<a href="${routeHref(route, "/edit")}" aria-label="Edit route ${route.name}">Edit</a>`;
   return html`${view}
-    <a href="${BASE}/routes/${id}/delete" aria-label="Delete route ${route.name}">Delete</a>`;
+    <a href="${routeHref(route, "/delete")}" aria-label="Delete route ${route.name}">Delete</a>`;
 }
 
 function routesTable(o: Overview): Html {
@@ -311,13 +323,13 @@ function routesTable(o: Overview): Html {
       <td>${route.type === "subdomain" ? "Subdomain" : "URL"}</td>
       <td>${route.load_balancer?.enabled === false ? "Single endpoint" : "Load balancing"}</td>
       <td>
-        <span class="status status-${routeStatus(route).replace(/ /g, "-").toLowerCase()}"
-          >${routeStatus(route)}</span
+        <span class="status status-${routeStatusLabel(route).replace(/ /g, "-").toLowerCase()}"
+          >${routeStatusLabel(route)}</span
         >
       </td>
       <td>${targets.length ? html`${targets.map((t) => html`<code>${t}</code> `)}` : "—"}</td>
       <td>${tasks.length ? tasks.map((t) => t.name ?? t.id).join(", ") : "—"}</td>
-      <td>${accessCell(route, o.groups)}</td>
+      <td>${accessCell(route, o)}</td>
       <td>${time(route.created)}</td>
       <td>${time(route.last_update)}</td>
       <td>${userName(o.users, route.updated_by)}</td>
@@ -504,7 +516,7 @@ export function routeFormPage(
   const v = form.values;
   const type = v.type === "subdomain" ? "subdomain" : "path";
   const chosen = new Set(Array.isArray(v.groups) ? v.groups : v.groups ? [v.groups] : []);
-  const action = editing ? `${BASE}/routes/${editing.id}` : `${BASE}/routes`;
+  const action = editing ? routeHref(editing) : `${BASE}/routes`;
   const title = editing ? `Edit Route ${editing.name}` : "Add New Route";
   const groupBoxes = groups
     .filter((g) => g.assignable !== false || chosen.has(g.id))
@@ -589,12 +601,7 @@ export function routeFormPage(
   );
 }
 
-export function routeViewPage(
-  opts: PageOptions,
-  route: Route,
-  groups: Map<string, Group>,
-  users: Map<string, User>,
-): string {
+export function routeViewPage(opts: PageOptions, route: Route, d: Directory): string {
   const m = route.managed_by;
   return page(
     opts,
@@ -622,13 +629,13 @@ export function routeViewPage(
         ${detail("Type", route.type === "subdomain" ? "Subdomain" : "URL")}
         ${detail("Route", routeCell(route))}
         ${detail("Load Balancing", route.load_balancer?.enabled === false ? "Single endpoint" : "Load balancing")}
-        ${detail("Status", routeStatus(route))} ${detail("Access", accessCell(route, groups))}
+        ${detail("Status", routeStatusLabel(route))} ${detail("Access", accessCell(route, d))}
         ${detail("Created", time(route.created))} ${detail("Last Updated", time(route.last_update))}
-        ${detail("Updated By", userName(users, route.updated_by))}
+        ${detail("Updated By", userName(d.users, route.updated_by))}
       </dl>
       <div class="buttons">
         <a class="button" href="${BASE}/">Back</a>
-        ${route.enabled ? undefined : html`<a class="button primary" href="${BASE}/routes/${route.id}/edit">Edit</a>`}
+        ${route.enabled ? undefined : html`<a class="button primary" href="${routeHref(route, "/edit")}">Edit</a>`}
       </div>
     </section>`,
   );
@@ -670,7 +677,7 @@ export function deletePage(opts: PageOptions, route: Route): string {
             <strong>stops every active connection through it</strong>.`
         : html`Deleting the route removes its external endpoint and stops routing any active
           connections.`,
-    action: `${BASE}/routes/${route.id}/delete`,
+    action: `${routeHref(route, "/delete")}`,
     button: "Delete",
   });
 }
@@ -680,24 +687,19 @@ export function disablePage(opts: PageOptions, route: Route): string {
     title: `Disable route ${route.name}?`,
     text: html`The route is routing traffic now. Disabling it removes its external endpoint and
       <strong>stops every active connection through it</strong>.`,
-    action: `${BASE}/routes/${route.id}/enabled`,
+    action: `${routeHref(route, "/enabled")}`,
     fields: { enabled: "false", force: "true" },
     button: "Disable",
   });
 }
 
-export function messagePage(
-  opts: PageOptions,
-  heading: string,
-  message: string,
-  back = true,
-): string {
+export function messagePage(opts: PageOptions, heading: string, message: string): string {
   return page(
     opts,
     html`<section class="card narrow" aria-labelledby="message-title">
       <h1 id="message-title">${heading}</h1>
       <p role="alert">${message}</p>
-      ${back ? html`<p><a href="${BASE}/">Back to the App Gateway settings</a></p>` : undefined}
+      <p><a href="${BASE}/">Back to the App Gateway settings</a></p>
     </section>`,
   );
 }

@@ -18,11 +18,22 @@ import type { Users } from "./users";
 const MAX_LOG_LINES = 2000;
 const MAX_LOG_LINE = 8192;
 
+/** Past a test's deadline by more than this, a test without a verdict has no runner left. */
+const DEADLINE_GRACE_MS = 30_000;
+
+function pastDeadline(deadline: string | undefined): boolean {
+  const at = deadline ? Date.parse(deadline) : NaN;
+  return Number.isFinite(at) && Date.now() > at + DEADLINE_GRACE_MS;
+}
+
 export class RouterTests {
   constructor(private readonly deps: { tasks: Tasks; queues: Queues; users: Users }) {}
 
-  /** The latest test of each router (or of these routers), by router name. */
-  latest(routers?: string[]): RouterTestRecord[] {
+  /**
+   * The latest test of each router (or of these routers), by router name; `withLog: false` leaves
+   * the logs (up to 2000 lines each) out, for a listing.
+   */
+  latest(routers?: string[], withLog = true): RouterTestRecord[] {
     const latest = new Map<string, TaskRow>();
     // Oldest first: a later task of the same router replaces an earlier one.
     for (const task of this.deps.tasks.rows({ system_tags: [ROUTER_TEST.tag] })) {
@@ -34,10 +45,10 @@ export class RouterTests {
     }
     return [...latest.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([router, task]) => this.record(router, task));
+      .map(([router, task]) => this.record(router, task, withLog));
   }
 
-  private record(router: string, task: TaskRow): RouterTestRecord {
+  private record(router: string, task: TaskRow, withLog: boolean): RouterTestRecord {
     const runtime = parse<Record<string, string>>(task.runtime);
     const keys = ROUTER_TEST.runtime;
     const written = runtime[keys.status];
@@ -50,9 +61,13 @@ export class RouterTests {
       status = written;
       const given = testReason.safeParse(runtime[keys.reason]);
       reason = given.success ? given.data : written === "passed" ? "passed" : "aborted";
-    } else if (taskRunning) {
+    } else if (taskRunning && !pastDeadline(runtime[keys.deadline])) {
       status = "running";
       reason = "running";
+    } else if (taskRunning) {
+      status = "failed";
+      reason = "aborted";
+      message = "the test's runner stopped before its verdict (its deadline has passed)";
     } else {
       status = "failed";
       reason = "aborted";
@@ -79,9 +94,11 @@ export class RouterTests {
       // The runner keeps what the router wrote: the router removes its own keys once it stops.
       endpoint: runtime[keys.endpoint] || runtime[RUNTIME.endpoint] || null,
       browser_endpoint: runtime[keys.browserEndpoint] || runtime[RUNTIME.browserEndpoint] || null,
-      log: this.deps.tasks
-        .getLog(task.id, MAX_LOG_LINES, true)
-        .events.map((e) => e.msg.slice(0, MAX_LOG_LINE)),
+      log: withLog
+        ? this.deps.tasks
+            .getLog(task.id, MAX_LOG_LINES, true)
+            .events.map((e) => e.msg.slice(0, MAX_LOG_LINE))
+        : [],
     };
   }
 }

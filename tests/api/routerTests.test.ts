@@ -48,6 +48,10 @@ describe("control API: router tests read back from their tasks (appgw.get_router
     assert.equal(test.status, "running");
     assert.equal(test.worker, "agent-1");
     assert.deepEqual(test.log, ["waiting for the router"]);
+    // A listing may leave the logs out.
+    const [listed] = await t.client.routerTests(["r-running"], { withLog: false });
+    assert.equal(listed?.status, "running");
+    assert.deepEqual(listed?.log, []);
   });
 
   it("reports the verdict, times, endpoints and log the runner wrote on the task", async () => {
@@ -138,5 +142,22 @@ describe("control API: router tests read back from their tasks (appgw.get_router
     });
     assert.deepEqual(await t.client.routerTests(["r-untagged"]), []);
     assert.equal((await t.client.routerTests()).length, 5);
+  });
+
+  it("reports a test still running well past its deadline as failed, aborted: its runner is gone", async () => {
+    const late = await testTask("r-late");
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await t.client.tasks.editRuntime(late, { [verdict.deadline]: past });
+    await t.client.tasks.report("started", late);
+    const test = await testOf("r-late");
+    assert.equal(test.status, "failed");
+    assert.equal(test.status_reason, "aborted");
+    assert.match(test.status_message, /runner stopped before its verdict/);
+
+    // Within its deadline (and its grace) a test runs on.
+    const onTime = await testTask("r-on-time");
+    const soon = new Date(Date.now() - 5_000).toISOString();
+    await t.client.tasks.editRuntime(onTime, { [verdict.deadline]: soon });
+    assert.equal((await testOf("r-on-time")).status, "running");
   });
 });

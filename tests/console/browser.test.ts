@@ -171,7 +171,26 @@ describe("the settings page in Chromium", function () {
     await checkPage("overview");
   });
 
+  it("puts a refused router test's reason beside the queue, and that page polls nothing", async () => {
+    await page.goto(ui("/ui/routers/router-1"));
+    const panel = page.locator("#router-panel");
+    await panel.locator("summary", { hasText: "Test" }).click();
+    await panel.getByLabel("Queue").fill("no-such-queue");
+    const watches: string[] = [];
+    const count = (req: { url(): string }) =>
+      req.url().includes("/ui/watch") && watches.push(req.url());
+    page.on("request", count);
+    await panel.getByRole("button", { name: "Test", exact: true }).click();
+    assert.equal(await text("#queue-error"), "the gateway has no queue named 'no-such-queue'");
+    assert.equal(await panel.getByLabel("Queue").getAttribute("aria-invalid"), "true");
+    // The page answers a post: fetching its address again would be a GET of a form's address.
+    await page.waitForTimeout(2_500);
+    page.off("request", count);
+    assert.deepEqual(watches, []);
+  });
+
   it("runs a router test on a queue and shows its details and log", async () => {
+    await page.goto(ui());
     await page.locator("#routers").getByRole("link", { name: "router-1" }).click();
     const panel = page.locator("#router-panel");
     await panel.getByRole("heading", { name: "Router router-1" }).waitFor();
@@ -210,7 +229,7 @@ describe("the settings page in Chromium", function () {
     assert.match(await dialog.innerText(), /stops every active connection through it/);
     await checkPage("delete-route");
     await dialog.getByRole("button", { name: "Delete" }).click();
-    assert.equal(await text("[role=status]"), "Route llm deleted.");
+    assert.equal(await text("[role=status]"), "Route deleted.");
     assert.equal(await routeRow("llm").count(), 0);
     assert.equal(await t.client.routes.findByName("llm"), undefined, "deleted in the API");
   });

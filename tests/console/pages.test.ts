@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { MANAGED_BY_HEADER } from "@appgw/sdk";
 import { apiSettingsFromEnv } from "../../gateway/api/settings";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
-import { getPage, postForm, signIn } from "./http";
+import { getPage, postForm, postJson, signIn } from "./http";
 
 /** The `<input>` tag named `name` in a page. */
 function input(page: string, name: string): string {
@@ -116,12 +116,63 @@ describe("settings page", () => {
       view.text,
       /Managed by Pulumi stack <code>shop\/prod<\/code> \(resource <code>models route<\/code>\):\s+changes made here show as drift in that stack/,
     );
-    const plain = await getPage(t, "/ui/", cookie);
-    assert.doesNotMatch(
-      plain.text,
-      /live <span class="managed"/,
-      "an unmanaged route says nothing",
+    assert.match(table.text, /<th scope="row">docs <\/th>/, "an unmanaged route says nothing");
+  });
+
+  it("shows who may use a route: its groups and those an access rule grants", async () => {
+    const team = await t.client.groups.save({ name: "ml-team" });
+    const id = await t.client.routes.save({
+      name: "granted",
+      type: "path",
+      path: "/granted",
+      enabled: false,
+    });
+    await t.client.accessRules.save({
+      name: "ml-team to granted",
+      description: "",
+      users: [],
+      entity_type: "route",
+      entity_id: id,
+      access_permission: "read",
+      groups: [team.id],
+    });
+    const table = await getPage(t, "/ui/", cookie);
+    assert.match(
+      table.text,
+      /<th scope="row">granted <\/th>(?:(?!<\/tr>)[\s\S])*<td>ml-team<\/td>/,
     );
+  });
+
+  it("announces a change from a code in the address, never from text in it", async () => {
+    const id = await t.client.routes.save({
+      name: "noted",
+      type: "path",
+      path: "/noted",
+      enabled: false,
+    });
+    const named = await getPage(t, `/ui/?done=enabled&route=${id}`, cookie);
+    assert.match(named.text, /<p class="notice" role="status">Route noted enabled\.<\/p>/);
+    const gone = await getPage(t, "/ui/?done=deleted&route=nothing", cookie);
+    assert.match(gone.text, /<p class="notice" role="status">Route deleted\.<\/p>/);
+    for (const query of [
+      "?notice=Your+session+expired",
+      "?done=hacked&route=x",
+      "?done=constructor",
+    ]) {
+      const res = await getPage(t, `/ui/${query}`, cookie);
+      assert.match(res.text, /<p class="notice" role="status" hidden><\/p>/, query);
+    }
+  });
+
+  it("answers a post that is not a form with 415 and changes nothing", async () => {
+    const json = await postJson(t, "/ui/routes", cookie, {
+      name: "json",
+      type: "path",
+      route: "/json",
+    });
+    assert.equal(json.status, 415);
+    assert.match(json.text, /urlencoded form/);
+    assert.equal(await t.client.routes.findByName("json"), undefined);
   });
 
   it("refuses an edit of an enabled route even when the form is posted directly", async () => {

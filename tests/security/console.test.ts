@@ -2,6 +2,8 @@
 // leak to the apps behind a router on the same host, run script that users or tasks wrote, or
 // send a person off to another site after signing in. docs/security.md, "Settings page".
 import assert from "node:assert/strict";
+import { runRouterTest, tokenExpiry } from "@appgw/sdk";
+import { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { getPage, postForm, signIn } from "../console/http";
 import { echoOf, routerBase, send, startDataplaneGateway, waitRouted } from "../helpers/dataplane";
 import { eventually, type TestGateway } from "../helpers/gateway";
@@ -22,11 +24,18 @@ describe("security: the settings page", () => {
     });
     assert.equal(foreign.status, 403);
     assert.match(foreign.text, /must be sent from the settings page itself/);
-    const crossSite = await postForm(t, "/ui/routes", cookie, form, {
-      origin: "",
-      "sec-fetch-site": "cross-site",
-    });
-    assert.equal(crossSite.status, 403);
+    const refused: Record<string, string>[] = [
+      { origin: "", "sec-fetch-site": "cross-site" },
+      { origin: "", "sec-fetch-site": "same-site" },
+      // Neither header: no browser posts a form so, and nothing shows where it came from.
+      { origin: "" },
+      // Sandboxed frames and privacy-sensitive redirects send the opaque origin.
+      { origin: "null" },
+    ];
+    for (const headers of refused) {
+      const res = await postForm(t, "/ui/routes", cookie, form, headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+    }
     // A sibling port of the same host is another origin (a router's apps live there).
     const sibling = await postForm(t, "/ui/routes", cookie, form, { origin: routerBase(t) });
     assert.equal(sibling.status, 403);
@@ -59,13 +68,22 @@ describe("security: the settings page", () => {
     await t.client.routes.save({ name: "xss", type: "path", path: "/xss", auth_enabled: false });
     const task = await t.client.startEcho({ queue: "default", name: evil, staticRoute: "xss" });
     await waitRouted(t, "/xss/", { task });
-    await t.client.tasks.log(task, `log line ${evil}`);
+    // A router test's log shows the test task's console, which the task itself writes.
+    const test = await runRouterTest(t.client, {
+      router: "router-1",
+      queue: "default",
+      timeoutSec: 30,
+      allowInsecure: false,
+    });
+    assert.equal(test.status, "passed", test.statusMessage);
+    await t.client.tasks.log(test.taskId, `log line ${evil}`);
 
     const overview = await getPage(t, "/ui/", cookie);
     const panel = await eventually(async () => {
       const res = await getPage(t, "/ui/routers/router-1", cookie);
-      return res.text.includes("&#60;img") ? res : undefined;
+      return /<pre class="log"[^>]*>[^<]*log line &#60;img/.test(res.text) ? res : undefined;
     }, 10_000);
+    assert.match(panel.text, /<th scope="row">&#60;img src=x/, "the routed task's name");
     for (const page of [overview.text, panel.text]) {
       assert.doesNotMatch(page, /<img src=x|<script>alert/);
       assert.match(
@@ -108,10 +126,45 @@ describe("security: the settings page", () => {
     assert.equal(echoOf(reply).headers.cookie, "theme=dark; lang=en");
   });
 
-  it("signs out a session whose token the API no longer accepts", async () => {
-    const stale = `appgw_console=${"x".repeat(20)}.${"y".repeat(20)}.${"z".repeat(20)}`;
-    const res = await getPage(t, "/ui/", stale);
-    assert.equal(res.status, 303);
-    assert.match(res.location ?? "", /^\/ui\/login\?next=/);
+  it("signs out a session whose user is gone, and one that is not a token at all", async () => {
+    const { id, credentials } = await t.client.addUser({ name: "dora", role: "admin" });
+    const dora = await signIn(t, {
+      accessKey: credentials.access_key,
+      secretKey: credentials.secret_key,
+    });
+    assert.equal((await getPage(t, "/ui/", dora)).status, 200);
+    await t.client.users.delete(id);
+    const forged = `appgw_console=${"x".repeat(20)}.${"y".repeat(20)}.${"z".repeat(20)}`;
+    for (const stale of [dora, forged]) {
+      const res = await getPage(t, "/ui/", stale);
+      assert.equal(res.status, 303);
+      assert.match(res.location ?? "", /^\/ui\/login\?next=/);
+    }
+  });
+
+  it("is not locked out by a session cookie another page of the host planted first", async () => {
+    // Script on an app of this host can set `appgw_console` for a longer path, which the browser
+    // then sends first; no router sees script-set cookies.
+    const planted = `appgw_console=planted.by.app; ${cookie}`;
+    const res = await getPage(t, "/ui/", planted);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /Signed in as <strong>admin<\/strong>/);
+  });
+
+  it("hands a router under test a token that ends with the test, never the session's own", async () => {
+    const session = cookie.slice("appgw_console=".length);
+    const page = new ReferenceGatewayClient({ apiHost: t.apiUrl, token: session });
+    const short = await page.shortToken(90);
+    assert.notEqual(short, session);
+    const lifetime = tokenExpiry(short)! - Date.now();
+    assert.ok(lifetime > 80_000 && lifetime <= 90_000, `${lifetime} ms`);
+    // Never longer than the token it came from.
+    const longer = await new ReferenceGatewayClient({ apiHost: t.apiUrl, token: short }).shortToken(
+      3600,
+    );
+    assert.ok(tokenExpiry(longer)! <= tokenExpiry(short)!);
+    // It is the caller's identity, no more.
+    const me = await new ReferenceGatewayClient({ apiHost: t.apiUrl, token: short }).users.me();
+    assert.equal(me.user.name, "admin");
   });
 });

@@ -9,6 +9,8 @@ export interface Principal {
   name: string;
   role: Role;
   service: boolean;
+  /** Expiry (epoch seconds) of the token the call came with; absent for a Basic login. */
+  tokenExp?: number;
 }
 
 export interface Settings {

@@ -6,30 +6,39 @@
 (function liveRefresh() {
   const revisionOf = (doc) => doc.body.dataset.revision || "";
   let revision = revisionOf(document);
+  // Pages answering a form post have no revision: their address is not one to fetch again.
   if (!revision || !document.querySelector("[data-live]")) return;
+
+  /** At most one refresh this often, however fast the gateway changes. */
+  const MIN_INTERVAL_MS = 1_000;
+  /** After a failure (signed out, gateway away), look again this much later, doubling to 60 s. */
+  let backoffMs = 5_000;
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const running = () => document.querySelector("[data-running]") !== null;
-  /** A part the person is working in (an open form, a focused field) is left alone. */
+  /** A part the person is working in (an open form, a focused control) is left alone. */
   const busy = (el) =>
     el.querySelector("details[open]") !== null ||
-    (el.contains(document.activeElement) && document.activeElement.matches("input, textarea"));
+    (document.activeElement !== document.body && el.contains(document.activeElement));
 
+  /** Fetches the page again and swaps in the changed parts; false when that failed. */
   async function refresh() {
     const res = await fetch(location.href, { credentials: "same-origin", redirect: "manual" });
-    if (res.status !== 200) return;
+    if (res.status !== 200) return false;
     const fresh = new DOMParser().parseFromString(await res.text(), "text/html");
-    revision = revisionOf(fresh) || revision;
     for (const part of fresh.querySelectorAll("[data-live][id]")) {
       const current = document.getElementById(part.id);
       if (current && current.outerHTML !== part.outerHTML && !busy(current)) {
         current.replaceWith(document.importNode(part, true));
       }
     }
+    return true;
   }
 
   async function follow() {
     for (;;) {
+      const started = Date.now();
+      let ok = false;
       try {
         const query = `since=${encodeURIComponent(revision)}${running() ? "&running=1" : ""}`;
         const res = await fetch(`/ui/watch?${query}`, {
@@ -37,15 +46,22 @@
           redirect: "manual",
           headers: { accept: "application/json" },
         });
-        if (res.status !== 200) {
-          // Signed out or the gateway is away: look again later, the page itself stays.
-          await sleep(10_000);
-          continue;
+        if (res.status === 200) {
+          const latest = String((await res.json()).revision);
+          // Taken whether or not the refresh works: a failing page must not be asked again at once.
+          const changed = latest !== revision;
+          revision = latest;
+          ok = changed || running() ? await refresh() : true;
         }
-        const { revision: latest } = await res.json();
-        if (String(latest) !== revision || running()) await refresh();
       } catch {
-        await sleep(5_000);
+        ok = false;
+      }
+      if (ok) {
+        backoffMs = 5_000;
+        await sleep(Math.max(0, MIN_INTERVAL_MS - (Date.now() - started)));
+      } else {
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 60_000);
       }
     }
   }
