@@ -29,6 +29,7 @@ import {
   routeFormPage,
   routeFormValues,
   routeViewPage,
+  taskPage,
   type FormState,
   type Overview,
   type PageOptions,
@@ -319,6 +320,16 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
         rules,
       }),
     );
+  });
+
+  ui.get(`${BASE}/tasks/:id`, async (req: Req, reply) => {
+    const s = await session(req);
+    const [task, log, users] = await Promise.all([
+      s.client.tasks.get(req.params.id!),
+      s.client.tasks.getLog(req.params.id!),
+      s.client.users.list(),
+    ]);
+    return send(reply, taskPage(s.opts(`Task ${task.name || task.id}`), task, log, byId(users)));
   });
 
   // --- router tests --------------------------------------------------------------------------------

@@ -17,6 +17,13 @@ import { html, safeHref, type Html } from "./html";
 
 export const BASE = "/ui";
 
+/** A task's page: the product page's task names lead to it. */
+const taskHref = (id: string): string => `${BASE}/tasks/${encodeURIComponent(id)}`;
+
+function taskLink(task: { id: string; name?: string | null }): Html {
+  return html`<a href="${taskHref(task.id)}">${task.name || task.id}</a>`;
+}
+
 /** A route's page on the settings page: `/ui/routes/<id><suffix>`. */
 export const routeHref = (route: Pick<Route, "id">, suffix = ""): string =>
   `${BASE}/routes/${encodeURIComponent(route.id)}${suffix}`;
@@ -328,7 +335,7 @@ function routesTable(o: Overview): Html {
         >
       </td>
       <td>${targets.length ? html`${targets.map((t) => html`<code>${t}</code> `)}` : "—"}</td>
-      <td>${tasks.length ? tasks.map((t) => t.name ?? t.id).join(", ") : "—"}</td>
+      <td>${tasks.length ? tasks.map((t, i) => html`${i ? ", " : ""}${taskLink(t)}`) : "—"}</td>
       <td>${accessCell(route, o)}</td>
       <td>${time(route.created)}</td>
       <td>${time(route.last_update)}</td>
@@ -376,7 +383,7 @@ function routerPanel(p: RouterPanel, users: Map<string, User>): Html {
   const tasks = p.tasks.map(
     (task) =>
       html`<tr>
-        <th scope="row">${task.name ?? task.id}</th>
+        <th scope="row">${taskLink(task)}</th>
         <td>${endpointLink(String(task.runtime?.[RUNTIME.endpoint] ?? "") || undefined)}</td>
         <td>${userName(users, task.user)}</td>
       </tr>`,
@@ -416,7 +423,8 @@ function routerPanel(p: RouterPanel, users: Map<string, User>): Html {
               ${detail("Status reason", t.status_reason)} ${detail("Started", time(t.started))}
               ${detail("Completed", time(t.completed))}
               ${detail("Run time", duration(t.run_time_sec))} ${detail("Queue", t.queue || "—")}
-              ${detail("Worker", t.worker || "—")} ${detail("Test Task name", t.task_name)}
+              ${detail("Worker", t.worker || "—")}
+              ${detail("Test Task name", taskLink({ id: t.task_id, name: t.task_name }))}
               ${detail("Task ID", html`<code>${t.task_id}</code>`)}
               ${detail("Browser endpoint", endpointLink(t.browser_endpoint))}
               ${detail("Endpoint", endpointLink(t.endpoint))}
@@ -699,6 +707,43 @@ export function messagePage(opts: PageOptions, heading: string, message: string)
     html`<section class="card narrow" aria-labelledby="message-title">
       <h1 id="message-title">${heading}</h1>
       <p role="alert">${message}</p>
+      <p><a href="${BASE}/">Back to the App Gateway settings</a></p>
+    </section>`,
+  );
+}
+
+// --- a task -------------------------------------------------------------------------------------------
+
+/** What a task is doing: the product page's task names lead here (ClearML opens its task page). */
+export function taskPage(
+  opts: PageOptions,
+  task: Task,
+  log: string[],
+  users: Map<string, User>,
+): string {
+  const runtime = task.runtime ?? {};
+  const endpoint = String(runtime[RUNTIME.endpoint] ?? "") || undefined;
+  const browser = String(runtime[RUNTIME.browserEndpoint] ?? "") || undefined;
+  return page(
+    opts,
+    html`<section class="card wide" aria-labelledby="task-title">
+      <h1 id="task-title">Task ${task.name || task.id}</h1>
+      <dl>
+        ${detail("Task ID", html`<code>${task.id}</code>`)} ${detail("Status", task.status ?? "—")}
+        ${detail("Status reason", task.status_reason || "—")}
+        ${detail("Owner", userName(users, task.user))} ${detail("Worker", task.last_worker || "—")}
+        ${detail("Created", time(task.created))} ${detail("Started", time(task.started))}
+        ${detail("Completed", time(task.completed))} ${detail("Endpoint", endpointLink(endpoint))}
+        ${detail("Browser endpoint", endpointLink(browser))}
+        ${detail("Tags", [...(task.tags ?? []), ...(task.system_tags ?? [])].join(", ") || "—")}
+      </dl>
+      <h2 id="task-log-title">Console</h2>
+      ${
+        log.length
+          ? html`<pre class="log" tabindex="0" aria-labelledby="task-log-title">
+${log.join("\n")}</pre>`
+          : html`<p class="empty">The task has logged nothing.</p>`
+      }
       <p><a href="${BASE}/">Back to the App Gateway settings</a></p>
     </section>`,
   );

@@ -220,6 +220,13 @@ describe("the settings page in Chromium", function () {
     );
     assert.match(await page.locator("#routers tbody tr").first().innerText(), /Passed/);
     await checkPage("router-test");
+
+    // The test task's name leads to the task: its state and its console, as ClearML's would.
+    await panel.getByRole("link", { name: "App Gateway router test: router-1" }).click();
+    await page.getByRole("heading", { name: "Task App Gateway router test: router-1" }).waitFor();
+    assert.match(await text("main dl"), /Owner\s+admin/);
+    assert.match(await text("main .log"), /the answer carries the test's nonce/);
+    await checkPage("task");
   });
 
   it("deletes the route after a confirmation that says its active connections stop", async () => {

@@ -234,6 +234,20 @@ describe("settings page", () => {
     assert.notEqual((JSON.parse(res.text) as { revision: number }).revision, now.revision);
   });
 
+  it("shows a task the tables name, and says so plainly when there is none", async () => {
+    const id = await t.client.tasks.create({ name: "notebook 7", type: "application" });
+    await t.client.tasks.log(id, "kernel ready");
+    const res = await getPage(t, `/ui/tasks/${id}`, cookie);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<h1 id="task-title">Task notebook 7<\/h1>/);
+    assert.match(res.text, /<dt>Owner<\/dt>\s*<dd>admin<\/dd>/);
+    assert.match(res.text, />\s*kernel ready<\/pre>/);
+    const missing = await getPage(t, "/ui/tasks/0123456789abcdef0123456789abcdef", cookie);
+    assert.equal(missing.status, 400);
+    assert.match(missing.text, /<p role="alert">[^<]*task[^<]*<\/p>/i);
+    assert.doesNotMatch(missing.text, /at \w+ \(|node_modules/, "no stack trace");
+  });
+
   it("checks the queue of a router test before launching it", async () => {
     const res = await postForm(t, "/ui/routers/router-1/test", cookie, { queue: "nowhere" });
     assert.equal(res.status, 400);

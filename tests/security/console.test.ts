@@ -83,8 +83,14 @@ describe("security: the settings page", () => {
       const res = await getPage(t, "/ui/routers/router-1", cookie);
       return /<pre class="log"[^>]*>[^<]*log line &#60;img/.test(res.text) ? res : undefined;
     }, 10_000);
-    assert.match(panel.text, /<th scope="row">&#60;img src=x/, "the routed task's name");
-    for (const page of [overview.text, panel.text]) {
+    assert.match(
+      panel.text,
+      /<th scope="row"><a href="\/ui\/tasks\/[0-9a-f]+">&#60;img src=x/,
+      "the routed task's name",
+    );
+    const taskPage = await getPage(t, `/ui/tasks/${task}`, cookie);
+    assert.equal(taskPage.status, 200);
+    for (const page of [overview.text, panel.text, taskPage.text]) {
       assert.doesNotMatch(page, /<img src=x|<script>alert/);
       assert.match(
         page,
