@@ -58,14 +58,8 @@ const RUNNING_WATCH_SEC = 2;
 const COOKIE = TOKENS.consoleCookie;
 
 /** What a redirect after a change asks the next page to announce (never text from the URL). */
-const DONE = {
-  created: "created",
-  saved: "saved",
-  enabled: "enabled",
-  disabled: "disabled",
-  deleted: "deleted",
-} as const;
-type Done = keyof typeof DONE;
+const DONE = ["created", "saved", "enabled", "disabled", "deleted"] as const;
+type Done = (typeof DONE)[number];
 
 const PAGE_HEADERS = {
   "content-type": "text/html; charset=utf-8",
@@ -104,10 +98,10 @@ const doneUrl = (done: Done, route: string) =>
 
 /** The sentence for `?done=&route=`: the route's name comes from the gateway, not the URL. */
 function noticeOf(query: Record<string, string | undefined>, routes: Route[]): string | undefined {
-  const done = query.done as Done | undefined;
-  if (!done || !Object.prototype.hasOwnProperty.call(DONE, done)) return undefined;
+  const done = DONE.find((d) => d === query.done);
+  if (!done) return undefined;
   const route = routes.find((r) => r.id === query.route);
-  return route ? `Route ${route.name} ${DONE[done]}.` : `Route ${DONE[done]}.`;
+  return route ? `Route ${route.name} ${done}.` : `Route ${done}.`;
 }
 
 function assetsDir(): string {

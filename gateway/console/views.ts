@@ -17,15 +17,13 @@ import { html, safeHref, type Html } from "./html";
 
 export const BASE = "/ui";
 
-/** A task's page: the product page's task names lead to it. */
-const taskHref = (id: string): string => `${BASE}/tasks/${encodeURIComponent(id)}`;
-
+/** A task's name, leading to its page (as the product page's lead to ClearML's task page). */
 function taskLink(task: { id: string; name?: string | null }): Html {
-  return html`<a href="${taskHref(task.id)}">${task.name || task.id}</a>`;
+  return html`<a href="${BASE}/tasks/${encodeURIComponent(task.id)}">${task.name || task.id}</a>`;
 }
 
 /** A route's page on the settings page: `/ui/routes/<id><suffix>`. */
-export const routeHref = (route: Pick<Route, "id">, suffix = ""): string =>
+const routeHref = (route: Pick<Route, "id">, suffix = ""): string =>
   `${BASE}/routes/${encodeURIComponent(route.id)}${suffix}`;
 
 /** Who is who: to name the groups, users and access rules that ids point at. */
