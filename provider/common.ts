@@ -2,7 +2,7 @@
 // (loaded from disk by the shim), so module-level state such as the client cache is fine here.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AppGatewayClient } from "@appgw/sdk";
+import { AppGatewayClient, messageOf } from "@appgw/sdk";
 import { readsFor } from "./reads";
 import type { ConnectionConfig } from "./shim";
 
@@ -113,9 +113,7 @@ export function stringSet(): z.ZodPipe<
   return z.array(z.string().min(1)).transform(sorted);
 }
 
-/** The message of an error, whatever was thrown. */
-export const messageOf = (err: unknown): string =>
-  err instanceof Error ? err.message : String(err);
+export { messageOf };
 
 /** ClearML's request fields, by the resource input they come from. */
 const INPUT_OF_FIELD: Record<string, string> = {

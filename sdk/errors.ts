@@ -281,6 +281,10 @@ export function classify(status: number, subcode: number): ErrorCode {
   return "APPGW_BAD_RESPONSE";
 }
 
+/** The message of an error, whatever was thrown. */
+export const messageOf = (err: unknown): string =>
+  err instanceof Error ? err.message : String(err);
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "./contract";
 import type { Router, Task, TestReason } from "./contract";
+import { messageOf } from "./errors";
 import type { AppGatewayClient } from "./index";
 
 export interface RouterTestOptions {
@@ -95,8 +96,6 @@ class TestFailure extends Error {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Runs one router test; never throws for a failed test, only returns its verdict. */
 export async function runRouterTest(

@@ -13,6 +13,7 @@ import {
   ROUTER_TEST,
   RUNTIME,
   hasCode,
+  messageOf,
   type Task,
 } from "@appgw/sdk";
 import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
@@ -53,8 +54,6 @@ const WORKER_TIMEOUT_SEC = 30;
  */
 const WAIT_SEC = 10;
 const MAX_BACKOFF_MS = 2_000;
-
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** Why a task could not get its endpoint, in the words of ClearML's SDK checks. */
 class EndpointRefused extends Error {}

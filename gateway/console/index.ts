@@ -17,6 +17,7 @@ import {
 } from "@appgw/sdk";
 import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
 import { getCookies, serializeCookie } from "../cookies";
+import { requestSite, safeNext } from "../same-origin";
 import { TOKENS } from "../token-format";
 import { clientFor } from "./client";
 import {
@@ -77,14 +78,9 @@ type Req = FastifyRequest<{ Params: Record<string, string>; Querystring: Record<
 /** Thrown to end a request with a redirect to the sign-in page. */
 class SignInNeeded extends Error {}
 
-/** The form a post carried; a body of any other kind is refused (415), never half-read. */
-function formOf(req: FastifyRequest): URLSearchParams {
-  if (req.body === undefined || req.body === null) return new URLSearchParams();
-  if (req.body instanceof URLSearchParams) return req.body;
-  throw Object.assign(new Error("Send the page's forms as they are (a urlencoded form)."), {
-    statusCode: 415,
-  });
-}
+/** The form a post carried (an empty one for a post without a body). */
+const formOf = (req: FastifyRequest): URLSearchParams =>
+  (req.body as URLSearchParams | undefined) ?? new URLSearchParams();
 
 /** Where the page's client says it is, and who is asking: for messages and login limits. */
 const origin = (req: FastifyRequest) => ({
@@ -127,9 +123,9 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   /** Router tests this process started and has not seen end, by router. */
   const testing = new Set<string>();
 
-  // Forms arrive urlencoded; the API's own parser reads every body as JSON. The plugin's own
-  // context keeps this to the page's routes.
-  ui.removeContentTypeParser("application/x-www-form-urlencoded");
+  // Forms arrive urlencoded, and nothing else does: fastify answers any other body 415 (the API's
+  // own parsers read every body as JSON). The plugin's own context keeps this to its routes.
+  ui.removeAllContentTypeParsers();
   ui.addContentTypeParser(
     "application/x-www-form-urlencoded",
     { parseAs: "string", bodyLimit: 64 * 1024 },
@@ -137,7 +133,10 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   );
 
   ui.addHook("onRequest", async (req, reply) => {
-    if (req.method === "POST" && !sameOrigin(req)) {
+    if (
+      req.method === "POST" &&
+      requestSite(req.headers, req.protocol, req.host) !== "same-origin"
+    ) {
       reply.code(403).headers(PAGE_HEADERS);
       return reply.send(
         messagePage(
@@ -163,7 +162,11 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
       messagePage(
         { title: "Error" },
         code === 500 ? "Something went wrong" : "Not possible",
-        code === 500 ? "The gateway could not answer this page; see its log." : reasonOf(err),
+        code === 500
+          ? "The gateway could not answer this page; see its log."
+          : code === 415
+            ? "Send the page's forms as they are (a urlencoded form)."
+            : reasonOf(err),
       ),
     );
   });
@@ -205,13 +208,13 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   // --- sign in and out ------------------------------------------------------------------------
 
   ui.get(`${BASE}/login`, async (req: Req, reply) =>
-    send(reply, loginPage(safeNext(req.query.next), "")),
+    send(reply, loginPage(safeNext(req.query.next, `${BASE}/`), "")),
   );
 
   ui.post(`${BASE}/login`, async (req, reply) => {
     const form = formOf(req);
     const accessKey = form.get("access_key") ?? "";
-    const next = safeNext(form.get("next"));
+    const next = safeNext(form.get("next"), `${BASE}/`);
     const client = clientFor(ui, origin(req), undefined, {
       accessKey,
       secretKey: form.get("secret_key") ?? "",
@@ -617,21 +620,6 @@ function sessionCookie(req: FastifyRequest, token: string, maxAge: number): stri
     maxAge,
     sameSite: "Strict",
   });
-}
-
-/** A form post must come from this origin: `Origin`, else `Sec-Fetch-Site` (as the router). */
-function sameOrigin(req: FastifyRequest): boolean {
-  const origin = req.headers.origin;
-  if (origin) return origin === `${req.protocol}://${req.host}`;
-  const site = req.headers["sec-fetch-site"];
-  return site === "same-origin" || site === "none";
-}
-
-/** A relative path under the page, never another site (`//evil`, `/\evil`). */
-function safeNext(next: string | null | undefined): string {
-  if (!next || !next.startsWith(`${BASE}/`) || next.startsWith("//") || /[\\\s]/.test(next))
-    return `${BASE}/`;
-  return next;
 }
 
 /**

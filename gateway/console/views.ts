@@ -13,7 +13,7 @@ import {
   type Task,
   type User,
 } from "@appgw/sdk";
-import { html, safeHref, type Html } from "./html";
+import { html, safeHref, type Html } from "../html";
 
 export const BASE = "/ui";
 
@@ -247,6 +247,12 @@ function table(columns: string[], rows: Html[], empty: string, labelledBy?: stri
     </table>
   </div>`;
 }
+
+/** The form's choice of route type: the request's `type`, as the product page names it. */
+const ROUTE_TYPES = [
+  ["path", "URL path"],
+  ["subdomain", "Subdomain"],
+] as const;
 
 /** The product page's columns, and the row's actions. */
 const ROUTE_COLUMNS = [
@@ -556,24 +562,18 @@ export function routeFormPage(
         ${fieldError(form, "name")}
         <fieldset>
           <legend>Route type</legend>
-          <label class="check"
-            ><input
-              type="radio"
-              name="type"
-              value="path"
-              ${type === "path" ? html`checked` : undefined}
-            />
-            URL path</label
-          >
-          <label class="check"
-            ><input
-              type="radio"
-              name="type"
-              value="subdomain"
-              ${type === "subdomain" ? html`checked` : undefined}
-            />
-            Subdomain</label
-          >
+          ${ROUTE_TYPES.map(
+            ([value, label]) =>
+              html`<label class="check"
+                ><input
+                  type="radio"
+                  name="type"
+                  value="${value}"
+                  ${type === value ? html`checked` : undefined}
+                />
+                ${label}</label
+              >`,
+          )}
         </fieldset>
         <label for="route">Route URL path or subdomain</label>
         <p class="hint" id="route-hint">

@@ -13,8 +13,10 @@ import type { Logger } from "pino";
 import { AppGatewayClient, tokenExpiry } from "@appgw/sdk";
 import { LoginGuard, type LoginLimits } from "../login-guard";
 import { serializeCookie } from "../cookies";
+import { escapeHtml } from "../html";
+import { requestSite, safeNext } from "../same-origin";
 import { errorFields, sendError } from "./errors";
-import { INTERNAL_PREFIX, isSameOrigin, LOGIN_PATH } from "./resolve";
+import { INTERNAL_PREFIX, LOGIN_PATH } from "./resolve";
 
 const LOGOUT_PATH = `${INTERNAL_PREFIX}/logout`;
 const HEALTH_PATH = `${INTERNAL_PREFIX}/health`;
@@ -45,20 +47,6 @@ export interface InternalPagesOptions {
   /** The body of `/_appgw/health` besides `status`. */
   health(): Record<string, unknown>;
   logger: Logger;
-}
-
-/**
- * Where to send the user after logging in: only a relative path starting with a single `/`.
- * `//evil.example` and `/\evil.example` are protocol-relative URLs to browsers (which also turn
- * `\` into `/` and drop tabs and newlines), so backslashes and control characters are refused.
- */
-export function safeNext(next: string | null | undefined): string {
-  if (!next || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next) || next.includes("\\")) return "/";
-  return next;
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** The router's pages share one frame: only the title, the form and its style differ. */
@@ -190,7 +178,7 @@ export class InternalPages {
         "cache-control": "no-store",
       });
       res.end(body);
-    } else if (method === "POST" && !isSameOrigin(req.headers, this.opts.proto)) {
+    } else if (method === "POST" && requestSite(req.headers, this.opts.proto) === "cross-origin") {
       sendError(res, "APPGW_FORBIDDEN", `cross-origin ${method} of ${path} refused`);
     } else if (path === LOGOUT_PATH) {
       if (method === "POST") redirect(res, LOGIN_PATH, this.cookie("", 0));

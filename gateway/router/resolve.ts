@@ -1,9 +1,10 @@
 // What to do with a request: shared by plain requests and WebSocket upgrades, so both get the
 // same path checks, route resolution, authentication and target choice.
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { pickTarget } from "./affinity";
 import { authorize, type TokenVerifier } from "./auth";
 import { getCookie } from "../cookies";
+import { requestSite } from "../same-origin";
 import type { DataPlaneCode, HeaderList } from "./errors";
 import { upstreamRequestHeaders } from "./headers";
 import { normalizeRequestTarget } from "./path";
@@ -61,28 +62,6 @@ export function isBrowserNavigation(req: IncomingMessage): boolean {
 
 /** Methods that change nothing (RFC 9110 section 9.2.1); SameSite governs which carry the cookie. */
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/**
- * Whether a request comes from the origin it is addressed to (scheme of the router's external
- * URL, host from `Host`). Browsers send `Origin` with every method but GET and HEAD, and on
- * WebSocket handshakes; where they leave it out, `Sec-Fetch-Site` still says where the request
- * came from. A client that sends neither is not a browser (or one too old for either) and
- * carries no ambient credentials of a victim's.
- */
-export function isSameOrigin(headers: IncomingHttpHeaders, proto: string): boolean {
-  const origin = headers.origin;
-  if (origin === undefined) {
-    const site = headers["sec-fetch-site"];
-    return site === undefined || site === "same-origin" || site === "none";
-  }
-  if (headers.host === undefined) return false;
-  try {
-    // Browsers send the serialised origin: lower case, without a default port.
-    return origin === new URL(`${proto}://${headers.host}`).origin;
-  } catch {
-    return false;
-  }
-}
 
 function countHeader(rawHeaders: string[], name: string): number {
   let n = 0;
@@ -149,7 +128,7 @@ export async function resolveRequest(
     if (
       auth.viaCookie &&
       (req.headers.upgrade !== undefined || !SAFE_METHODS.has(req.method ?? "GET")) &&
-      !isSameOrigin(req.headers, deps.proto)
+      requestSite(req.headers, deps.proto) === "cross-origin"
     ) {
       return {
         kind: "error",

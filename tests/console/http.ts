@@ -18,24 +18,31 @@ async function send(
     method?: "GET" | "POST";
     cookie?: string;
     form?: Record<string, string | string[]>;
+    /** A body that is not a form: JSON. */
+    json?: unknown;
     headers?: Record<string, string>;
   } = {},
 ): Promise<PageReply> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.cookie) headers.cookie = opts.cookie;
   let body: string | undefined;
-  if (opts.form) {
+  if (opts.json !== undefined) {
+    body = JSON.stringify(opts.json);
+    headers["content-type"] = "application/json";
+  } else if (opts.form) {
     const form = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.form))
       for (const one of [v].flat()) form.append(k, one);
     body = form.toString();
     headers["content-type"] = "application/x-www-form-urlencoded";
-    // A browser's form post names its origin; a test may leave it out with `origin: ""`.
+  }
+  if (body !== undefined) {
+    // A browser's post names its origin; a test may leave it out with `origin: ""`.
     if (!("origin" in headers)) headers.origin = t.apiUrl;
     if (headers.origin === "") delete headers.origin;
   }
   const res = await request(t.apiUrl + path, {
-    method: opts.method ?? (opts.form ? "POST" : "GET"),
+    method: opts.method ?? (body !== undefined ? "POST" : "GET"),
     headers,
     body,
   });
@@ -80,11 +87,5 @@ export async function signIn(
 }
 
 /** A same-origin POST whose body is JSON, not a form. */
-export async function postJson(t: TestGateway, path: string, cookie: string, body: unknown) {
-  const res = await request(t.apiUrl + path, {
-    method: "POST",
-    headers: { cookie, origin: t.apiUrl, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.statusCode, text: await res.body.text() };
-}
+export const postJson = (t: TestGateway, path: string, cookie: string, json: unknown) =>
+  send(t, path, { cookie, json });

@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { REPO } from "../../scripts/pulumi";
 import { ReferenceGatewayClient } from "../../sdk/reference";
 
@@ -259,7 +260,7 @@ export function load<T>(
       } catch (err) {
         samples.push({ worker, start, end: performance.now(), error: String(err) });
       }
-      await sleep(start + everyMs - performance.now());
+      await sleep(Math.max(0, start + everyMs - performance.now()));
     }
   };
   const all = Promise.all(Array.from({ length: workers }, (_, i) => work(i)));
@@ -273,4 +274,4 @@ export function load<T>(
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+export { sleep };

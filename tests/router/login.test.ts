@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { safeNext } from "../../gateway/router/login";
+import { safeNext } from "../../gateway/same-origin";
 
 describe("router login redirect target", () => {
   it("accepts a relative path with its query", () => {

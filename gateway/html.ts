@@ -1,5 +1,6 @@
 // HTML written as tagged templates that escape every interpolated value unless it is already
-// `Html`: the pages show names, URLs and log lines that any user or task may have written.
+// `Html`: the settings page shows names, URLs and log lines that any user or task may have
+// written. The router's login page uses `escapeHtml`.
 
 /** Markup that is already safe to place in a page. */
 export class Html {
