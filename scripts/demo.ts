@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   console.log(`The gateway keeps running until Ctrl-C. Meanwhile:
   - open the settings page, ${gw.apiUrl}/ui/ (the administrator: access key ${secrets.admin.accessKey}, secret in .appgw/demo-secrets.json)
   - browse ${gw.router?.url}/_appgw/login (demo-user: access key ${userKeys.accessKey}, secret in .appgw/demo-user.json), then ${routeUrl}/
-  - run pulumi yourself: export PATH="${binDir}:$PATH" PULUMI_BACKEND_URL=file://${path.join(WORK, "pulumi", "state")} PULUMI_HOME=${path.join(WORK, "pulumi", "home")} PULUMI_CONFIG_PASSPHRASE='${secrets.passphrase}'
+  - run pulumi yourself: export PATH="${binDir}:$PATH" PULUMI_BACKEND_URL='${project.env.PULUMI_BACKEND_URL}' PULUMI_HOME=${project.env.PULUMI_HOME} PULUMI_CONFIG_PASSPHRASE='${secrets.passphrase}'
     then: pulumi preview --refresh --expect-no-changes
   - clean up: npm run demo -- --destroy`);
   const stop = () => {

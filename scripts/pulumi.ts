@@ -28,6 +28,18 @@ export function pulumiBinDir(build: boolean): string {
   }
 }
 
+/**
+ * The file backend's URL for state kept in `dir`, without metadata sidecars. Pulumi's file
+ * backend (gocloud.dev fileblob) writes each checkpoint atomically (a temporary file, renamed)
+ * but rewrites its `<file>.attrs` sidecar in place: a CLI killed between truncating and writing
+ * that sidecar leaves it empty, and every later command fails with `failed to load checkpoint:
+ * EOF` until someone deletes it. `metadata=skip` writes no sidecar (Pulumi needs none), so a kill
+ * at any moment leaves a stack that `pulumi cancel` and one more `up` recover.
+ */
+export function fileBackendUrl(dir: string): string {
+  return `file://${dir}?metadata=skip`;
+}
+
 export interface PulumiRun {
   code: number;
   stdout: string;
@@ -59,7 +71,7 @@ export class PulumiProject {
       ...process.env,
       PATH: `${opts.binDir}${path.delimiter}${process.env.PATH}`,
       PULUMI_HOME: home,
-      PULUMI_BACKEND_URL: `file://${state}`,
+      PULUMI_BACKEND_URL: fileBackendUrl(state),
       PULUMI_CONFIG_PASSPHRASE: opts.passphrase,
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
