@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 export const REPO = path.resolve(__dirname, "..");
 
@@ -37,7 +38,9 @@ export function pulumiBinDir(build: boolean): string {
  * at any moment leaves a stack that `pulumi cancel` and one more `up` recover.
  */
 export function fileBackendUrl(dir: string): string {
-  return `file://${dir}?metadata=skip`;
+  const url = pathToFileURL(dir);
+  url.search = "metadata=skip";
+  return url.href;
 }
 
 export interface PulumiRun {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { PulumiProject } from "../../scripts/pulumi";
 import { routesStack } from "./helpers";
 
@@ -23,7 +24,7 @@ describe("the file backend of the demo and the tests", () => {
   let state: string;
   before(async () => {
     ({ project, stop } = await routesStack(1));
-    state = new URL(project.env.PULUMI_BACKEND_URL as string).pathname;
+    state = fileURLToPath(project.env.PULUMI_BACKEND_URL as string);
   });
   after(() => stop?.());
 
