@@ -79,7 +79,8 @@ export function routeAccess(route: Route, rules: AccessRule[]): RouteAccess {
   const groups = [
     ...new Set([...own, ...naming.flatMap((r) => (r.groups ?? []).map((g) => g.id))]),
   ];
-  const users = naming.flatMap((r) => r.users ?? []);
+  // A user named by two rules (the route's and `*`) is one user.
+  const users = [...new Map(naming.flatMap((r) => r.users ?? []).map((u) => [u.id, u])).values()];
   return {
     public: !route.auth_enabled,
     groups: route.auth_enabled ? groups : [],
