@@ -9,10 +9,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   AppGatewayError,
   isSecureUrl,
+  messageOf,
   runRouterTest,
   tokenExpiry,
   type ActionRequest,
   type Route,
+  type Router,
   type RouterTestRecord,
 } from "@appgw/sdk";
 import type { ReferenceGatewayClient } from "@appgw/sdk/reference";
@@ -31,9 +33,11 @@ import {
   routeFormValues,
   routeViewPage,
   taskPage,
+  type Directory,
   type FormState,
   type Overview,
   type PageOptions,
+  type RouteForm,
   type RouterPanel,
 } from "./views";
 
@@ -276,8 +280,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
   ui.get(`${BASE}/routers/:router`, async (req: Req, reply) => {
     const s = await session(req);
-    const overview = await readOverview(s.client);
-    const panel = await readPanel(req, s.client, overview, req.params.router!, insecure);
+    const { overview, panel } = await readRouterPage(req, s.client, req.params.router!, insecure);
     return send(
       reply,
       overviewPage(
@@ -303,20 +306,11 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
   ui.get(`${BASE}/routes/:id`, async (req: Req, reply) => {
     const s = await session(req);
-    const route = await requireRoute(s.client, req.params.id!);
-    const [groups, users, rules] = await Promise.all([
-      s.client.groups.list(),
-      s.client.users.list(),
-      s.client.accessRules.list(),
+    const [route, directory] = await Promise.all([
+      requireRoute(s.client, req.params.id!),
+      readDirectory(s.client),
     ]);
-    return send(
-      reply,
-      routeViewPage(s.opts(`Route ${route.name}`), route, {
-        groups: byId(groups),
-        users: byId(users),
-        rules,
-      }),
-    );
+    return send(reply, routeViewPage(s.opts(`Route ${route.name}`), route, directory));
   });
 
   ui.get(`${BASE}/tasks/:id`, async (req: Req, reply) => {
@@ -335,9 +329,9 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     const s = await session(req);
     const name = req.params.router!;
     const queue = (formOf(req).get("queue") ?? "").trim();
-    const overview = await readOverview(s.client);
-    const panel = await readPanel(req, s.client, overview, name, insecure);
-    const refuse = (message: string, field = "queue") => {
+    /** The router's page again, with the form as it was sent and why it was refused. */
+    const refuse = async (message: string, field = "queue") => {
+      const { overview, panel } = await readRouterPage(req, s.client, name, insecure);
       panel.form = {
         values: { queue },
         errors: field ? { [field]: message } : {},
@@ -346,9 +340,14 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
       // No revision: this page answers a post, and its address is not one to fetch again.
       return send(reply, overviewPage(s.opts(`Router ${name}`), overview, panel), 400);
     };
-    if (panel.testBlocked) return refuse(panel.testBlocked, "");
+    const [routers, [latest]] = await Promise.all([
+      s.client.routers.list(),
+      s.client.routerTests([name], { withLog: false }),
+    ]);
+    const blocked = httpsRule(req, routerNamed(routers, name).url, insecure);
+    if (blocked) return refuse(blocked, "");
     if (!queue) return refuse("Enter the queue the test task should run on.");
-    if (testing.has(name) || panel.test?.status === "running") {
+    if (testing.has(name) || latest?.status === "running") {
       return refuse(`A test of router ${name} is running: wait for its verdict.`, "");
     }
     testing.add(name);
@@ -384,7 +383,14 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   ui.get(`${BASE}/routes/new`, async (req, reply) => {
     const s = await session(req);
     const groups = await s.client.groups.list();
-    const values = { type: "path", load_balanced: "on", authenticated: "on" };
+    const values: RouteForm = {
+      name: "",
+      type: "path",
+      route: "",
+      load_balanced: true,
+      authenticated: true,
+      groups: [],
+    };
     return send(reply, routeFormPage(s.opts("Add New Route"), { values, errors: {} }, groups));
   });
 
@@ -452,7 +458,7 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
   async function saveRoute(
     reply: FastifyReply,
     s: Awaited<ReturnType<typeof session>>,
-    values: FormState["values"],
+    values: RouteForm,
     editing?: Route,
   ) {
     const body = routeRequest(values, editing);
@@ -480,55 +486,71 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
 
 // --- reading through the API ---------------------------------------------------------------------------
 
+/** Groups, users and access rules: to name what ids point at, and to say who may use a route. */
+async function readDirectory(client: ReferenceGatewayClient): Promise<Directory> {
+  const [groups, users, rules] = await Promise.all([
+    client.groups.list(),
+    client.users.list(),
+    client.accessRules.list(),
+  ]);
+  return { groups: byId(groups), users: byId(users), rules };
+}
+
 async function readOverview(client: ReferenceGatewayClient): Promise<Overview> {
   // The revision first: a change after it wakes the live refresh even if these reads saw it.
   const revision = await client.watch(undefined, 0);
-  const [routers, tests, routes, groups, users, rules] = await Promise.all([
+  const [routers, tests, routes, directory] = await Promise.all([
     client.routers.list(),
     // Status and time only: a log is read for the router whose panel is open.
     client.routerTests(undefined, { withLog: false }),
     client.routes.list(),
-    client.groups.list(),
-    client.users.list(),
-    client.accessRules.list(),
+    readDirectory(client),
   ]);
   return {
     revision,
     routers,
     tests: new Map(tests.map((t): [string, RouterTestRecord] => [t.router, t])),
     routes,
-    groups: byId(groups),
-    users: byId(users),
-    rules,
+    ...directory,
   };
 }
 
-async function readPanel(
+/** The overview with router `name`'s panel open: its routed tasks, latest test (with its log), queues. */
+async function readRouterPage(
   req: FastifyRequest,
   client: ReferenceGatewayClient,
-  o: Overview,
   name: string,
   insecureTests: boolean,
-): Promise<RouterPanel> {
-  const router = o.routers.find((r) => r.router === name);
-  if (!router) {
-    throw Object.assign(new Error(`No router named ${name} is online.`), { statusCode: 404 });
-  }
-  const ids = (router.tasks ?? [])
-    .map((t) => t.id)
-    .filter((id): id is string => typeof id === "string");
-  const [tasks, queues, [test]] = await Promise.all([
-    ids.length ? client.tasks.list({ id: ids }) : Promise.resolve([]),
+): Promise<{ overview: Overview; panel: RouterPanel }> {
+  const [overview, queues, [test]] = await Promise.all([
+    readOverview(client),
     client.queues.list(),
     client.routerTests([name]),
   ]);
+  const router = routerNamed(overview.routers, name);
+  const ids = (router.tasks ?? [])
+    .map((t) => t.id)
+    .filter((id): id is string => typeof id === "string");
+  const tasks = ids.length ? await client.tasks.list({ id: ids }) : [];
   return {
-    router,
-    tasks,
-    test,
-    testBlocked: httpsRule(req, router.url, insecureTests),
-    queues: queues.map((q) => q.name ?? q.id),
+    overview,
+    panel: {
+      router,
+      tasks,
+      test,
+      testBlocked: httpsRule(req, router.url, insecureTests),
+      queues: queues.map((q) => q.name ?? q.id),
+    },
   };
+}
+
+/** The online router of that name; a 404 page when there is none. */
+function routerNamed(routers: Router[], name: string): Router {
+  const router = routers.find((r) => r.router === name);
+  if (!router) {
+    throw Object.assign(new Error(`No router named ${name} is online.`), { statusCode: 404 });
+  }
+  return router;
 }
 
 async function requireRoute(client: ReferenceGatewayClient, id: string): Promise<Route> {
@@ -544,33 +566,26 @@ function byId<T extends { id: string }>(items: T[]): Map<string, T> {
 
 // --- forms ---------------------------------------------------------------------------------------------------
 
-function formValues(form: URLSearchParams): FormState["values"] {
+function formValues(form: URLSearchParams): RouteForm {
   return {
     name: (form.get("name") ?? "").trim(),
     type: form.get("type") === "subdomain" ? "subdomain" : "path",
     route: (form.get("route") ?? "").trim(),
-    load_balanced: form.get("load_balanced") ?? undefined,
-    authenticated: form.get("authenticated") ?? undefined,
+    load_balanced: !!form.get("load_balanced"),
+    authenticated: !!form.get("authenticated"),
     groups: form.getAll("groups"),
   };
 }
 
-function routeRequest(
-  v: FormState["values"],
-  editing?: Route,
-): ActionRequest<"routers.add_or_update_route"> {
-  const type = v.type === "subdomain" ? "subdomain" : "path";
-  const authenticated = !!v.authenticated;
-  const groups = Array.isArray(v.groups) ? v.groups : [];
-  const route = typeof v.route === "string" ? v.route : "";
+function routeRequest(v: RouteForm, editing?: Route): ActionRequest<"routers.add_or_update_route"> {
   return {
     ...(editing ? { id: editing.id } : {}),
-    name: typeof v.name === "string" ? v.name : "",
-    type,
-    ...(type === "path" ? { path: route } : { subdomain: route }),
-    load_balancer: { enabled: !!v.load_balanced },
-    auth_enabled: authenticated,
-    user_groups: authenticated ? groups : [],
+    name: v.name,
+    type: v.type,
+    ...(v.type === "path" ? { path: v.route } : { subdomain: v.route }),
+    load_balancer: { enabled: v.load_balanced },
+    auth_enabled: v.authenticated,
+    user_groups: v.authenticated ? v.groups : [],
   };
 }
 
@@ -586,17 +601,16 @@ const FORM_FIELD: Record<string, string> = {
   user_groups: "groups",
 };
 
-function formErrors(values: FormState["values"], err: AppGatewayError): FormState {
-  const details = err.details as { field?: unknown; reason?: unknown };
-  const field = typeof details.field === "string" ? FORM_FIELD[details.field] : undefined;
+function formErrors(values: RouteForm, err: AppGatewayError): FormState<RouteForm> {
+  const field = err.field === undefined ? undefined : FORM_FIELD[err.field];
   const message = reasonOf(err);
   return field ? { values, errors: { [field]: message } } : { values, errors: {}, error: message };
 }
 
-/** What a person reads of an error: the API's message without the action it came from. */
+/** What a person reads of an error: the gateway's own words, without the action they came from. */
 function reasonOf(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/^[a-z_]+\.[a-z_]+: /, "");
+  const said = err instanceof AppGatewayError ? err.details.result_msg : undefined;
+  return typeof said === "string" ? said : messageOf(err);
 }
 
 function enabledRefusal(opts: PageOptions, route: Route): string {

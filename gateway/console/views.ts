@@ -49,12 +49,23 @@ export interface RouterPanel {
   /** Why the Test button is off, when the HTTPS rule stops it. */
   testBlocked: string | undefined;
   queues: string[];
-  form?: FormState;
+  form?: FormState<{ queue: string }>;
+}
+
+/** The Add Route / Edit Route form's fields. */
+export interface RouteForm {
+  name: string;
+  type: "path" | "subdomain";
+  /** The path or the subdomain, as the type says. */
+  route: string;
+  load_balanced: boolean;
+  authenticated: boolean;
+  groups: string[];
 }
 
 /** A form as the person left it, with what the API said about each field. */
-export interface FormState {
-  values: Record<string, string | string[] | undefined>;
+export interface FormState<V> {
+  values: V;
   errors: Record<string, string>;
   /** An error that concerns no one field. */
   error?: string;
@@ -112,19 +123,32 @@ function testBadge(test: RouterTestRecord | undefined): Html {
 }
 
 /** What the Route column shows while the route is not active: the projected template. */
-export function routeTemplate(route: Route): string {
+function routeTemplate(route: Route): string {
   return route.type === "subdomain"
     ? `${route.subdomain ?? ""}.<router domain>`
     : `<router url>${route.path ?? ""}`;
 }
 
-function routeCell(route: Route): Html {
-  const url = route.status === "active" ? safeHref(route.urls?.[0]) : undefined;
-  if (url) {
-    return html`<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>`;
-  }
-  return html`<code>${routeTemplate(route)}</code>`;
+/** A link that opens an app or a router in a new tab; the text alone when it is not http(s). */
+function externalLink(url: string | null | undefined): Html | string {
+  const href = safeHref(url);
+  if (!href) return url || "—";
+  return html`<a href="${href}" target="_blank" rel="noopener noreferrer">${href}</a>`;
 }
+
+function routeCell(route: Route): Html | string {
+  const url = route.urls?.[0];
+  return route.status === "active" && safeHref(url)
+    ? externalLink(url)
+    : html`<code>${routeTemplate(route)}</code>`;
+}
+
+/** The Type column: the product page's names of the two route types. */
+const typeLabel = (route: Route): string => (route.type === "subdomain" ? "Subdomain" : "URL");
+
+/** The Load Balancing column. */
+const balancingLabel = (route: Route): string =>
+  route.load_balancer?.enabled === false ? "Single endpoint" : "Load balancing";
 
 /** Who may use the route: its groups and the access rules naming it, as the routers decide. */
 function accessCell(route: Route, d: Directory): Html {
@@ -158,7 +182,7 @@ function managedNote(route: Route): Html | undefined {
 
 // --- the page frame -------------------------------------------------------------------------------
 
-export function page(opts: PageOptions, body: Html): string {
+function page(opts: PageOptions, body: Html): string {
   const signOut = opts.user
     ? html`<form method="post" action="${BASE}/logout" class="signout">
         <span>Signed in as <strong>${opts.user}</strong></span>
@@ -274,14 +298,11 @@ const ROUTE_COLUMNS = [
 function routersTable(o: Overview, selected?: string): Html {
   const rows = o.routers.map((r) => {
     const test = o.tests.get(r.router);
-    const url = safeHref(r.url);
     return html`<tr
       ${r.router === selected ? html`class="selected" aria-current="true"` : undefined}
     >
       <th scope="row"><a href="${BASE}/routers/${encodeURIComponent(r.router)}">${r.router}</a></th>
-      <td>
-        ${url ? html`<a href="${url}" target="_blank" rel="noopener noreferrer">${url}</a>` : r.url}
-      </td>
+      <td>${externalLink(r.url)}</td>
       <td>${testBadge(test)}</td>
       <td>${time(test?.completed ?? test?.started)}</td>
     </tr>`;
@@ -327,16 +348,15 @@ function routesTable(o: Overview): Html {
   const rows = o.routes.map((route) => {
     const tasks = route.tasks ?? [];
     const targets = tasks.map((t) => t.target).filter((t): t is string => !!t);
+    const status = routeStatusLabel(route);
     return html`<tr>
       <td>${enabledToggle(route)}</td>
       <th scope="row">${route.name} ${managedNote(route)}</th>
       <td>${routeCell(route)}</td>
-      <td>${route.type === "subdomain" ? "Subdomain" : "URL"}</td>
-      <td>${route.load_balancer?.enabled === false ? "Single endpoint" : "Load balancing"}</td>
+      <td>${typeLabel(route)}</td>
+      <td>${balancingLabel(route)}</td>
       <td>
-        <span class="status status-${routeStatusLabel(route).replace(/ /g, "-").toLowerCase()}"
-          >${routeStatusLabel(route)}</span
-        >
+        <span class="status status-${status.replace(/ /g, "-").toLowerCase()}">${status}</span>
       </td>
       <td>${targets.length ? html`${targets.map((t) => html`<code>${t}</code> `)}` : "—"}</td>
       <td>${tasks.length ? tasks.map((t, i) => html`${i ? ", " : ""}${taskLink(t)}`) : "—"}</td>
@@ -388,7 +408,7 @@ function routerPanel(p: RouterPanel, users: Map<string, User>): Html {
     (task) =>
       html`<tr>
         <th scope="row">${taskLink(task)}</th>
-        <td>${endpointLink(String(task.runtime?.[RUNTIME.endpoint] ?? "") || undefined)}</td>
+        <td>${externalLink(String(task.runtime?.[RUNTIME.endpoint] ?? ""))}</td>
         <td>${userName(users, task.user)}</td>
       </tr>`,
   );
@@ -430,8 +450,8 @@ function routerPanel(p: RouterPanel, users: Map<string, User>): Html {
               ${detail("Worker", t.worker || "—")}
               ${detail("Test Task name", taskLink({ id: t.task_id, name: t.task_name }))}
               ${detail("Task ID", html`<code>${t.task_id}</code>`)}
-              ${detail("Browser endpoint", endpointLink(t.browser_endpoint))}
-              ${detail("Endpoint", endpointLink(t.endpoint))}
+              ${detail("Browser endpoint", externalLink(t.browser_endpoint))}
+              ${detail("Endpoint", externalLink(t.endpoint))}
             </dl>`
           : html`<p class="empty">This router has not been tested.</p>`
       }
@@ -448,19 +468,13 @@ ${t.log.join("\n")}</pre>`
   </aside>`;
 }
 
-function endpointLink(url: string | null | undefined): Html | string {
-  const href = safeHref(url);
-  if (!href) return url || "—";
-  return html`<a href="${href}" target="_blank" rel="noopener noreferrer">${href}</a>`;
-}
-
 function testForm(p: RouterPanel, running: boolean): Html {
   if (p.testBlocked) {
     return html`<p class="hint" id="test-blocked">${p.testBlocked}</p>`;
   }
   if (running) return html`<p class="hint">A test is running…</p>`;
   const error = p.form?.errors.queue ?? p.form?.error;
-  const queue = typeof p.form?.values.queue === "string" ? p.form.values.queue : "";
+  const queue = p.form?.values.queue ?? "";
   return html`<details class="test-form" ${p.form ? html`open` : undefined}>
     <summary class="button">Test</summary>
     <form method="post" action="${BASE}/routers/${encodeURIComponent(p.router.router)}/test">
@@ -487,25 +501,30 @@ function testForm(p: RouterPanel, running: boolean): Html {
 // --- static routes: add, edit, view, delete ------------------------------------------------------------
 
 /** The form's values for a stored route. */
-export function routeFormValues(route: Route): FormState["values"] {
+export function routeFormValues(route: Route): RouteForm {
   return {
     name: route.name,
     type: route.type === "subdomain" ? "subdomain" : "path",
     route: (route.type === "subdomain" ? route.subdomain : route.path) ?? "",
-    load_balanced: route.load_balancer?.enabled === false ? undefined : "on",
-    authenticated: route.auth_enabled ? "on" : undefined,
+    load_balanced: route.load_balancer?.enabled !== false,
+    authenticated: !!route.auth_enabled,
     groups: route.user_groups ?? [],
   };
 }
 
-function fieldError(form: FormState, field: string): Html | undefined {
+function fieldError(form: FormState<unknown>, field: string): Html | undefined {
   const message = form.errors[field];
   return message
     ? html`<p class="error" id="${field}-error" role="alert">${message}</p>`
     : undefined;
 }
 
-function checkbox(form: FormState, name: string, label: string, hint: string): Html {
+function checkbox(
+  form: FormState<RouteForm>,
+  name: "load_balanced" | "authenticated",
+  label: string,
+  hint: string,
+): Html {
   return html`<label class="check"
       ><input type="checkbox" name="${name}" ${form.values[name] ? html`checked` : undefined} />
       ${label} <span class="hint">(${hint})</span></label
@@ -513,7 +532,7 @@ function checkbox(form: FormState, name: string, label: string, hint: string): H
     ${fieldError(form, name)}`;
 }
 
-function invalidAttrs(form: FormState, field: string, hint?: string): Html {
+function invalidAttrs(form: FormState<unknown>, field: string, hint?: string): Html {
   const ids = [hint, form.errors[field] ? `${field}-error` : undefined].filter(Boolean);
   return html`${ids.length ? html`aria-describedby="${ids.join(" ")}"` : undefined}
   ${form.errors[field] ? html`aria-invalid="true"` : undefined}`;
@@ -521,13 +540,12 @@ function invalidAttrs(form: FormState, field: string, hint?: string): Html {
 
 export function routeFormPage(
   opts: PageOptions,
-  form: FormState,
+  form: FormState<RouteForm>,
   groups: Group[],
   editing?: Route,
 ): string {
   const v = form.values;
-  const type = v.type === "subdomain" ? "subdomain" : "path";
-  const chosen = new Set(Array.isArray(v.groups) ? v.groups : v.groups ? [v.groups] : []);
+  const chosen = new Set(v.groups);
   const action = editing ? routeHref(editing) : `${BASE}/routes`;
   const title = editing ? `Edit Route ${editing.name}` : "Add New Route";
   const groupBoxes = groups
@@ -556,7 +574,7 @@ export function routeFormPage(
           name="name"
           required
           maxlength="128"
-          value="${v.name ?? ""}"
+          value="${v.name}"
           ${invalidAttrs(form, "name")}
         />
         ${fieldError(form, "name")}
@@ -569,7 +587,7 @@ export function routeFormPage(
                   type="radio"
                   name="type"
                   value="${value}"
-                  ${type === value ? html`checked` : undefined}
+                  ${v.type === value ? html`checked` : undefined}
                 />
                 ${label}</label
               >`,
@@ -584,7 +602,7 @@ export function routeFormPage(
           id="route"
           name="route"
           required
-          value="${typeof v.route === "string" ? v.route : ""}"
+          value="${v.route}"
           ${invalidAttrs(form, "route", "route-hint")}
         />
         ${fieldError(form, "route")}
@@ -632,9 +650,8 @@ export function routeViewPage(opts: PageOptions, route: Route, d: Directory): st
       }
       <dl>
         ${detail("Name", route.name)} ${detail("Enabled", route.enabled ? "Yes" : "No")}
-        ${detail("Type", route.type === "subdomain" ? "Subdomain" : "URL")}
-        ${detail("Route", routeCell(route))}
-        ${detail("Load Balancing", route.load_balancer?.enabled === false ? "Single endpoint" : "Load balancing")}
+        ${detail("Type", typeLabel(route))} ${detail("Route", routeCell(route))}
+        ${detail("Load Balancing", balancingLabel(route))}
         ${detail("Status", routeStatusLabel(route))} ${detail("Access", accessCell(route, d))}
         ${detail("Created", time(route.created))} ${detail("Last Updated", time(route.last_update))}
         ${detail("Updated By", userName(d.users, route.updated_by))}
@@ -720,8 +737,8 @@ export function taskPage(
   users: Map<string, User>,
 ): string {
   const runtime = task.runtime ?? {};
-  const endpoint = String(runtime[RUNTIME.endpoint] ?? "") || undefined;
-  const browser = String(runtime[RUNTIME.browserEndpoint] ?? "") || undefined;
+  const endpoint = String(runtime[RUNTIME.endpoint] ?? "");
+  const browser = String(runtime[RUNTIME.browserEndpoint] ?? "");
   return page(
     opts,
     html`<section class="card wide" aria-labelledby="task-title">
@@ -731,8 +748,8 @@ export function taskPage(
         ${detail("Status reason", task.status_reason || "—")}
         ${detail("Owner", userName(users, task.user))} ${detail("Worker", task.last_worker || "—")}
         ${detail("Created", time(task.created))} ${detail("Started", time(task.started))}
-        ${detail("Completed", time(task.completed))} ${detail("Endpoint", endpointLink(endpoint))}
-        ${detail("Browser endpoint", endpointLink(browser))}
+        ${detail("Completed", time(task.completed))} ${detail("Endpoint", externalLink(endpoint))}
+        ${detail("Browser endpoint", externalLink(browser))}
         ${detail("Tags", [...(task.tags ?? []), ...(task.system_tags ?? [])].join(", ") || "—")}
       </dl>
       <h2 id="task-log-title">Console</h2>
