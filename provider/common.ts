@@ -113,8 +113,6 @@ export function stringSet(): z.ZodPipe<
   return z.array(z.string().min(1)).transform(sorted);
 }
 
-export { messageOf };
-
 /** ClearML's request fields, by the resource input they come from. */
 const INPUT_OF_FIELD: Record<string, string> = {
   user_groups: "accessGroups",

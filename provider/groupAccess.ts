@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { AccessRule, AppGatewayClient } from "@appgw/sdk";
-import { checkInputs, clientFor, messageOf, sameSet, sorted, stringSet } from "./common";
+import { messageOf, type AccessRule, type AppGatewayClient } from "@appgw/sdk";
+import { checkInputs, clientFor, sameSet, sorted, stringSet } from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
 

@@ -4,7 +4,8 @@
 // state (shim.ts) only names the implementation; everything here is loaded from the installed
 // package, so it never lands in state.
 import type * as pulumi from "@pulumi/pulumi";
-import { clientFor, messageOf } from "./common";
+import { messageOf } from "@appgw/sdk";
+import { clientFor } from "./common";
 import type { ConnectionConfig, Implementation } from "./shim";
 
 /** Programming errors keep their stack trace: it is what a bug report needs. */

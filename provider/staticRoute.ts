@@ -2,24 +2,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, CallOptions, Route, RouteStatusLabel } from "@appgw/sdk";
 import {
+  formatManagedBy,
   hasCode,
   MANAGED_BY_HEADER,
+  MANAGED_BY_MAX_LENGTH,
+  messageOf,
   routeAccess,
   routeName,
   routePath,
   routeStatusLabel,
   subdomain,
 } from "@appgw/sdk";
-import {
-  checkInputs,
-  clientFor,
-  messageOf,
-  refusal,
-  sameSet,
-  sorted,
-  stringSet,
-  uniqueName,
-} from "./common";
+import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
@@ -85,18 +79,14 @@ const inputsSchema = z
     }
   });
 
-/** Markers longer than this are dropped: the gateway reads none (8 KB, both fields at 256). */
-const MAX_MARKER_LENGTH = 8192;
-
 /**
  * The marker of a StaticRoute of this program: `tool=pulumi&stack=<project>/<stack>&resource=<name>`,
  * form-encoded. Made by the program, the one place that knows the project, the stack and the
  * resource's name (the provider's methods get none of them), and passed as the `__managedBy`
  * input: `__` keeps it out of the diffs Pulumi shows.
  */
-export function managedByMarker(resource: string): string {
-  const stack = `${pulumi.getProject()}/${pulumi.getStack()}`;
-  return new URLSearchParams({ tool: "pulumi", stack, resource }).toString();
+function managedByMarker(resource: string): string {
+  return formatManagedBy({ stack: `${pulumi.getProject()}/${pulumi.getStack()}`, resource });
 }
 
 type StaticRouteInputs = z.output<typeof inputsSchema> & {
@@ -109,6 +99,9 @@ type StaticRouteInputs = z.output<typeof inputsSchema> & {
 
 /** The product's three states; see docs/clearml-compatibility.md for how they are derived. */
 export type { RouteStatusLabel };
+
+/** @deprecated since 0.5: `routeStatusLabel` of `@appgw/sdk`, which the settings page shares. */
+export const statusLabel = routeStatusLabel;
 
 /** Everything the resource records: its inputs plus what the gateway computes. */
 export interface StaticRouteState extends StaticRouteInputs {
@@ -358,7 +351,7 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
     // can carry it (visible ASCII), so that no write fails for it.
     const usable =
       typeof marker === "string" &&
-      marker.length <= MAX_MARKER_LENGTH &&
+      marker.length <= MANAGED_BY_MAX_LENGTH &&
       /^[\x21-\x7e]+$/.test(marker);
     return result.inputs && usable
       ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }

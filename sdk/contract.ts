@@ -159,6 +159,14 @@ export type Route = z.infer<typeof route>;
  */
 export const MANAGED_BY_HEADER = "x-appgw-managed-by";
 
+/** The longest `X-Appgw-Managed-By` the reference gateway reads: 256-character fields, encoded. */
+export const MANAGED_BY_MAX_LENGTH = 8192;
+
+/** The header's value for a resource of a Pulumi stack (`stack` is `<project>/<stack>`). */
+export function formatManagedBy(m: { stack: string; resource: string }): string {
+  return new URLSearchParams({ tool: "pulumi", stack: m.stack, resource: m.resource }).toString();
+}
+
 export const groupMember = z.looseObject({
   id: z.string(),
   name: z.string().nullish(),

@@ -34,22 +34,29 @@ export class RouterTests {
    * the logs (up to 2000 lines each) out, for a listing.
    */
   latest(routers?: string[], withLog = true): RouterTestRecord[] {
-    const latest = new Map<string, TaskRow>();
+    const latest = new Map<string, { task: TaskRow; runtime: Record<string, string> }>();
     // Oldest first: a later task of the same router replaces an earlier one.
     for (const task of this.deps.tasks.rows({ system_tags: [ROUTER_TEST.tag] })) {
-      const router = parse<Record<string, string>>(task.runtime)[RUNTIME.router];
+      const runtime = parse<Record<string, string>>(task.runtime);
+      const router = runtime[RUNTIME.router];
       // Only an administrator (or a service account) runs router tests: a user's task with
       // the same tag and a verdict of its own choosing is not a test of the router.
       const byAdmin = this.deps.users.byId(task.user_id)?.role === "admin";
-      if (router && byAdmin && (!routers || routers.includes(router))) latest.set(router, task);
+      if (router && byAdmin && (!routers || routers.includes(router))) {
+        latest.set(router, { task, runtime });
+      }
     }
     return [...latest.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([router, task]) => this.record(router, task, withLog));
+      .map(([router, { task, runtime }]) => this.record(router, task, runtime, withLog));
   }
 
-  private record(router: string, task: TaskRow, withLog: boolean): RouterTestRecord {
-    const runtime = parse<Record<string, string>>(task.runtime);
+  private record(
+    router: string,
+    task: TaskRow,
+    runtime: Record<string, string>,
+    withLog: boolean,
+  ): RouterTestRecord {
     const keys = ROUTER_TEST.runtime;
     const written = runtime[keys.status];
     const taskRunning = task.status === "queued" || task.status === "in_progress";

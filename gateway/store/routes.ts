@@ -16,6 +16,7 @@ import {
   isUnique,
   newId,
   now,
+  parse,
   regex,
   Repository,
   whereAll,
@@ -324,7 +325,7 @@ export class Routes extends Repository {
       created: row.created,
       last_update: row.last_update,
       updated_by: row.updated_by,
-      managed_by: row.managed_by === null ? null : (JSON.parse(row.managed_by) as RouteManager),
+      managed_by: row.managed_by === null ? null : parse<RouteManager>(row.managed_by),
     };
   }
 

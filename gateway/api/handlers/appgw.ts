@@ -33,6 +33,6 @@ export const appgw: Handlers<"appgw"> = {
     return { token: await tokens.sign({ sub: user.id, name: user.name }, ttl) };
   },
   "appgw.get_router_tests": (body, { store }) => ({
-    tests: store.routerTests.latest(body.routers, body.with_log ?? true),
+    tests: store.routerTests.latest(body.routers, body.with_log),
   }),
 };

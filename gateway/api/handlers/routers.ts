@@ -1,10 +1,8 @@
 import { listing } from "../../store";
-import { MANAGED_BY_HEADER } from "@appgw/sdk/contract";
+import { MANAGED_BY_HEADER, MANAGED_BY_MAX_LENGTH } from "@appgw/sdk/contract";
 import type { RouteManager } from "../../store/routes";
 import type { Handlers } from "./types";
 
-/** Longer headers are not parsed: both fields at their longest, percent-encoded, fit. */
-const MAX_HEADER_LENGTH = 8192;
 /** The most characters of `stack` and `resource`, decoded. */
 const MAX_FIELD_LENGTH = 256;
 /** Control and format characters (line breaks, bidi overrides): a page would show them. */
@@ -15,9 +13,9 @@ const INVISIBLE = /[\p{Cc}\p{Cf}]/u;
  * people is no reason to refuse a route write, so a malformed one is ignored rather than failing
  * the call. Each field is bounded and printable: pages show it.
  */
-export function parseManagedBy(header: string | string[] | undefined): RouteManager | undefined {
+function parseManagedBy(header: string | string[] | undefined): RouteManager | undefined {
   // Node joins a repeated header with ", ": its keys then repeat, and it is refused below.
-  if (typeof header !== "string" || header.length > MAX_HEADER_LENGTH) return undefined;
+  if (typeof header !== "string" || header.length > MANAGED_BY_MAX_LENGTH) return undefined;
   const params = new URLSearchParams(header);
   const one = (key: string): string | undefined => {
     const values = params.getAll(key);
@@ -32,7 +30,7 @@ export function parseManagedBy(header: string | string[] | undefined): RouteMana
 
 export const routers: Handlers<"routers"> = {
   "routers.add_or_update_route": (body, { user, store, headers }) => ({
-    id: store.routes.upsert(body, user.id, parseManagedBy(headers?.[MANAGED_BY_HEADER])),
+    id: store.routes.upsert(body, user.id, parseManagedBy(headers[MANAGED_BY_HEADER])),
   }),
   "routers.check_route_name": (body, { store }) => store.routes.checkName(body.field, body.value),
   "routers.set_route_enabled": (body, { user, store }) => {

@@ -29,7 +29,7 @@ export interface Ctx {
    * The request's headers (lower-case names), for the few handlers that read one beside the body
    * (`X-Appgw-Managed-By` of `routers.add_or_update_route`).
    */
-  headers?: IncomingHttpHeaders;
+  headers: IncomingHttpHeaders;
 }
 
 export type Handler<A extends ActionName> = (
