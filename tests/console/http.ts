@@ -2,12 +2,11 @@
 // form posts from the page's own origin, redirects not followed.
 import assert from "node:assert/strict";
 import { request } from "undici";
+import { setCookies, type Reply } from "../helpers/dataplane";
 import type { TestGateway } from "../helpers/gateway";
 
-export interface PageReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
+/** A reply of the page: a redirect's target beside the status, headers and text. */
+export interface PageReply extends Reply {
   location?: string;
 }
 
@@ -81,7 +80,7 @@ export async function signIn(
     next: "/ui/",
   });
   assert.equal(res.status, 303, res.text);
-  const setCookie = [res.headers["set-cookie"]].flat()[0];
+  const setCookie = setCookies(res.headers)[0];
   assert.ok(setCookie, "a session cookie");
   return setCookie.split(";")[0]!;
 }
