@@ -27,6 +27,7 @@ export const DOCS = {
   server: `${REF}/enterprise/server/`,
   queues: `${REF}/api/queues/`,
   events: `${REF}/api/events/`,
+  projects: `${REF}/api/projects/`,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +293,21 @@ export const task = z.looseObject({
 });
 export type Task = z.infer<typeof task>;
 
+/** A project: tasks are filed under one (`Task.init(project_name=...)` creates it). */
+export const project = z.looseObject({
+  id: z.string(),
+  name: z.string().nullish(),
+  basename: z.string().nullish(),
+  description: z.string().nullish(),
+  user: z.string().nullish(),
+  created: timestamp.nullish(),
+  last_update: timestamp.nullish(),
+  tags: z.array(z.string()).nullish(),
+  system_tags: z.array(z.string()).nullish(),
+  default_output_destination: z.string().nullish(),
+});
+export type Project = z.infer<typeof project>;
+
 export const queueEntry = z.looseObject({ task: z.string(), added: timestamp.nullish() });
 
 export const queue = z.looseObject({
@@ -432,8 +448,13 @@ const looseEmpty = z.looseObject({});
 interface ActionSpec {
   request: z.ZodType;
   response: z.ZodType;
-  /** The reference page documenting the action; null for the gateway's own `appgw` service. */
+  /**
+   * The reference page documenting the action; null for the gateway's own `appgw` service and
+   * for the calls only observed from ClearML's clients (`observed`).
+   */
   docs: string | null;
+  /** Which ClearML client sends this undocumented call: the reference gateway answers it. */
+  observed?: string;
 }
 
 const spec = <Req extends z.ZodType, Res extends z.ZodType>(
@@ -441,6 +462,19 @@ const spec = <Req extends z.ZodType, Res extends z.ZodType>(
   request: Req,
   response: Res,
 ) => ({ docs, request, response }) satisfies ActionSpec;
+
+/** The ClearML clients whose calls the reference gateway answers beyond the reference pages. */
+export const CLEARML_CLIENTS = {
+  sdk: "clearml 2.1.12 (PyPI)",
+  agent: "clearml-agent 3.0.3 (PyPI)",
+} as const;
+
+/** A call no reference page documents that a ClearML client sends (read from its source). */
+const observed = <Req extends z.ZodType, Res extends z.ZodType>(
+  client: string,
+  request: Req,
+  response: Res,
+) => ({ docs: null, observed: client, request, response }) satisfies ActionSpec;
 
 const routeWrite = z
   .strictObject({
@@ -474,15 +508,87 @@ const routeWrite = z
     }
   });
 
-/** A task status change: the caller's request, or the running agent's report. */
+/**
+ * A task status change: the caller's request, or the running agent's report. `force` allows a
+ * change from any status, as ClearML's agent sends it (`tasks.started {force: true}`).
+ */
 const statusChange = z.strictObject({
   task: id,
+  force: z.boolean().optional(),
   status_reason: z.string().max(1024).optional(),
   status_message: z.string().max(1024).optional(),
 });
 const updated = z.looseObject({ updated: z.number() });
 
-const runtimeMap = z.record(z.string().min(1).max(128), z.string().max(4096));
+/** A runtime property's value: ClearML's clients write JSON scalars (`_PORT` is a number). */
+const runtimeValue = z.union([z.string().max(4096), z.number(), z.boolean(), z.null()]);
+const runtimeMap = z.record(z.string().min(1).max(128), runtimeValue);
+
+/** Free-form parts of a task the gateway keeps as they come (configuration, models, ...). */
+const jsonObject = z.record(z.string(), z.unknown());
+const tagList = z.array(z.string().max(128)).max(64);
+
+/** A hyperparameter as `tasks.create` and `tasks.edit` take it. */
+const paramWrite = z.strictObject({
+  section: z.string().max(128).nullish(),
+  name: z.string().max(128).nullish(),
+  value: z.string().max(65_536).nullish(),
+  type: z.string().max(64).nullish(),
+  description: z.string().max(1024).nullish(),
+});
+
+/**
+ * The fields of a task `tasks.create` sets and `tasks.edit` changes, as ClearML documents them.
+ * The gateway reads `script.entry_point`/`diff`, `hyperparams` and `project`; the rest is kept
+ * and returned as sent, so ClearML's SDK and agent find what they wrote.
+ */
+const taskWrite = {
+  project: id.nullish(),
+  comment: z.string().max(65_536).nullish(),
+  tags: tagList.nullish(),
+  system_tags: tagList.nullish(),
+  parent: id.nullish(),
+  output_dest: z.string().max(2048).nullish(),
+  container: z.record(z.string(), z.string().max(65_536).nullable()).nullish(),
+  configuration: jsonObject.nullish(),
+  models: jsonObject.nullish(),
+  input: jsonObject.nullish(),
+  output: jsonObject.nullish(),
+  script: z
+    .strictObject({
+      repository: z.string().max(2048).nullish(),
+      branch: z.string().max(256).nullish(),
+      tag: z.string().max(256).nullish(),
+      version_num: z.string().max(256).nullish(),
+      entry_point: z.string().max(256).nullish(),
+      working_dir: z.string().max(1024).nullish(),
+      binary: z.string().max(64).nullish(),
+      requirements: jsonObject.nullish(),
+      diff: z.string().max(524_288).nullish(),
+    })
+    .nullish(),
+  execution: z
+    .strictObject({
+      queue: id.nullish(),
+      parameters: jsonObject.nullish(),
+      docker_cmd: z.string().max(65_536).nullish(),
+      framework: z.string().max(256).nullish(),
+      artifacts: z.array(jsonObject).max(1000).nullish(),
+      model_desc: jsonObject.nullish(),
+    })
+    .nullish(),
+  hyperparams: z.record(z.string().max(128), z.record(z.string().max(256), paramWrite)).nullish(),
+};
+
+/** One event of `events.add_batch`: the gateway keeps `log` events, the console. */
+const eventWrite = z.strictObject({
+  type: z.string().min(1).max(64),
+  task: id,
+  msg: z.string().max(65_536).nullish(),
+  level: z.string().max(16).nullish(),
+  timestamp: z.number().nullish(),
+  worker: z.string().max(256).nullish(),
+});
 
 export const actions = {
   // --- auth ---
@@ -536,6 +642,18 @@ export const actions = {
       user: user,
       sec_groups: z.array(z.looseObject({ id: z.string(), name: z.string().nullish() })).nullish(),
     }),
+  ),
+  /**
+   * Configuration vaults ClearML's SDK merges into its settings at start. The reference gateway
+   * keeps none: the answer is always empty.
+   */
+  "users.get_vaults": observed(
+    CLEARML_CLIENTS.sdk,
+    z.strictObject({
+      enabled: z.boolean().optional(),
+      types: z.array(z.string().max(64)).max(16).optional(),
+    }),
+    z.looseObject({ vaults: z.array(z.unknown()) }),
   ),
   "users.delete": spec(
     DOCS.users,
@@ -733,6 +851,26 @@ export const actions = {
     z.strictObject({ worker: z.string().min(1).max(128) }),
     looseEmpty,
   ),
+  /**
+   * What ClearML's agent asks with the `advanced` feature set (observed, clearml-agent 3.0.3):
+   * a worker's runtime properties (the reference gateway keeps none) and the cluster capacity
+   * an autoscaler reads (accepted and not kept: the reference gateway has no autoscaler).
+   */
+  "workers.get_runtime_properties": observed(
+    CLEARML_CLIENTS.agent,
+    z.strictObject({ worker: z.string().min(1).max(256) }),
+    z.looseObject({ runtime_properties: z.array(z.unknown()) }),
+  ),
+  "workers.cluster_report": observed(
+    CLEARML_CLIENTS.agent,
+    z.strictObject({ worker: z.string().max(256).nullish(), key: z.string().max(256).nullish() }),
+    looseEmpty,
+  ),
+  "workers.cluster_unregister": observed(
+    CLEARML_CLIENTS.agent,
+    z.strictObject({ key: z.string().max(256).nullish() }),
+    looseEmpty,
+  ),
   "workers.get_all": spec(
     DOCS.workers,
     z.strictObject({ last_seen: z.number().int().min(0).optional() }),
@@ -745,34 +883,7 @@ export const actions = {
     z.strictObject({
       name: z.string().min(1).max(256),
       type: z.string().min(1).max(64),
-      project: id.optional(),
-      comment: z.string().max(4096).optional(),
-      tags: z.array(z.string().max(128)).max(64).optional(),
-      system_tags: z.array(z.string().max(128)).max(64).optional(),
-      script: z
-        .strictObject({
-          entry_point: z.string().max(256).optional(),
-          binary: z.string().max(64).optional(),
-          diff: z.string().max(65_536).optional(),
-          working_dir: z.string().max(256).optional(),
-          requirements: z.record(z.string(), z.unknown()).optional(),
-        })
-        .optional(),
-      hyperparams: z
-        .record(
-          z.string().max(128),
-          z.record(
-            z.string().max(128),
-            z.strictObject({
-              section: z.string().max(128).optional(),
-              name: z.string().max(128).optional(),
-              value: z.string().max(4096),
-              type: z.string().max(64).optional(),
-              description: z.string().max(1024).optional(),
-            }),
-          ),
-        )
-        .optional(),
+      ...taskWrite,
     }),
     z.looseObject({ id: z.string() }),
   ),
@@ -784,6 +895,10 @@ export const actions = {
       name: regexFilter.optional(),
       status: z.array(taskStatus).optional(),
       system_tags: z.array(z.string().max(128)).max(64).optional(),
+      tags: z.array(z.string().max(128)).max(64).optional(),
+      project: idList.optional(),
+      type: z.array(z.string().max(64)).max(64).optional(),
+      user: idList.optional(),
       ...paging,
     }),
     z.looseObject({ tasks: z.array(task) }),
@@ -794,7 +909,8 @@ export const actions = {
       task: id,
       force: z.boolean().optional(),
       name: z.string().min(1).max(256).optional(),
-      system_tags: z.array(z.string().max(128)).max(64).optional(),
+      type: z.string().min(1).max(64).optional(),
+      ...taskWrite,
       /** The whole runtime map. */
       runtime: runtimeMap.optional(),
     }),
@@ -834,8 +950,26 @@ export const actions = {
   // Reported by the agent that runs the task.
   "tasks.started": spec(DOCS.tasks, statusChange, updated),
   "tasks.stopped": spec(DOCS.tasks, statusChange, updated),
-  "tasks.completed": spec(DOCS.tasks, statusChange, updated),
+  "tasks.completed": spec(
+    DOCS.tasks,
+    statusChange.extend({ publish: z.boolean().optional() }),
+    updated,
+  ),
   "tasks.failed": spec(DOCS.tasks, statusChange, updated),
+  /** The running agent's keep-alive. */
+  "tasks.ping": spec(DOCS.tasks, z.strictObject({ task: id }), looseEmpty),
+  /** Takes a queued task out of its queue, back to `created`. */
+  "tasks.dequeue": spec(
+    DOCS.tasks,
+    statusChange.extend({ new_status: taskStatus.optional() }),
+    z.looseObject({ dequeued: z.number() }),
+  ),
+  /** `script.requirements`: what a ClearML agent installs before it runs the task. */
+  "tasks.set_requirements": spec(
+    DOCS.tasks,
+    z.strictObject({ task: id, requirements: jsonObject }),
+    updated,
+  ),
 
   // --- events (task console log) ---
   "events.add": spec(
@@ -850,6 +984,12 @@ export const actions = {
     }),
     looseEmpty,
   ),
+  /** Events as JSON lines (one object a line), as ClearML's clients send them. */
+  "events.add_batch": spec(
+    DOCS.events,
+    z.strictObject({ requests: z.array(eventWrite).max(10_000) }),
+    z.looseObject({ added: z.number(), errors: z.number().nullish() }),
+  ),
   "events.get_task_log": spec(
     DOCS.events,
     z.strictObject({
@@ -862,6 +1002,34 @@ export const actions = {
       returned: z.number().nullish(),
       total: z.number().nullish(),
     }),
+  ),
+
+  // --- projects ---
+  "projects.create": spec(
+    DOCS.projects,
+    z.strictObject({
+      name: z.string().min(1).max(1024),
+      description: z.string().max(65_536).nullish(),
+      tags: tagList.nullish(),
+      system_tags: tagList.nullish(),
+      default_output_destination: z.string().max(2048).nullish(),
+    }),
+    z.looseObject({ id: z.string() }),
+  ),
+  "projects.get_all": spec(
+    DOCS.projects,
+    z.strictObject({
+      id: idList.optional(),
+      name: regexFilter.optional(),
+      basename: regexFilter.optional(),
+      ...paging,
+    }),
+    z.looseObject({ projects: z.array(project) }),
+  ),
+  "projects.get_by_id": spec(
+    DOCS.projects,
+    z.strictObject({ project: id }),
+    z.looseObject({ project }),
   ),
 
   // --- server ---
@@ -949,6 +1117,13 @@ export const DOCUMENTED_ACTIONS: ReadonlyMap<ActionName, string> = new Map(
   ),
 );
 
+/** Calls no reference page documents that ClearML's clients send, with the client sending each. */
+export const OBSERVED_ACTIONS: ReadonlyMap<ActionName, string> = new Map(
+  Object.entries(actions).flatMap(([name, a]) =>
+    "observed" in a ? [[name as ActionName, a.observed] as const] : [],
+  ),
+);
+
 /** The ClearML response envelope. */
 export const envelope = z.object({
   meta: z.looseObject({
@@ -990,6 +1165,10 @@ export const RUNTIME = {
   modeParam: "_ROUTER_ENDPOINT_MODE_PARAM",
   /** Our addition: pins a task to one router (the router test uses it). */
   router: "_ROUTER",
+  /** TCP endpoints: ClearML's SDK writes the task's address and port under these keys. */
+  tcpAddress: "external_address",
+  tcpPort: "external_tcp_port",
+  tcpUpstreamPort: "upstream_task_port",
   endpoint: "endpoint",
   browserEndpoint: "browser_endpoint",
 } as const;
@@ -1003,6 +1182,11 @@ export const EXTERNAL_SERVICE_TAG = "external_service";
  * Hyperparameters `General/nonce` and `General/static_route` drive both.
  */
 export const ECHO_ENTRY_POINT = "appgw_echo.py";
+/**
+ * The echo script's `script.requirements.pip` (a requirements.txt): a ClearML agent runs a task
+ * in a fresh environment holding only what the task declares; 2.1.12 is the release tested here.
+ */
+export const ECHO_REQUIREMENTS = "clearml>=2.1.12";
 
 /**
  * How a router test is written down with documented calls only: its task carries this system

@@ -28,6 +28,12 @@ export const ERROR_CODES = {
   },
   APPGW_TASK_NOT_FOUND: { status: 400, subcode: 101, documented: true, message: "Invalid task id" },
   APPGW_TASK_STATE: { status: 400, subcode: 110, documented: true, message: "Invalid task status" },
+  APPGW_PROJECT_NOT_FOUND: {
+    status: 400,
+    subcode: 401,
+    documented: true,
+    message: "Invalid project id",
+  },
   APPGW_USER_NOT_FOUND: { status: 400, subcode: 301, documented: true, message: "Invalid user id" },
   APPGW_QUEUE_NOT_FOUND: {
     status: 400,

@@ -4,7 +4,7 @@
 // task's console log and the verdict into its runtime properties, so the result stays on the
 // task (and the reference gateway shows it per router). docs/clearml-compatibility.md.
 import { randomBytes } from "node:crypto";
-import { ECHO_ENTRY_POINT, ROUTER_TEST, RUNTIME } from "./contract";
+import { ECHO_ENTRY_POINT, ECHO_REQUIREMENTS, ROUTER_TEST, RUNTIME } from "./contract";
 import type { Router, Task, TestReason } from "./contract";
 import { messageOf } from "./errors";
 import type { AppGatewayClient } from "./index";
@@ -47,7 +47,8 @@ export interface RouterTestResult {
 
 /**
  * What a ClearML agent runs: a standalone script (ClearML keeps its text in `script.diff`) that
- * serves the nonce and asks the router for an endpoint, as any app does.
+ * serves the nonce and asks the router for an endpoint, as any app does, on the static route
+ * named by `General/static_route` when one is. The agent installs ECHO_REQUIREMENTS first.
  */
 export const ECHO_SCRIPT = `# App Gateway router test: answer every GET with the test's nonce.
 import http.server
@@ -55,6 +56,7 @@ from clearml import Task
 
 task = Task.init()
 nonce = task.get_parameter("${ROUTER_TEST.hyperparamSection}/${ROUTER_TEST.nonceParam}")
+static_route = task.get_parameter("${ROUTER_TEST.hyperparamSection}/${ROUTER_TEST.staticRouteParam}") or None
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -68,7 +70,9 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Echo)
-task.request_external_endpoint(port=server.server_address[1], protocol="http", wait=False)
+task.request_external_endpoint(
+    port=server.server_address[1], protocol="http", wait=False, static_route=static_route
+)
 server.serve_forever()
 `;
 
@@ -139,7 +143,12 @@ export async function runRouterTest(
       name: taskName,
       type: "application",
       system_tags: [ROUTER_TEST.tag],
-      script: { entry_point: ECHO_ENTRY_POINT, binary: "python3", diff: ECHO_SCRIPT },
+      script: {
+        entry_point: ECHO_ENTRY_POINT,
+        binary: "python3",
+        diff: ECHO_SCRIPT,
+        requirements: { pip: ECHO_REQUIREMENTS },
+      },
       hyperparams: {
         [ROUTER_TEST.hyperparamSection]: {
           [ROUTER_TEST.nonceParam]: param(ROUTER_TEST.nonceParam, nonce),

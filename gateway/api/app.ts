@@ -5,7 +5,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import { ZodError } from "zod";
 import { actions, type ActionName } from "@appgw/sdk/contract";
 import { TOKENS } from "../token-format";
 import { AppGatewayError, appgwError } from "@appgw/sdk/errors";
@@ -69,6 +68,19 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       }
     },
   );
+
+  // Batch calls (`events.add_batch`): one JSON object a line, as ClearML's clients send them;
+  // the handler sees them as `{requests: [...]}`.
+  app.addContentTypeParser("application/json-lines", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      const lines = String(body)
+        .split("\n")
+        .filter((line) => line.trim());
+      done(null, { requests: lines.map(parseJsonBody) });
+    } catch (err) {
+      done(err as Error);
+    }
+  });
 
   const shutdown = new AbortController();
   app.addHook("preClose", async () => shutdown.abort());
@@ -230,31 +242,38 @@ async function getBody(req: FastifyRequest): Promise<Record<string, unknown>> {
 }
 
 /**
- * The request as the contract parses it. The first problem is reported: a required field that
- * is absent as 400/11, anything else as 400/12, with the field's dotted path and the reason.
+ * The request as the contract parses it. Fields the contract does not know are dropped, at any
+ * depth, as ClearML's server ignores them: its clients add their own (`method` on every typed
+ * request, `search_hidden` on listings). Every field the action uses is still validated. The
+ * first problem is reported: a required field that is absent as 400/11, anything else as
+ * 400/12, with the field's dotted path and the reason.
  */
 function parseBody(action: ActionName, body: unknown): unknown {
-  try {
-    return actions[action].request.parse(body);
-  } catch (err) {
-    if (!(err instanceof ZodError)) throw err;
-    const issue = err.issues[0];
-    const path = issue?.path ?? [];
-    const field = path.length ? path.join(".") : "body";
-    if (issue?.code === "unrecognized_keys") {
-      const reason = `unknown field(s): ${issue.keys.join(", ")}`;
-      const where = path.length ? `${field}: ` : "";
-      throw appgwError("APPGW_INVALID_REQUEST", `${where}${reason}`, { field, reason });
+  const schema = actions[action].request;
+  let result = schema.safeParse(body);
+  // Each pass drops what one level refused; a body has only so many levels of objects.
+  for (let pass = 0; !result.success && pass < 8; pass++) {
+    const unknown = result.error.issues.filter((i) => i.code === "unrecognized_keys");
+    if (!unknown.length) break;
+    body = structuredClone(body);
+    for (const issue of unknown) {
+      const at = valueAt(body, issue.path) as Record<string, unknown>;
+      for (const key of issue.keys) delete at[key];
     }
-    if (issue?.code === "invalid_type" && path.length && valueAt(body, path) === undefined) {
-      throw appgwError("APPGW_MISSING_FIELDS", `${field}: is required`, {
-        field,
-        reason: "is required",
-      });
-    }
-    const reason = issue?.message ?? "is invalid";
-    throw appgwError("APPGW_INVALID_REQUEST", `${field}: ${reason}`, { field, reason });
+    result = schema.safeParse(body);
   }
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path ?? [];
+  const field = path.length ? path.join(".") : "body";
+  if (issue?.code === "invalid_type" && path.length && valueAt(body, path) === undefined) {
+    throw appgwError("APPGW_MISSING_FIELDS", `${field}: is required`, {
+      field,
+      reason: "is required",
+    });
+  }
+  const reason = issue?.message ?? "is invalid";
+  throw appgwError("APPGW_INVALID_REQUEST", `${field}: ${reason}`, { field, reason });
 }
 
 function valueAt(body: unknown, path: PropertyKey[]): unknown {

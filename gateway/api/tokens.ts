@@ -16,6 +16,7 @@ import {
 import { TOKENS } from "../token-format";
 import { appgwError } from "@appgw/sdk/errors";
 import type { Store } from "../store";
+import { API_VERSION, SERVER_VERSION } from "./version";
 
 const ALG = TOKENS.algorithm;
 
@@ -30,6 +31,18 @@ export interface TokenClaims {
   /** Expiry, epoch seconds: read from a verified token, never given to `sign`. */
   exp?: number;
 }
+
+/**
+ * What ClearML's clients read from the token instead of calling `server.info`: the API level
+ * they may use, the server release (static routes need 3.26) and the feature set
+ * (`Task.request_external_endpoint` needs `advanced`, the Enterprise server's). The open-source
+ * server signs the same three claims (with `basic`).
+ */
+const SERVER_CLAIMS = {
+  api_version: API_VERSION,
+  server_version: SERVER_VERSION,
+  feature_set: "advanced",
+} as const;
 
 export class TokenService {
   private constructor(
@@ -61,7 +74,7 @@ export class TokenService {
   }
 
   sign(claims: TokenClaims, ttlSec: number): Promise<string> {
-    return new SignJWT({ name: claims.name })
+    return new SignJWT({ name: claims.name, ...SERVER_CLAIMS })
       .setProtectedHeader({ alg: ALG, kid: this.publicJwk.kid })
       .setSubject(claims.sub)
       .setIssuer(TOKENS.issuer)

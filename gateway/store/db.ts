@@ -290,6 +290,22 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE routes ADD COLUMN managed_by TEXT;
   `,
+  // v0.6: what ClearML's SDK and agent write. Projects, and the task fields the gateway keeps
+  // as sent (configuration, container, models, execution's parameters, ...) as one JSON object.
+  `
+  CREATE TABLE projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    user_id TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    system_tags TEXT NOT NULL DEFAULT '[]',
+    default_output_destination TEXT,
+    created TEXT NOT NULL,
+    last_update TEXT NOT NULL
+  );
+  ALTER TABLE tasks ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
+  `,
 ];
 
 export type Db = Database.Database;

@@ -8,6 +8,7 @@
 //   users        users and their key pairs
 //   groups       groups and members                          (reads users)
 //   rules        access rules                                (reads users, groups)
+//   projects     projects (ClearML's SDK files tasks under them)
 //   queues       queues, their entries, workers
 //   tasks        tasks, runtime properties, console logs     (reads queues)
 //   routers      what routers report                         (reads tasks)
@@ -18,6 +19,7 @@ import type Database from "better-sqlite3";
 import { RUNTIME, type ActionResponse, type ServiceConfig } from "@appgw/sdk/contract";
 import { openDb, type Db } from "./db";
 import { Groups } from "./groups";
+import { Projects } from "./projects";
 import { Queues } from "./queues";
 import { RouterTests } from "./routerTests";
 import { Routers } from "./routers";
@@ -30,7 +32,7 @@ import {
   parse,
   type StoreContext,
 } from "./sql";
-import { requestedEndpoints, Tasks } from "./tasks";
+import { requestedEndpoints, Tasks, type Runtime } from "./tasks";
 import { Users } from "./users";
 
 export { listing } from "./sql";
@@ -42,6 +44,7 @@ export class Store {
   readonly users: Users;
   readonly groups: Groups;
   readonly rules: AccessRules;
+  readonly projects: Projects;
   readonly queues: Queues;
   readonly tasks: Tasks;
   readonly routers: Routers;
@@ -74,9 +77,11 @@ export class Store {
     this.users = new Users(ctx);
     this.groups = new Groups(ctx, this.users);
     this.rules = new AccessRules(ctx, { users: this.users, groups: this.groups });
+    this.projects = new Projects(ctx);
     this.queues = new Queues(ctx);
     this.tasks = new Tasks(ctx, {
       queues: this.queues,
+      projects: this.projects,
       servable: () => this.routes.servable(),
     });
     this.routers = new Routers(ctx, this.tasks);
@@ -164,9 +169,9 @@ export class Store {
     const servable = this.routes.servable();
     const out: ServiceConfig[] = [];
     for (const t of this.tasks.externalServices()) {
-      const runtime = parse<Record<string, string>>(t.runtime);
+      const runtime = parse<Runtime>(t.runtime);
       const pinned = runtime[RUNTIME.router];
-      if (pinned && pinned !== router) continue;
+      if (pinned && String(pinned) !== router) continue;
       const owner = this.users.byId(t.user_id);
       const queue = t.queue_id ? this.queues.byId(t.queue_id)?.name : undefined;
       for (const ep of requestedEndpoints(runtime)) {

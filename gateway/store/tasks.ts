@@ -1,7 +1,14 @@
 // Tasks: their life (created → queued → in_progress → completed | failed | stopped), their
 // runtime properties, their console log, and the endpoints the running ones ask routers for.
-import { EXTERNAL_SERVICE_TAG, RUNTIME, type Task, type TaskStatus } from "@appgw/sdk/contract";
+import {
+  EXTERNAL_SERVICE_TAG,
+  RUNTIME,
+  type ParsedRequest,
+  type Task,
+  type TaskStatus,
+} from "@appgw/sdk/contract";
 import { appgwError } from "@appgw/sdk/errors";
+import type { Projects } from "./projects";
 import type { Queues } from "./queues";
 import {
   inList,
@@ -36,23 +43,42 @@ export interface TaskRow {
   script: string;
   hyperparams: string;
   runtime: string;
+  /** JSON: the fields kept as sent (KEPT_FIELDS, and execution but its queue). */
+  fields: string;
   created: string;
   started: string | null;
   completed: string | null;
   last_update: string;
 }
 
-type Runtime = Record<string, string>;
+/** Runtime properties: ClearML's clients write JSON scalars (`_PORT` as a number). */
+export type Runtime = Record<string, string | number | boolean | null>;
 
-export interface NewTask {
-  name: string;
-  type: string;
-  project?: string;
-  comment?: string;
-  tags?: string[];
-  system_tags?: string[];
-  script?: Record<string, unknown>;
-  hyperparams?: Record<string, Record<string, Record<string, unknown>>>;
+export type NewTask = ParsedRequest<"tasks.create">;
+/** What `tasks.edit` may change; a field left out is kept, a field given replaces it whole. */
+export type TaskPatch = Omit<ParsedRequest<"tasks.edit">, "task" | "force">;
+
+/** Task fields the gateway keeps as sent and returns as they are; it reads none of them. */
+const KEPT_FIELDS = [
+  "parent",
+  "output_dest",
+  "container",
+  "configuration",
+  "models",
+  "input",
+  "output",
+] as const;
+type Kept = Partial<Record<(typeof KEPT_FIELDS)[number] | "execution", unknown>>;
+
+/** The kept part of a create or edit: the kept fields given, and execution but its queue. */
+function keptOf(t: TaskPatch): Kept {
+  const out: Kept = {};
+  for (const key of KEPT_FIELDS) if (t[key] !== undefined) out[key] = t[key];
+  if (t.execution !== undefined) {
+    const { queue: _queue, ...rest } = t.execution ?? {};
+    out.execution = rest;
+  }
+  return out;
 }
 
 export type LogEvent = {
@@ -72,7 +98,17 @@ export interface RequestedEndpoint {
   staticRoute: string | null;
 }
 
-/** Reads ClearML's `_SERVICE`, `_ADDRESS`, `_PORT`, `_ROUTER_ENDPOINT_MODE*` keys (and `__<name>` variants). */
+/** A runtime value as text: numbers and booleans as JSON writes them; null and "" as absent. */
+const text = (v: Runtime[string] | undefined): string | undefined =>
+  v === null || v === undefined || v === "" ? undefined : String(v);
+
+/**
+ * Reads ClearML's endpoint keys (and their `__<name>` variants): `_SERVICE` (`EXTERNAL` or
+ * `EXTERNAL_TCP`), the address and port (HTTP: `_ADDRESS`/`_PORT`; TCP, as ClearML's SDK writes
+ * them: `external_address` and `upstream_task_port`, then `external_tcp_port`; `_ADDRESS`/`_PORT`
+ * also serve), and `_ROUTER_ENDPOINT_MODE` (`path` or `subdomain`) with
+ * `_ROUTER_ENDPOINT_MODE_PARAM`, the static route's name.
+ */
 export function requestedEndpoints(runtime: Runtime): RequestedEndpoint[] {
   const out: RequestedEndpoint[] = [];
   for (const key of Object.keys(runtime)) {
@@ -80,17 +116,24 @@ export function requestedEndpoints(runtime: Runtime): RequestedEndpoint[] {
     const suffix = key.slice(RUNTIME.service.length);
     const kind = runtime[key];
     if (kind !== "EXTERNAL" && kind !== "EXTERNAL_TCP") continue;
-    const address = runtime[RUNTIME.address + suffix] ?? runtime[RUNTIME.address];
-    const port = Number(runtime[RUNTIME.port + suffix]);
+    const tcp = kind === "EXTERNAL_TCP";
+    const first = (...keys: string[]) =>
+      keys.map((k) => text(runtime[k + suffix])).find((v) => v !== undefined);
+    const address =
+      (tcp ? first(RUNTIME.tcpAddress, RUNTIME.address) : first(RUNTIME.address)) ??
+      text(runtime[RUNTIME.address]);
+    const port = Number(
+      tcp ? first(RUNTIME.tcpUpstreamPort, RUNTIME.tcpPort, RUNTIME.port) : first(RUNTIME.port),
+    );
     if (!address || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-    const mode = runtime[RUNTIME.mode + suffix];
-    const param = runtime[RUNTIME.modeParam + suffix];
+    const mode = text(runtime[RUNTIME.mode + suffix]);
+    const param = text(runtime[RUNTIME.modeParam + suffix]);
     out.push({
       endpointName: suffix ? suffix.slice(2) : null,
-      protocol: kind === "EXTERNAL_TCP" ? "tcp" : "http",
+      protocol: tcp ? "tcp" : "http",
       address,
       port,
-      staticRoute: mode === "path" && param ? param : null,
+      staticRoute: (mode === "path" || mode === "subdomain") && param ? param : null,
     });
   }
   return out;
@@ -99,8 +142,9 @@ export function requestedEndpoints(runtime: Runtime): RequestedEndpoint[] {
 /** The static routes a runtime map asks for: `_ROUTER_ENDPOINT_MODE_PARAM` and its `__<name>` variants. */
 export function requestedRoutes(runtime: Runtime): string[] {
   const names = Object.entries(runtime)
-    .filter(([k, v]) => (k === RUNTIME.modeParam || k.startsWith(`${RUNTIME.modeParam}__`)) && v)
-    .map(([, v]) => v);
+    .filter(([k]) => k === RUNTIME.modeParam || k.startsWith(`${RUNTIME.modeParam}__`))
+    .map(([, v]) => text(v))
+    .filter((v): v is string => v !== undefined);
   return [...new Set(names)];
 }
 
@@ -111,23 +155,40 @@ function isWriteBack(key: string): boolean {
   );
 }
 
-/** Statuses a task reaches by `tasks.<action>`, and where it may come from. */
+export interface TaskFilter {
+  id?: string[];
+  name?: string;
+  status?: TaskStatus[];
+  tags?: string[];
+  system_tags?: string[];
+  project?: string[];
+  type?: string[];
+  user?: string[];
+}
+
+/**
+ * Statuses a task reaches by `tasks.<action>`, and where it may come from: ClearML's state
+ * machine (the open-source server's `bll/task/utils.py`), plus `failed` from `created` and
+ * `queued` (a task that cannot start). A report of the status a task already has is accepted
+ * and changes nothing, as there.
+ */
 const TRANSITIONS = {
-  in_progress: ["created", "queued"],
-  // A stop the agent confirms after `tasks.stop` already set it: accepted, changes nothing.
-  stopped: ["queued", "in_progress", "stopped"],
-  completed: ["in_progress"],
-  failed: ["created", "queued", "in_progress"],
+  in_progress: ["created", "queued", "stopped", "completed"],
+  stopped: ["queued", "in_progress", "closed", "failed"],
+  completed: ["in_progress", "stopped"],
+  failed: ["created", "queued", "in_progress", "stopped", "closed"],
+  published: ["completed", "stopped", "closed", "failed"],
 } as const satisfies Record<string, readonly TaskStatus[]>;
 export type ReportedStatus = keyof typeof TRANSITIONS;
 
-const ENDED: ReadonlySet<TaskStatus> = new Set(["stopped", "completed", "failed"]);
+const ENDED: ReadonlySet<TaskStatus> = new Set(["stopped", "completed", "failed", "published"]);
 
 export class Tasks extends Repository {
   constructor(
     ctx: StoreContext,
     private readonly deps: {
       queues: Queues;
+      projects: Projects;
       /** Whose tasks may serve which static route now (routes.ts `mayServe`). */
       servable: () => (route: string, owner: string) => boolean;
     },
@@ -138,25 +199,31 @@ export class Tasks extends Repository {
   create(t: NewTask, userId: string): string {
     const id = newId();
     const ts = now();
-    this.sql(
-      `INSERT INTO tasks (id, name, type, status, status_changed, project, comment, user_id, tags, system_tags,
-         script, hyperparams, runtime, created, last_update)
-         VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)`,
-    ).run(
-      id,
-      t.name,
-      t.type,
-      ts,
-      t.project ?? null,
-      t.comment ?? "",
-      userId,
-      json(t.tags ?? []),
-      json(t.system_tags ?? []),
-      json(t.script ?? {}),
-      json(t.hyperparams ?? {}),
-      ts,
-      ts,
-    );
+    this.db.transaction(() => {
+      if (t.project) this.deps.projects.get(t.project);
+      if (t.execution?.queue) this.deps.queues.require(t.execution.queue, "execution.queue");
+      this.sql(
+        `INSERT INTO tasks (id, name, type, status, status_changed, project, comment, user_id, tags,
+           system_tags, script, hyperparams, runtime, fields, queue_id, created, last_update)
+           VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)`,
+      ).run(
+        id,
+        t.name,
+        t.type,
+        ts,
+        t.project ?? null,
+        t.comment ?? "",
+        userId,
+        json(t.tags ?? []),
+        json(t.system_tags ?? []),
+        json(t.script ?? {}),
+        json(t.hyperparams ?? {}),
+        json(keptOf(t)),
+        t.execution?.queue ?? null,
+        ts,
+        ts,
+      );
+    })();
     this.touch();
     return id;
   }
@@ -177,42 +244,41 @@ export class Tasks extends Repository {
     return this.toTask(this.row(id));
   }
 
-  /** `system_tags`: every tag must be there, except `-tag`s, which must not. */
-  list(filter: {
-    id?: string[];
-    name?: string;
-    status?: TaskStatus[];
-    system_tags?: string[];
-  }): Task[] {
+  /** `tags`, `system_tags`: every tag must be there, except `-tag`s, which must not. */
+  list(filter: TaskFilter): Task[] {
     return this.rows(filter).map((r) => this.toTask(r));
   }
 
-  rows(filter: {
-    id?: string[];
-    name?: string;
-    status?: TaskStatus[];
-    system_tags?: string[];
-  }): TaskRow[] {
+  rows(filter: TaskFilter): TaskRow[] {
     const { where, args } = whereAll([
       inList("id", filter.id),
       regex("name", filter.name),
       inList("status", filter.status),
+      inList("project", filter.project),
+      inList("type", filter.type),
+      inList("user_id", filter.user),
     ]);
     const rows = this.sql(`SELECT * FROM tasks ${where} ORDER BY created, rowid`).all(
       ...args,
     ) as TaskRow[];
-    const wanted = filter.system_tags;
-    if (!wanted) return rows;
-    return rows.filter((r) => {
-      const tags = parse<string[]>(r.system_tags);
-      return wanted.every((t) =>
-        t.startsWith("-") ? !tags.includes(t.slice(1)) : tags.includes(t),
-      );
-    });
+    const tagged = (column: "tags" | "system_tags") => {
+      const wanted = filter[column];
+      return (r: TaskRow) => {
+        if (!wanted) return true;
+        const tags = parse<string[]>(r[column]);
+        return wanted.every((t) =>
+          t.startsWith("-") ? !tags.includes(t.slice(1)) : tags.includes(t),
+        );
+      };
+    };
+    if (!filter.tags && !filter.system_tags) return rows;
+    return rows.filter(tagged("tags")).filter(tagged("system_tags"));
   }
 
   private toTask(r: TaskRow): Task {
+    const { execution, ...kept } = parse<Kept>(r.fields);
     return {
+      ...kept,
       id: r.id,
       name: r.name,
       type: r.type,
@@ -229,7 +295,7 @@ export class Tasks extends Repository {
       completed: r.completed,
       last_update: r.last_update,
       last_worker: r.last_worker,
-      execution: { queue: r.queue_id },
+      execution: { ...(execution as object | undefined), queue: r.queue_id },
       script: parse(r.script),
       hyperparams: parse(r.hyperparams),
       runtime: parse(r.runtime),
@@ -249,29 +315,64 @@ export class Tasks extends Repository {
     }
   }
 
-  /** `tasks.edit`: `runtime` replaces the whole map. Returns the fields it set. */
-  edit(
-    taskId: string,
-    patch: { name?: string; system_tags?: string[]; runtime?: Runtime },
-    force: boolean | undefined,
-  ): Record<string, unknown> {
+  /**
+   * `tasks.edit`: each field given replaces the stored one whole (`runtime` the whole map, `null`
+   * clears a field). Returns the fields it set.
+   */
+  edit(taskId: string, patch: TaskPatch, force: boolean | undefined): Record<string, unknown> {
     return this.db.transaction(() => {
       const row = this.row(taskId);
       this.requireEditable(row, force, "tasks.edit");
+      if (patch.project) this.deps.projects.get(patch.project);
+      const queue = patch.execution?.queue;
+      if (queue) this.deps.queues.require(queue, "execution.queue");
       if (patch.runtime) this.checkRoutesFree(patch.runtime, row);
+      const given = <T>(v: T | null | undefined, empty: T): string | null =>
+        v === undefined ? null : json(v ?? empty);
       this.sql(
-        `UPDATE tasks SET name = coalesce(?, name), system_tags = coalesce(?, system_tags),
-           runtime = coalesce(?, runtime), last_update = ? WHERE id = ?`,
+        `UPDATE tasks SET name = coalesce(?, name), type = coalesce(?, type),
+           project = CASE WHEN ? THEN ? ELSE project END, comment = coalesce(?, comment),
+           tags = coalesce(?, tags), system_tags = coalesce(?, system_tags),
+           script = coalesce(?, script), hyperparams = coalesce(?, hyperparams),
+           runtime = coalesce(?, runtime), fields = ?,
+           queue_id = CASE WHEN ? THEN ? ELSE queue_id END, last_update = ? WHERE id = ?`,
       ).run(
         patch.name ?? null,
-        patch.system_tags ? json(patch.system_tags) : null,
+        patch.type ?? null,
+        patch.project === undefined ? 0 : 1,
+        patch.project ?? null,
+        patch.comment === undefined ? null : (patch.comment ?? ""),
+        given(patch.tags, []),
+        given(patch.system_tags, []),
+        given(patch.script, {}),
+        given(patch.hyperparams, {}),
         patch.runtime ? json(patch.runtime) : null,
+        json({ ...parse<Kept>(row.fields), ...keptOf(patch) }),
+        patch.execution === undefined ? 0 : 1,
+        queue ?? null,
         now(),
         taskId,
       );
       this.touch();
       return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     })();
+  }
+
+  /** `tasks.set_requirements`: `script.requirements`, what an agent installs. */
+  setRequirements(taskId: string, requirements: Record<string, unknown>): void {
+    const row = this.row(taskId);
+    const script = { ...parse<Record<string, unknown>>(row.script), requirements };
+    this.sql("UPDATE tasks SET script = ?, last_update = ? WHERE id = ?").run(
+      json(script),
+      now(),
+      taskId,
+    );
+  }
+
+  /** `tasks.ping`: the running agent is alive. */
+  ping(taskId: string): void {
+    this.row(taskId);
+    this.sql("UPDATE tasks SET last_update = ? WHERE id = ?").run(now(), taskId);
   }
 
   /** `tasks.edit_runtime`: merges `add` into the runtime map and removes `remove`. */
@@ -364,6 +465,27 @@ export class Tasks extends Repository {
   }
 
   /**
+   * `tasks.dequeue`, as ClearML's server does it: the task leaves any queue; a queued or running
+   * task moves to `newStatus` (default `created`), any other is left as it is. ClearML's agent
+   * calls it with `in_progress` on every task it pulls. Returns how many tasks changed status.
+   */
+  dequeue(
+    taskId: string,
+    newStatus: TaskStatus | undefined,
+    status: { reason?: string; message?: string },
+  ): number {
+    return this.db.transaction(() => {
+      const row = this.row(taskId);
+      if (row.status !== "queued" && row.status !== "in_progress") {
+        this.sql("DELETE FROM queue_entries WHERE task_id = ?").run(row.id);
+        return 0;
+      }
+      this.moveTo(row, newStatus ?? "created", status);
+      return 1;
+    })();
+  }
+
+  /**
    * `tasks.stop`: a queued or running task is `stopped` at once (the agent running it sees the
    * status and ends it); any other status needs `force`.
    */
@@ -383,10 +505,21 @@ export class Tasks extends Repository {
     this.moveTo(row, "stopped", status);
   }
 
-  /** What the agent running a task reports: `tasks.started/stopped/completed/failed`. */
-  report(taskId: string, to: ReportedStatus, status: { reason?: string; message?: string }): void {
+  /**
+   * What the agent running a task reports: `tasks.started/stopped/completed/failed`. `force`
+   * allows it from any status, as ClearML's agent sends `tasks.started` (a task it pulled from a
+   * queue, or one it runs again).
+   */
+  report(
+    taskId: string,
+    to: ReportedStatus,
+    status: { reason?: string; message?: string },
+    force = false,
+  ): void {
     const row = this.row(taskId);
-    if (!(TRANSITIONS[to] as readonly TaskStatus[]).includes(row.status)) {
+    const allowed =
+      row.status === to || (TRANSITIONS[to] as readonly TaskStatus[]).includes(row.status);
+    if (!force && !allowed) {
       throw appgwError(
         "APPGW_TASK_STATE",
         `task '${row.name}' is ${row.status}: it cannot become ${to}`,

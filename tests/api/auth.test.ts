@@ -94,14 +94,11 @@ describe("control API: envelope, login and users", () => {
       }
     });
 
-    it("refuses malformed JSON and unknown fields with 400/12, naming the field", async () => {
+    it("refuses malformed JSON and bad values of known fields with 400/12, naming the field", async () => {
       const auth = await bearerAuth(t.client);
       const bad = await rawCall(t.apiUrl, "routers.get_routes", "{not json", auth);
       assert.equal(bad.status, 400);
       assert.equal(bad.json.meta.result_subcode, 12);
-      const unknown = await rawCall(t.apiUrl, "routers.get_routes", { colour: "red" }, auth);
-      assert.equal(unknown.json.meta.result_subcode, 12);
-      assert.equal(unknown.json.meta.error_data.reason, "unknown field(s): colour");
       const wrong = await rawCall(t.apiUrl, "routers.get_routes", { page_size: 0 }, auth);
       assert.equal(wrong.json.meta.result_subcode, 12);
       assert.equal(wrong.json.meta.error_data.field, "page_size");

@@ -346,7 +346,7 @@ describe("control API: static routes (routers.*route*)", () => {
         const task = await t.client.tasks.create({
           name,
           type: "application",
-          project: "p1",
+          project: await t.client.call("projects.create", { name: `p-${name}` }).then((p) => p.id),
           system_tags: [EXTERNAL_SERVICE_TAG],
         });
         await t.client.tasks.editRuntime(task, { [key]: "served" });

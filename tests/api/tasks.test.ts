@@ -133,10 +133,11 @@ describe("control API: queues, workers, tasks and task logs", () => {
 
   describe("tasks", () => {
     it("creates a task with ClearML's fields and no runtime, and reads it back", async () => {
+      const project = (await t.client.call("projects.create", { name: "proj-1" })).id;
       const id = await t.client.tasks.create({
         name: "full",
         type: "application",
-        project: "proj-1",
+        project,
         comment: "a comment",
         tags: ["t1"],
         system_tags: ["s1"],
@@ -148,7 +149,7 @@ describe("control API: queues, workers, tasks and task logs", () => {
       assert.equal(task.name, "full");
       assert.equal(task.type, "application");
       assert.equal(task.status, "created");
-      assert.equal(task.project, "proj-1");
+      assert.equal(task.project, project);
       assert.equal(task.user, me);
       assert.equal(task.company, "appgw");
       assert.deepEqual(task.tags, ["t1"]);

@@ -8,6 +8,8 @@ export interface ApiProxy {
   url: string;
   /** `service.action` of every call forwarded, in order. */
   calls: string[];
+  /** Every answered call: the method, the URL's path (version prefix and all) and the status. */
+  exchanges: { method: string; path: string; status: number }[];
   /** The action whose answers are lost from now on (undefined: none). */
   lose: string | undefined;
   /** Runs with each lost answer before the connection is cut (a test may kill the gateway). */
@@ -31,6 +33,8 @@ export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Pr
           });
           return;
         }
+        const path = (req.url ?? "").split("?")[0] ?? "";
+        proxy.exchanges.push({ method: req.method ?? "", path, status: up.statusCode ?? 502 });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       },
@@ -43,6 +47,7 @@ export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Pr
   const proxy: ApiProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls: [],
+    exchanges: [],
     lose: opts.lose,
     close: () => server.close(),
   };

@@ -714,6 +714,14 @@ describe("SDK contract with ClearML's documented API (fake ClearML server)", () 
         await client.tasks.report(s, TASK_ID);
       }
       await client.tasks.log(TASK_ID, "line");
+      // What ClearML's own clients send; the reference gateway answers them (tests/clearml).
+      await client.call("tasks.ping", { task: TASK_ID });
+      await client.call("tasks.dequeue", { task: TASK_ID });
+      await client.call("tasks.set_requirements", { task: TASK_ID, requirements: { pip: "" } });
+      await client.call("events.add_batch", { requests: [] });
+      await client.call("projects.create", { name: "p" });
+      await client.call("projects.get_all", {});
+      await client.call("projects.get_by_id", { project: "p" });
       await client.tasks.getLog(TASK_ID);
       await client.queues.ensure("default");
       await client.queues.create("q");
@@ -749,6 +757,7 @@ describe("SDK contract with ClearML's documented API (fake ClearML server)", () 
       [400, 101, "APPGW_TASK_NOT_FOUND", "Invalid task id: id=0f1e", InvalidRequestError],
       [400, 110, "APPGW_TASK_STATE", "Invalid task status: expected=created", InvalidRequestError],
       [400, 301, "APPGW_USER_NOT_FOUND", "Invalid user id", InvalidRequestError],
+      [400, 401, "APPGW_PROJECT_NOT_FOUND", "Invalid project id", InvalidRequestError],
       [400, 701, "APPGW_QUEUE_NOT_FOUND", "Invalid queue id: queue=a1b2", InvalidRequestError],
       [400, 702, "APPGW_QUEUE_NOT_EMPTY", "Queue is not empty", InvalidRequestError],
       [

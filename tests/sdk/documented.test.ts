@@ -19,6 +19,7 @@ const ALSO_DOCUMENTED: Record<string, string> = {
   "tasks.started": DOCS.tasks,
   "tasks.completed": DOCS.tasks,
   "tasks.failed": DOCS.tasks,
+  "projects.get_by_id": DOCS.projects,
 };
 
 describe("actions the contract marks documented", () => {

@@ -128,6 +128,21 @@ const USER = {
   read_only: false,
 };
 
+/** A project as `projects.get_all` documents it. */
+const PROJECT = {
+  id: "0a0b0c0d0e0f10111213141516171819",
+  name: "serving",
+  basename: "serving",
+  description: "",
+  user: USER_ID,
+  company: COMPANY,
+  created: "2025-05-01T09:00:00.000+00:00",
+  last_update: "2025-05-01T09:00:00.000+00:00",
+  tags: [],
+  system_tags: [],
+  default_output_destination: null,
+};
+
 const TASK = {
   id: TASK_ID,
   name: "vllm serve",
@@ -182,6 +197,7 @@ export const EXAMPLES = {
   "auth.revoke_credentials": { revoked: 1 },
   "auth.create_service_user": { id: "6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d", credentials: CREDENTIALS },
   "users.get_all": { users: [USER] },
+  "users.get_vaults": { vaults: [], total: 0 },
   "users.get_current_user": {
     user: { ...USER, company: { id: COMPANY, name: "ACME", tier: "enterprise" } },
     sec_groups: [{ id: GROUP_ID, name: "ml-team" }],
@@ -265,6 +281,9 @@ export const EXAMPLES = {
   "workers.register": {},
   "workers.status_report": {},
   "workers.unregister": {},
+  "workers.get_runtime_properties": { runtime_properties: [] },
+  "workers.cluster_report": {},
+  "workers.cluster_unregister": {},
   "workers.get_all": {
     workers: [
       {
@@ -301,7 +320,14 @@ export const EXAMPLES = {
   "tasks.stopped": { updated: 1, fields: { status: "stopped" } },
   "tasks.completed": { updated: 1, fields: { status: "completed" } },
   "tasks.failed": { updated: 1, fields: { status: "failed" } },
+  "tasks.ping": {},
+  "tasks.dequeue": { dequeued: 1, updated: 1, fields: { status: "created" } },
+  "tasks.set_requirements": {
+    updated: 1,
+    fields: { "script.requirements": { pip: "clearml==2.1.12" } },
+  },
   "events.add": {},
+  "events.add_batch": { added: 2, errors: 0, errors_info: null },
   "events.get_task_log": {
     events: [
       {
@@ -327,6 +353,9 @@ export const EXAMPLES = {
     total: 2,
     scroll_id: "scroll-3",
   },
+  "projects.create": { id: PROJECT.id },
+  "projects.get_all": { projects: [PROJECT] },
+  "projects.get_by_id": { project: PROJECT },
   "server.info": {
     version: "3.26.0",
     build: "512",

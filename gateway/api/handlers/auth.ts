@@ -97,6 +97,8 @@ export const users: Handlers<"users"> = {
       sec_groups: store.groups.ofUser(me),
     };
   },
+  // The reference gateway keeps no configuration vaults.
+  "users.get_vaults": () => ({ vaults: [] }),
   "users.delete": (body, { user, store }) => {
     if (body.user === user.id) {
       throw appgwError("APPGW_INVALID_REQUEST", "user: you cannot delete yourself", {

@@ -4,7 +4,7 @@ import { appgw } from "./appgw";
 import { auth, users } from "./auth";
 import { permissions } from "./permissions";
 import { routers } from "./routers";
-import { events, queues, tasks, workers } from "./tasks";
+import { events, projects, queues, tasks, workers } from "./tasks";
 import type { Handler } from "./types";
 import { server } from "./server";
 
@@ -16,6 +16,7 @@ export const handlers: { [A in ActionName]: Handler<A> } = {
   ...users,
   ...permissions,
   ...routers,
+  ...projects,
   ...queues,
   ...workers,
   ...tasks,

@@ -15,32 +15,55 @@ function writable(taskId: string, { user, store }: Ctx) {
   return row;
 }
 
-/** `tasks.started/stopped/completed/failed`: what the agent running the task reports. */
+/**
+ * `tasks.started/stopped/completed/failed`: what the agent running the task reports;
+ * `completed {publish: true}` publishes it too.
+ */
 function reported(
   to: ReportedStatus,
 ): Handler<"tasks.started" | "tasks.stopped" | "tasks.completed" | "tasks.failed"> {
   return (body, ctx) => {
     writable(body.task, ctx);
-    ctx.store.tasks.report(body.task, to, {
-      reason: body.status_reason,
-      message: body.status_message,
-    });
+    const status = { reason: body.status_reason, message: body.status_message };
+    ctx.store.tasks.report(body.task, to, status, body.force);
+    if ("publish" in body && body.publish) {
+      ctx.store.tasks.report(body.task, "published", status, body.force);
+      return { updated: 1, fields: { status: "published" } };
+    }
     return { updated: 1, fields: { status: to } };
   };
 }
 
 export const tasks: Handlers<"tasks"> = {
   "tasks.create": (body, { user, store }) => ({ id: store.tasks.create(body, user.id) }),
+  "tasks.ping": (body, ctx) => {
+    writable(body.task, ctx);
+    ctx.store.tasks.ping(body.task);
+    return {};
+  },
+  "tasks.set_requirements": (body, ctx) => {
+    writable(body.task, ctx);
+    ctx.store.tasks.setRequirements(body.task, body.requirements);
+    return { updated: 1, fields: { "script.requirements": body.requirements } };
+  },
+  "tasks.dequeue": (body, ctx) => {
+    writable(body.task, ctx);
+    const updated = ctx.store.tasks.dequeue(body.task, body.new_status, {
+      reason: body.status_reason,
+      message: body.status_message,
+    });
+    return {
+      dequeued: 1,
+      updated,
+      fields: updated ? { status: body.new_status ?? "created" } : {},
+    };
+  },
   "tasks.get_by_id": (body, { store }) => ({ task: store.tasks.get(body.task) }),
   "tasks.get_all": (body, { store }) => ({ tasks: listing(store.tasks.list(body), body) }),
   "tasks.edit": (body, ctx) => {
     writable(body.task, ctx);
-    const fields = ctx.store.tasks.edit(
-      body.task,
-      { name: body.name, system_tags: body.system_tags, runtime: body.runtime },
-      body.force,
-    );
-    return { updated: 1, fields };
+    const { task, force, ...patch } = body;
+    return { updated: 1, fields: ctx.store.tasks.edit(task, patch, force) };
   },
   "tasks.edit_runtime": (body, ctx) => {
     writable(body.task, ctx);
@@ -89,10 +112,35 @@ export const events: Handlers<"events"> = {
     ctx.store.tasks.addEvent(body);
     return {};
   },
+  /** Keeps the `log` events (the console); metrics and plots are counted and dropped. */
+  "events.add_batch": (body, ctx) => {
+    const logs = body.requests.filter((e) => e.type === "log");
+    for (const task of new Set(logs.map((e) => e.task))) writable(task, ctx);
+    ctx.store.db.transaction(() => {
+      for (const e of logs) {
+        ctx.store.tasks.addEvent({
+          task: e.task,
+          msg: e.msg ?? "",
+          level: e.level ?? undefined,
+          timestamp: e.timestamp ?? undefined,
+          worker: e.worker ?? undefined,
+        });
+      }
+    })();
+    return { added: body.requests.length, errors: 0 };
+  },
   "events.get_task_log": (body, { store }) => {
     const { events, total } = store.tasks.getLog(body.task, body.batch_size, body.navigate_earlier);
     return { events, returned: events.length, total };
   },
+};
+
+export const projects: Handlers<"projects"> = {
+  "projects.create": (body, { user, store }) => ({ id: store.projects.create(body, user.id) }),
+  "projects.get_all": (body, { store }) => ({
+    projects: listing(store.projects.list(body), body),
+  }),
+  "projects.get_by_id": (body, { store }) => ({ project: store.projects.get(body.project) }),
 };
 
 export const queues: Handlers<"queues"> = {
@@ -132,5 +180,8 @@ export const workers: Handlers<"workers"> = {
     store.queues.unregisterWorker(body.worker);
     return {};
   },
+  "workers.get_runtime_properties": () => ({ runtime_properties: [] }),
+  "workers.cluster_report": () => ({}),
+  "workers.cluster_unregister": () => ({}),
   "workers.get_all": (body, { store }) => ({ workers: store.queues.listWorkers(body.last_seen) }),
 };
