@@ -51,6 +51,16 @@ const paging = {
   page_size: z.number().int().min(1).max(10_000).optional(),
 };
 
+/**
+ * Filters ClearML documents that the reference gateway does not implement. Unknown request
+ * fields are dropped, as ClearML's server drops them; these are refused instead (400 naming the
+ * field), since an answer that ignored them would list what the caller filtered out.
+ */
+function unimplemented<K extends string>(...names: K[]): Record<K, z.ZodOptional<z.ZodUndefined>> {
+  const refuse = z.undefined({ error: "is not implemented by the reference gateway" }).optional();
+  return Object.fromEntries(names.map((n) => [n, refuse])) as Record<K, typeof refuse>;
+}
+
 /** A route label: tasks attach to static routes by this name. */
 export const routeName = z
   .string()
@@ -745,6 +755,7 @@ export const actions = {
       auth_enabled: z.boolean().optional(),
       type: z.array(routeType).optional(),
       ...paging,
+      ...unimplemented("user", "last_update", "search_text"),
     }),
     z.looseObject({ routes: z.array(route) }),
   ),
@@ -805,7 +816,12 @@ export const actions = {
   ),
   "queues.get_all": spec(
     DOCS.queues,
-    z.strictObject({ id: idList.optional(), name: regexFilter.optional(), ...paging }),
+    z.strictObject({
+      id: idList.optional(),
+      name: regexFilter.optional(),
+      ...paging,
+      ...unimplemented("tags", "system_tags", "search_text", "scroll_id", "size"),
+    }),
     z.looseObject({ queues: z.array(queue) }),
   ),
   "queues.get_by_id": spec(
@@ -900,6 +916,15 @@ export const actions = {
       type: z.array(z.string().max(64)).max(64).optional(),
       user: idList.optional(),
       ...paging,
+      ...unimplemented(
+        "parent",
+        "status_changed",
+        "_all_",
+        "_any_",
+        "search_text",
+        "scroll_id",
+        "size",
+      ),
     }),
     z.looseObject({ tasks: z.array(task) }),
   ),
@@ -1023,6 +1048,15 @@ export const actions = {
       name: regexFilter.optional(),
       basename: regexFilter.optional(),
       ...paging,
+      ...unimplemented(
+        "description",
+        "tags",
+        "system_tags",
+        "search_text",
+        "parent",
+        "scroll_id",
+        "size",
+      ),
     }),
     z.looseObject({ projects: z.array(project) }),
   ),

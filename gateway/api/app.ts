@@ -114,7 +114,8 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     }
     const raw =
       req.method === "GET" ? { ...queryParams(req.query), ...(await getBody(req)) } : req.body;
-    const body = parseBody(name, raw ?? {});
+    const { body, ignored } = parseBody(name, raw ?? {});
+    if (ignored.length) req.log.debug({ action: name, ignored }, "request fields ignored");
     // Long polls stop when the client goes away or the gateway shuts down.
     const gone = new AbortController();
     reply.raw.on("close", () => gone.abort());
@@ -248,8 +249,9 @@ async function getBody(req: FastifyRequest): Promise<Record<string, unknown>> {
  * first problem is reported: a required field that is absent as 400/11, anything else as
  * 400/12, with the field's dotted path and the reason.
  */
-function parseBody(action: ActionName, body: unknown): unknown {
+function parseBody(action: ActionName, body: unknown): { body: unknown; ignored: string[] } {
   const schema = actions[action].request;
+  const ignored: string[] = [];
   let result = schema.safeParse(body);
   // Each pass drops what one level refused; a body has only so many levels of objects.
   for (let pass = 0; !result.success && pass < 8; pass++) {
@@ -258,11 +260,14 @@ function parseBody(action: ActionName, body: unknown): unknown {
     body = structuredClone(body);
     for (const issue of unknown) {
       const at = valueAt(body, issue.path) as Record<string, unknown>;
-      for (const key of issue.keys) delete at[key];
+      for (const key of issue.keys) {
+        delete at[key];
+        ignored.push([...issue.path, key].join("."));
+      }
     }
     result = schema.safeParse(body);
   }
-  if (result.success) return result.data;
+  if (result.success) return { body: result.data, ignored };
   const issue = result.error.issues[0];
   const path = issue?.path ?? [];
   const field = path.length ? path.join(".") : "body";

@@ -9,7 +9,7 @@ import type { LoginLimits } from "../login-guard";
 export interface ApiSettings {
   /**
    * `APPGW_TOKEN_TTL_SEC`: lifetime of tokens from `auth.login`, and the most `expiration_sec`
-   * may ask for. Default 12 h; never above MAX_TOKEN_TTL_SEC.
+   * may ask for. Default 24 h; never above MAX_TOKEN_TTL_SEC.
    */
   tokenTtlSec?: number;
   /** Failed logins allowed (gateway/login-guard.ts); each unset one keeps its default. */
@@ -60,7 +60,9 @@ const DEFAULT_TIMEOUTS: ApiTimeouts = {
 const LONG_POLL_MAX_SEC = 30;
 /** The cap on `APPGW_TOKEN_TTL_SEC`: a stolen token is not good for longer, whatever the setting. */
 export const MAX_TOKEN_TTL_SEC = 7 * 86_400;
-const DEFAULT_TOKEN_TTL_SEC = 12 * 3600;
+// ClearML's agent renews a token with less than 12 h left (api.auth.token_expiration_threshold_sec
+// 43200): with 12 h tokens it logged in again before every call, once a second.
+const DEFAULT_TOKEN_TTL_SEC = 24 * 3600;
 /** ClearML's least `expiration_sec`. */
 const MIN_TOKEN_TTL_SEC = 60;
 /** Durations are at most a day (Node's timers stop at 24.8 days), as the router's. */

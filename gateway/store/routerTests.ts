@@ -11,7 +11,7 @@ import {
 } from "@appgw/sdk/contract";
 import type { Queues } from "./queues";
 import { parse } from "./sql";
-import type { TaskRow, Tasks } from "./tasks";
+import { runtimeText, type Runtime, type TaskRow, type Tasks } from "./tasks";
 import type { Users } from "./users";
 
 /** The contract's bounds on a test log. */
@@ -37,7 +37,7 @@ export class RouterTests {
     const latest = new Map<string, { task: TaskRow; runtime: Record<string, string> }>();
     // Oldest first: a later task of the same router replaces an earlier one.
     for (const task of this.deps.tasks.rows({ system_tags: [ROUTER_TEST.tag] })) {
-      const runtime = parse<Record<string, string>>(task.runtime);
+      const runtime = runtimeText(parse<Runtime>(task.runtime));
       const router = runtime[RUNTIME.router];
       // Only an administrator (or a service account) runs router tests: a user's task with
       // the same tag and a verdict of its own choosing is not a test of the router.

@@ -98,6 +98,13 @@ export interface RequestedEndpoint {
   staticRoute: string | null;
 }
 
+/** A runtime map as text, for the keys the gateway writes and reads as strings (router tests). */
+export function runtimeText(runtime: Runtime): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(runtime).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)]])),
+  );
+}
+
 /** A runtime value as text: numbers and booleans as JSON writes them; null and "" as absent. */
 const text = (v: Runtime[string] | undefined): string | undefined =>
   v === null || v === undefined || v === "" ? undefined : String(v);

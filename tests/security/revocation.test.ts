@@ -1,6 +1,6 @@
 // Access follows the gateway's current groups, access rules and users, not the claims frozen in
 // a token: removing a member, deleting an access rule or deleting a user takes effect at the
-// router within a configuration change, not at the token's expiry (12 h by default).
+// router within a configuration change, not at the token's expiry (24 h by default).
 import assert from "node:assert/strict";
 import { AppGatewayClient } from "@appgw/sdk";
 import { eventually, type TestGateway } from "../helpers/gateway";

@@ -1,6 +1,6 @@
 // The router test sends traffic through the router with a token. That token must go only to the
 // router under test and be worth little beyond the test: before, it was the provider's own
-// session token (12 h). A recording proxy stands in front of the router, as a load balancer
+// session token (24 h). A recording proxy stands in front of the router, as a load balancer
 // would, and sees what a router sees.
 import assert from "node:assert/strict";
 import http from "node:http";
