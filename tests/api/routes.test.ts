@@ -342,11 +342,12 @@ describe("control API: static routes (routers.*route*)", () => {
     it("lists the running tasks that ask for the route, with the targets and URLs routers report", async () => {
       const id = await pathRoute("served");
       const queue = await t.client.queues.ensure("served-q");
+      const project = (await t.client.call("projects.create", { name: "p1" })).id;
       const ask = async (name: string, key: string) => {
         const task = await t.client.tasks.create({
           name,
           type: "application",
-          project: await t.client.call("projects.create", { name: `p-${name}` }).then((p) => p.id),
+          project,
           system_tags: [EXTERNAL_SERVICE_TAG],
         });
         await t.client.tasks.editRuntime(task, { [key]: "served" });
@@ -359,8 +360,8 @@ describe("control API: static routes (routers.*route*)", () => {
       let route = await get(id);
       assert.equal(route.status, "available", "no router routes it yet");
       assert.deepEqual(route.tasks, [
-        { id: first, name: "first", project: "p1", target: null },
-        { id: second, name: "second", project: "p1", target: null },
+        { id: first, name: "first", project, target: null },
+        { id: second, name: "second", project, target: null },
       ]);
       assert.deepEqual(route.urls, []);
 
