@@ -2,7 +2,7 @@
 // a Secret for the API credentials, a Deployment, a Service, and optionally an Ingress, a
 // NetworkPolicy and a NodePort or LoadBalancer Service for the raw TCP port range. The same
 // component runs our reference router or ClearML's own images (`flavour`), since both read the
-// same env contract (../shared/design/gateway.md, "Router configuration").
+// same env contract (ClearML's App Gateway installation guides; README, "The reference gateway").
 //
 // This file holds what users see: the arguments, the outputs and the component. The arguments'
 // schema (checks and defaults), the container environment of each flavour and the pod live in

@@ -244,7 +244,7 @@ export class ServiceAccount extends pulumi.dynamic.Resource {
       ]),
       {
         ...opts,
-        // Computed outputs are plain in state unless named here (../shared/design/pulumi.md).
+        // Pulumi keeps computed outputs in plaintext state unless they are named here.
         additionalSecretOutputs: [
           ...new Set([...(opts?.additionalSecretOutputs ?? []), ...SECRET_OUTPUTS]),
         ],

@@ -3,7 +3,7 @@
 // Pulumi stores each dynamic resource's provider, with its closure, in state (`__provider`) and
 // runs that copy in a separate process for check/diff/create/read/update/delete. Anything the
 // closure captures is serialized by value: SDK clients, axios instances and zod schemas cannot
-// be, and a credential captured here would land in state in plaintext (../shared/design/pulumi.md).
+// be, and a credential captured here would land in state in plaintext.
 //
 // So the closure names the implementation and nothing else. Installed from a registry, it is
 // `require("@appgw/pulumi/serialized/<type>")`; in a linked workspace, a few functions that

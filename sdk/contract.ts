@@ -2,7 +2,7 @@
 // of its `data`, and the page of ClearML's published reference that documents it. The reference
 // gateway validates requests with these schemas and the SDK parses responses with them. Who may
 // call an action is the server's policy, not the client's (gateway/api/policy.ts). Shapes follow
-// ClearML's Enterprise API reference exactly (../shared/design/clearml-api.md);
+// ClearML's Enterprise API reference exactly (each action names its page);
 // docs/clearml-compatibility.md says what is inferred.
 //
 // Two rules keep the SDK working against a real ClearML server:

@@ -1,7 +1,8 @@
 // Which actions only an admin may call. This is the reference gateway's policy, not part of the
 // client: the SDK's contract says what an action takes and returns, the server decides who may
 // call it. It follows the Security column of ClearML's API reference
-// (../shared/design/clearml-api.md, "Scopes"): `system,root,admin` means admin only, `all` means
+// (https://clear.ml/docs/latest/docs/references/enterprise/, each endpoint's "Security"):
+// `system,root,admin` means admin only, `all` means
 // any signed-in user. Where the gateway is stricter than the reference, the entry says why.
 import type { ActionName } from "@appgw/sdk/contract";
 

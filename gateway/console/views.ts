@@ -1,4 +1,5 @@
-// The settings page, as the product page shows it (../shared/seed/application-gateway.md):
+// The settings page, as ClearML's documentation shows it
+// (https://clear.ml/docs/latest/docs/webapp/settings/webapp_settings_app_gw/):
 // server-rendered HTML that reads without JavaScript. Forms post and redirect; console.js only
 // adds the live refresh. Every value a user or task may have written is escaped by `html`.
 import {

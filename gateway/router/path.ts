@@ -1,6 +1,6 @@
 // Request-target normalisation: the one place a raw `req.url` is parsed. Prefix routing in Envoy,
 // Traefik, Caddy and http-proxy-middleware was bypassed through `..`, `%2e%2e`, `%2f`, `%5c`,
-// backslashes and Tomcat's `..;` (see ../../shared/design/dataplane.md). The router matches routes
+// backslashes and Tomcat's `..;` (public advisories of each; docs/security.md). The router matches routes
 // on the path this returns and forwards exactly that path, so the route check and the target
 // always see the same thing.
 //

@@ -1,5 +1,5 @@
 // The router container's environment, one builder per flavour. Both flavours read the env
-// contract of ClearML's router (../shared/design/gateway.md, "Router configuration"); they
+// contract of ClearML's router (its installation guides; README, "The reference gateway"); they
 // differ in the names of the cookie flag and of the TCP ("stream") range.
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,5 +1,5 @@
 // The SDK against ClearML's documented API, with no gateway of ours: a fake server answers with
-// bodies shaped exactly as the reference documents them (../../shared/design/clearml-api.md),
+// bodies shaped exactly as the reference documents them (tests/sdk/reference.ts),
 // and every test checks the request the SDK sent and what it made of the answer.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
