@@ -1,6 +1,7 @@
 // A proxy in front of the control API that records every action called through it and, when
-// asked, loses one action's answers: the gateway carries the call out, the client sees its
-// connection cut. How idempotent creates and the number of calls an operation makes are tested.
+// asked, loses one action's answers (the gateway carries the call out, the client sees its
+// connection cut) or replaces them with an answer of its own (a proxy's error page). How
+// idempotent creates, retries and the number of calls an operation makes are tested.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -14,7 +15,19 @@ export interface ApiProxy {
   lose: string | undefined;
   /** Runs with each lost answer before the connection is cut (a test may kill the gateway). */
   onLost?: (answer: string) => void | Promise<void>;
+  /**
+   * Called with each action once the API has answered it (the call was carried out): an answer
+   * returned here goes to the client instead of the API's, such as a proxy's 502 page.
+   */
+  replace?: (action: string) => ReplacedAnswer | undefined;
   close(): void;
+}
+
+/** What the proxy answers in the API's place. */
+export interface ReplacedAnswer {
+  status: number;
+  body: string;
+  headers?: Record<string, string>;
 }
 
 export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Promise<ApiProxy> {
@@ -34,6 +47,13 @@ export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Pr
           return;
         }
         const path = (req.url ?? "").split("?")[0] ?? "";
+        const replaced = proxy.replace?.(action);
+        if (replaced) {
+          up.resume();
+          proxy.exchanges.push({ method: req.method ?? "", path, status: replaced.status });
+          res.writeHead(replaced.status, replaced.headers).end(replaced.body);
+          return;
+        }
         proxy.exchanges.push({ method: req.method ?? "", path, status: up.statusCode ?? 502 });
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
