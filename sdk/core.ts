@@ -21,7 +21,10 @@ export interface ClientOptions {
   token?: string;
   /** Per-call timeout; long polls add their wait to it. Default 30 s. */
   timeoutMs?: number;
-  /** Retries of safe calls after a failure. Default 3. */
+  /**
+   * Retries of safe calls after a failure: a lost connection, or a 429, 502, 503 or 504 answer
+   * (a proxy's or a busy server's, whatever its body). Default 3.
+   */
   maxRetries?: number;
   /** First backoff delay, doubled on every retry (with jitter). Default 200 ms. */
   retryDelayMs?: number;
@@ -86,6 +89,20 @@ const SAFE_TO_RETRY: ReadonlySet<ActionName> = new Set<ActionName>([
   "workers.status_report",
 ]);
 
+/**
+ * Statuses that say "not now" rather than "no": a proxy whose upstream is down or restarting
+ * (502, 503, 504, usually with an HTML or plain-text page of its own, not ClearML's envelope)
+ * or a rate limit (429). A safe call is tried again after them, as after a lost connection.
+ */
+const TRY_AGAIN_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+/**
+ * The longest `Retry-After` the SDK waits before a retry. A server asking for longer (the
+ * gateway's login limit asks for up to 15 min) gets the error at once: a caller such as a
+ * Pulumi run should not hang that long on one call.
+ */
+const MAX_RETRY_AFTER_SEC = 30;
+
 /** Renew a token this long before the `exp` it carries, when it carries one. */
 const RENEW_BEFORE_MS = 60_000;
 
@@ -111,6 +128,26 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREAC
 const TRACE_FILE = process.env.APPGW_SDK_TRACE;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A `Retry-After` header in seconds: delay-seconds or an HTTP date; undefined when unreadable. */
+function retryAfterSec(header: unknown): number | undefined {
+  if (typeof header !== "string" || !header.trim()) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds : undefined;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** The error a call ends with when its retries stop: the last answer's, saying why they stopped. */
+function retriesEnded(err: AppGatewayError, why: string): AppGatewayError {
+  const e = appgwError(err.code, `${err.message} (${why})`, err.details, {
+    status: err.statusCode,
+    subcode: err.subcode,
+  });
+  if (err.requestId) e.requestId = err.requestId;
+  if (err.endpoint) e.endpoint = err.endpoint;
+  return e;
+}
 
 export class Core {
   readonly apiHost: string;
@@ -195,12 +232,24 @@ export class Core {
           attempt--;
           continue;
         }
-        const retryable =
-          err.code === "APPGW_CONNECTION" &&
-          (SAFE_TO_RETRY.has(action) || NOT_SENT.has(String(err.details.cause)));
-        if (!retryable || attempt >= maxRetries || callOpts.signal?.aborted) throw err;
+        // A write is repeated only when it cannot have arrived: a proxy's 502 or 504 may come
+        // after the server carried it out.
+        const retryable = SAFE_TO_RETRY.has(action)
+          ? err.code === "APPGW_CONNECTION" || TRY_AGAIN_STATUSES.has(err.statusCode)
+          : err.code === "APPGW_CONNECTION" && NOT_SENT.has(String(err.details.cause));
+        if (!retryable || callOpts.signal?.aborted) throw err;
+        if (attempt >= maxRetries) {
+          throw attempt ? retriesEnded(err, `gave up after ${attempt + 1} tries`) : err;
+        }
+        const asked = typeof err.details.retry_after === "number" ? err.details.retry_after : 0;
+        if (asked > MAX_RETRY_AFTER_SEC) {
+          throw retriesEnded(
+            err,
+            `the server asked to wait ${asked} s, longer than the ${MAX_RETRY_AFTER_SEC} s the SDK waits`,
+          );
+        }
         const base = (this.opts.retryDelayMs ?? 200) * 2 ** attempt;
-        await sleep(base / 2 + Math.random() * base);
+        await sleep(Math.max(base / 2 + Math.random() * base, asked * 1000));
       }
     }
   }
@@ -264,12 +313,16 @@ export class Core {
       e.endpoint = action;
       throw e;
     }
+    // How long the server (or a proxy) asks to be left alone, in the error's details as the
+    // gateway's own `error_data.retry_after`: the retries honour it, a caller may show it.
+    const retryAfter = retryAfterSec(res.headers["retry-after"]);
+    const waitFor = retryAfter === undefined ? {} : { retry_after: retryAfter };
     const parsed = envelope.safeParse(res.data);
     if (!parsed.success) {
       const e = appgwError(
         "APPGW_BAD_RESPONSE",
         `${action}: HTTP ${res.status} without a ClearML envelope from ${this.apiHost}`,
-        {},
+        waitFor,
         { status: res.status, subcode: 0 },
       );
       e.endpoint = action;
@@ -282,7 +335,7 @@ export class Core {
       const e = appgwError(
         classify(meta.result_code, subcode),
         `${action}: ${message}`,
-        { ...(meta.error_data ?? {}), result_msg: message },
+        { ...(meta.error_data ?? {}), result_msg: message, ...waitFor },
         { status: meta.result_code, subcode },
       );
       if (meta.id) e.requestId = meta.id;
