@@ -41,7 +41,10 @@ export interface RouterTestResult {
   taskId: string;
   browserEndpoint: string;
   endpoint: string;
-  /** The test log: the runner's steps and the task's console output. */
+  /**
+   * The test log: the task's console output (the runner's steps and the agent's lines), then the
+   * runner's lines that did not reach it, such as a failure to stop the task.
+   */
   log: string[];
 }
 
@@ -109,6 +112,8 @@ export async function runRouterTest(
   const started = new Date();
   const deadline = started.getTime() + opts.timeoutSec * 1000;
   const log: string[] = [];
+  /** The runner's lines that are not on the task's console: the result's log adds them to it. */
+  const notes: string[] = [];
   const taskName = `App Gateway router test: ${opts.router}`;
   let task: Task | undefined;
   let taskId = "";
@@ -116,7 +121,12 @@ export async function runRouterTest(
   const step = async (line: string) => {
     log.push(line);
     opts.progress?.(line);
-    if (taskId) await client.tasks.log(taskId, line).catch(() => undefined);
+    if (!taskId) notes.push(line);
+    else await client.tasks.log(taskId, line).catch(() => notes.push(line));
+  };
+  const note = (line: string) => {
+    log.push(line);
+    notes.push(line);
   };
 
   let reason: TestReason = "passed";
@@ -188,11 +198,12 @@ export async function runRouterTest(
   // The router removes the endpoint once the task stops: keep what it wrote while routing.
   const runtime = task?.runtime ?? {};
   if (taskId) {
-    await finish(client, taskId, { reason, message, completed, runtime }, log);
+    await finish(client, taskId, { reason, message, completed, runtime }, note);
     task = await client.tasks.get(taskId).catch(() => task);
   }
-  // The task's own console output (the agent's lines) completes the runner's steps.
-  const taskLog = taskId ? await client.tasks.getLog(taskId).catch(() => log) : log;
+  // The task's console holds the runner's steps and the agent's lines, in order; the runner's
+  // lines that did not reach it (a failed write, the notes of `finish`) come after it.
+  const taskLog = taskId ? await client.tasks.getLog(taskId).catch(() => []) : [];
   return {
     status: reason === "passed" ? "passed" : "failed",
     statusReason: reason,
@@ -205,7 +216,7 @@ export async function runRouterTest(
     taskId,
     browserEndpoint: String(runtime[RUNTIME.browserEndpoint] ?? ""),
     endpoint: String(runtime[RUNTIME.endpoint] ?? ""),
-    log: taskLog.length ? taskLog : log,
+    log: taskLog.length ? [...taskLog, ...notes] : log,
   };
 }
 
@@ -315,12 +326,12 @@ async function finish(
     completed: Date;
     runtime: Record<string, unknown>;
   },
-  log: string[],
+  note: (line: string) => void,
 ): Promise<void> {
   const status = verdict.reason === "passed" ? "passed" : "failed";
   await client.tasks
     .stop(taskId, `router test ${status}`, true)
-    .catch((err: unknown) => log.push(`stopping the test task failed: ${messageOf(err)}`));
+    .catch((err: unknown) => note(`stopping the test task failed: ${messageOf(err)}`));
   const keys = ROUTER_TEST.runtime;
   await client.tasks
     .editRuntime(taskId, {
@@ -331,5 +342,5 @@ async function finish(
       [keys.endpoint]: String(verdict.runtime[RUNTIME.endpoint] ?? ""),
       [keys.browserEndpoint]: String(verdict.runtime[RUNTIME.browserEndpoint] ?? ""),
     })
-    .catch((err: unknown) => log.push(`recording the verdict failed: ${messageOf(err)}`));
+    .catch((err: unknown) => note(`recording the verdict failed: ${messageOf(err)}`));
 }
