@@ -486,37 +486,24 @@ const observed = <Req extends z.ZodType, Res extends z.ZodType>(
   response: Res,
 ) => ({ docs: null, observed: client, request, response }) satisfies ActionSpec;
 
-const routeWrite = z
-  .strictObject({
-    /** Update the route with this id; create one when absent. */
-    id: id.optional(),
-    name: routeName,
-    type: routeType,
-    path: routePath.optional(),
-    subdomain: subdomain.optional(),
-    enabled: z.boolean().optional(),
-    auth_enabled: z.boolean().optional(),
-    /** `enabled` defaults to true. */
-    load_balancer: z.strictObject({ enabled: z.boolean().optional() }).optional(),
-    user_groups: idList.optional(),
-  })
-  .superRefine((v, ctx) => {
-    const [needed, other] = v.type === "path" ? ["path", "subdomain"] : ["subdomain", "path"];
-    if (v[needed as "path" | "subdomain"] === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: [needed],
-        message: `is required when type is '${v.type}'`,
-      });
-    }
-    if (v[other as "path" | "subdomain"] !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: [other],
-        message: `must not be set when type is '${v.type}'`,
-      });
-    }
-  });
+/**
+ * A create names the whole route: `name`, `type`, and the type's field (`path` or `subdomain`)
+ * without the other. An update names only what it changes and keeps the rest, so whether it
+ * makes a whole route depends on the stored one: the server checks the route it makes.
+ */
+const routeWrite = z.strictObject({
+  /** Update the route with this id; create one when absent. */
+  id: id.optional(),
+  name: routeName.optional(),
+  type: routeType.optional(),
+  path: routePath.optional(),
+  subdomain: subdomain.optional(),
+  enabled: z.boolean().optional(),
+  auth_enabled: z.boolean().optional(),
+  /** `enabled` defaults to true. */
+  load_balancer: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  user_groups: idList.optional(),
+});
 
 /**
  * A task status change: the caller's request, or the running agent's report. `force` allows a

@@ -5,6 +5,7 @@ import {
   type ParsedRequest,
   type Route,
   type RouteConfig,
+  type RouteType,
 } from "@appgw/sdk/contract";
 import { appgwError } from "@appgw/sdk/errors";
 import type { Groups } from "./groups";
@@ -105,9 +106,10 @@ export class Routes extends Repository {
 
   /**
    * `routers.add_or_update_route`: creates the route, or updates the one `id` names. An update
-   * keeps every field the request leaves out and needs the route disabled first. `managedBy`
-   * replaces the route's manager; without it an update keeps the one it has: an edit from the
-   * console or the API is drift the managing stack will see, and the route is still its.
+   * keeps every field the request leaves out, name and type included (`routeShape`), and needs
+   * the route disabled first. `managedBy` replaces the route's manager; without it an update
+   * keeps the one it has: an edit from the console or the API is drift the managing stack will
+   * see, and the route is still its.
    */
   upsert(body: RouteWrite, userId: string, managedBy?: RouteManager): string {
     return this.db.transaction(() => {
@@ -119,6 +121,7 @@ export class Routes extends Repository {
           { field: "id", reason: "route is enabled" },
         );
       }
+      const shape = routeShape(body, current);
       const groups = body.user_groups ?? (current ? this.groupsOf(current.id) : []);
       const authEnabled = body.auth_enabled ?? (current ? current.auth_enabled === 1 : true);
       if (!authEnabled && groups.length) {
@@ -140,9 +143,7 @@ export class Routes extends Repository {
         );
       }
       const next = {
-        name: body.name,
-        path: body.type === "path" ? (body.path ?? null) : null,
-        subdomain: body.type === "subdomain" ? (body.subdomain ?? null) : null,
+        ...shape,
         load_balanced: +(
           body.load_balancer?.enabled ?? (current ? current.load_balanced === 1 : true)
         ),
@@ -392,6 +393,41 @@ export class Routes extends Repository {
 }
 
 type RouteAccess = Pick<RouteConfig, "auth_enabled" | "restricted" | "groups" | "users">;
+
+const typeOf = (row: RouteRow): RouteType => (row.path !== null ? "path" : "subdomain");
+
+/**
+ * The name, path and subdomain of the route a write makes: an update keeps what it leaves out,
+ * and its path or subdomain while the type stays. A create has nothing to keep, so it names the
+ * route whole. Either way the result has a name, a type, the type's field and not the other;
+ * else 400 naming the field (11 for what a create left out, 12 for the rest).
+ */
+function routeShape(
+  body: RouteWrite,
+  current: RouteRow | undefined,
+): { name: string; path: string | null; subdomain: string | null } {
+  const missing = (field: string) =>
+    appgwError("APPGW_MISSING_FIELDS", `${field}: is required to create a route`, {
+      field,
+      reason: "is required",
+    });
+  const refuse = (field: string, reason: string) =>
+    appgwError("APPGW_INVALID_REQUEST", `${field}: ${reason}`, { field, reason });
+  const name = body.name ?? current?.name;
+  const type = body.type ?? (current && typeOf(current));
+  if (name === undefined) throw missing("name");
+  if (type === undefined) throw missing("type");
+  const [own, other] =
+    type === "path" ? (["path", "subdomain"] as const) : (["subdomain", "path"] as const);
+  if (body[other] !== undefined) throw refuse(other, `must not be set when type is '${type}'`);
+  const value = body[own] ?? (current && typeOf(current) === type ? current[own] : null);
+  if (value === null) throw refuse(own, `is required when type is '${type}'`);
+  return {
+    name,
+    path: own === "path" ? value : null,
+    subdomain: own === "subdomain" ? value : null,
+  };
+}
 
 /**
  * Who may serve a static route: the task's owner must be someone the route is for. ClearML lets
