@@ -2,10 +2,10 @@
 // (`@appgw/pulumi/implementations`), so state written anywhere runs anywhere: see shim.ts.
 import { groupImpl } from "./group";
 import { groupAccessImpl } from "./groupAccess";
-import { routerRegistrationImpl } from "./routerRegistration";
+import { routerRegistrationImpl } from "./providers/routerRegistration";
 import { routerTestImpl } from "./routerTest";
 import { runtimeProvider, type ResourceProvider } from "./runtime";
-import { serviceAccountImpl } from "./serviceAccount";
+import { serviceAccountImpl } from "./providers/serviceAccount";
 import { staticRouteImpl } from "./staticRoute";
 
 const implementations = {

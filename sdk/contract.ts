@@ -12,6 +12,7 @@
 //   user bootstrap). ClearML publishes no such calls; the SDK's public client and the provider
 //   never need them (tests/sdk/contract.test.ts and tests/e2e/endpoints.test.ts hold us to it).
 import { z } from "zod";
+import { TEST_REASONS, type TestReason } from "./vocabulary";
 
 // ---------------------------------------------------------------------------------------------
 // Where each documented action is described
@@ -162,21 +163,7 @@ export const route = z.looseObject({
 });
 export type Route = z.infer<typeof route>;
 
-/**
- * The header a tool sends on `routers.add_or_update_route` to say it manages the route:
- * `tool=pulumi&stack=<project>/<stack>&resource=<name>`, form-encoded (URLSearchParams). A header
- * rather than a body field, so the request stays ClearML's (a ClearML server ignores it); the
- * reference gateway returns what it said as the route's `managed_by`.
- */
-export const MANAGED_BY_HEADER = "x-appgw-managed-by";
-
-/** The longest `X-Appgw-Managed-By` the reference gateway reads: 256-character fields, encoded. */
-export const MANAGED_BY_MAX_LENGTH = 8192;
-
-/** The header's value for a resource of a Pulumi stack (`stack` is `<project>/<stack>`). */
-export function formatManagedBy(m: { stack: string; resource: string }): string {
-  return new URLSearchParams({ tool: "pulumi", stack: m.stack, resource: m.resource }).toString();
-}
+export { formatManagedBy, MANAGED_BY_HEADER, MANAGED_BY_MAX_LENGTH } from "./vocabulary";
 
 export const groupMember = z.looseObject({
   id: z.string(),
@@ -371,21 +358,8 @@ export const logEvent = z.looseObject({
 // The reference gateway's own records (service `appgw`)
 
 /** Why a router test ended as it did: stable values a program can act on. */
-export const testReason = z.enum([
-  "running",
-  "passed",
-  "no_agent",
-  "not_started",
-  "task_failed",
-  "router_offline",
-  "not_routed",
-  "unreachable",
-  "wrong_response",
-  "insecure",
-  /** Interrupted, or the runner hit an unexpected error. */
-  "aborted",
-]);
-export type TestReason = z.infer<typeof testReason>;
+export const testReason = z.enum(TEST_REASONS);
+export type { TestReason };
 
 /**
  * The Test Details of the product page. The reference gateway derives one record per router

@@ -12,20 +12,16 @@ import { AuthApi, UsersApi } from "./users";
 
 export * from "./errors";
 export * from "./contract";
+export { escapeRegex, routeAccess, type RouteAccess } from "./routes";
 export {
-  escapeRegex,
-  routeAccess,
   routeStatusLabel,
-  type RouteAccess,
+  TEST_REASONS,
+  type RouteStatusFields,
   type RouteStatusLabel,
-} from "./routes";
-export { tokenExpiry } from "./core";
-export {
-  isSecureUrl,
-  runRouterTest,
-  type RouterTestOptions,
   type RouterTestResult,
-} from "./routerTest";
+} from "./vocabulary";
+export { tokenExpiry } from "./core";
+export { isSecureUrl, runRouterTest, type RouterTestOptions } from "./routerTest";
 export type { ClientOptions, CallOptions } from "./core";
 
 /** Actions ClearML documents: everything but the reference gateway's `appgw` service. */

@@ -5,7 +5,8 @@
 // task (and the reference gateway shows it per router). docs/clearml-compatibility.md.
 import { randomBytes } from "node:crypto";
 import { ECHO_ENTRY_POINT, ECHO_REQUIREMENTS, ROUTER_TEST, RUNTIME } from "./contract";
-import type { Router, Task, TestReason } from "./contract";
+import type { Router, Task } from "./contract";
+import type { RouterTestResult, TestReason } from "./vocabulary";
 import { messageOf } from "./errors";
 import type { AppGatewayClient } from "./index";
 
@@ -26,26 +27,6 @@ export interface RouterTestOptions {
    * `auth.login` (the client's credentials); a client holding only a session token passes that.
    */
   routerToken?: (seconds: number) => Promise<string>;
-}
-
-/** The Test Details of the product page. */
-export interface RouterTestResult {
-  status: "passed" | "failed";
-  statusReason: TestReason;
-  statusMessage: string;
-  started: string;
-  completed: string;
-  runTimeSec: number;
-  worker: string;
-  taskName: string;
-  taskId: string;
-  browserEndpoint: string;
-  endpoint: string;
-  /**
-   * The test log: the task's console output (the runner's steps and the agent's lines), then the
-   * runner's lines that did not reach it, such as a failure to stop the task.
-   */
-  log: string[];
 }
 
 /**

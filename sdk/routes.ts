@@ -88,12 +88,3 @@ export function routeAccess(route: Route, rules: AccessRule[]): RouteAccess {
     restricted: route.auth_enabled && (own.length > 0 || naming.length > 0),
   };
 }
-
-/** The product page's Status: Routing when a router routes it; Pending while tasks ask for it. */
-export type RouteStatusLabel = "Not In Use" | "Pending" | "Routing";
-
-export function routeStatusLabel(route: Route): RouteStatusLabel {
-  if (route.status === "active") return "Routing";
-  if (route.enabled && (route.tasks ?? []).length > 0) return "Pending";
-  return "Not In Use";
-}

@@ -4,8 +4,8 @@
 // embedded router.
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../provider/common";
+import { routerRegistrationImpl as impl } from "../../provider/providers/routerRegistration";
 import {
-  routerRegistrationImpl as impl,
   routerRegistrationProvider,
   type RouterRegistrationState,
 } from "../../provider/routerRegistration";

@@ -5,11 +5,8 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { honourSecretOutputs } from "../helpers/mocks";
 import { UNKNOWN } from "../../provider/common";
-import {
-  serviceAccountImpl as impl,
-  serviceAccountProvider,
-  type ServiceAccountState,
-} from "../../provider/serviceAccount";
+import { serviceAccountImpl as impl } from "../../provider/providers/serviceAccount";
+import { serviceAccountProvider, type ServiceAccountState } from "../../provider/serviceAccount";
 import type { ConnectionConfig } from "../../provider/shim";
 import { AppGatewayClient } from "@appgw/sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
