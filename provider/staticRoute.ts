@@ -288,13 +288,28 @@ async function reconcile(
   }
 }
 
+/** True when the route's managed-by marker names the stack and resource of `marker` (`__managedBy`). */
+function managedByThis(route: Route, marker: string | undefined): boolean {
+  const m = route.managed_by;
+  if (!m || !marker) return false;
+  const ours = new URLSearchParams(marker);
+  return (
+    m.tool === ours.get("tool") &&
+    m.stack === ours.get("stack") &&
+    m.resource === ours.get("resource")
+  );
+}
+
 /**
- * The route a refused or unanswered create left on the gateway, if it is this stack's to take.
- * ClearML routes carry no marker of who manages them, so a route counts as ours only when it is
- * exactly what we ask for and either the answer was lost (it may be this very request's) or our
- * own identity last wrote it: a run killed between the gateway's answer and Pulumi's state (kill
- * -9, a CI timeout) leaves such a route, and taking it lets the next `up` converge with nothing
- * duplicated or missing. Anything else is refused with the adopt advice.
+ * The route a refused or unanswered create left on the gateway, if it is this resource's to take.
+ * A run killed between the gateway's answer and Pulumi's state (kill -9, a CI timeout) leaves
+ * such a route, and taking it lets the next `up` converge with nothing duplicated or missing.
+ * Only a route exactly as asked counts, whose managed-by marker names this stack and this
+ * resource: stacks may share one account, so who wrote a route does not say whose it is, and a
+ * route taken from another stack would be deleted by the destroy of either. It must also be our
+ * own identity's, unless the answer was lost (then it may be this very request's). A ClearML
+ * server returns no marker, so nothing is taken there: the create fails with the adopt advice,
+ * which a person can follow, rather than silently share another stack's route.
  */
 async function leftover(
   client: AppGatewayClient,
@@ -302,26 +317,38 @@ async function leftover(
   inputs: StaticRouteInputs,
 ): Promise<Route | undefined> {
   const found = await client.routes.findByName(inputs.name).catch(() => undefined);
-  if (!found || detailsDiffer(found, inputs)) return undefined;
+  if (!found || detailsDiffer(found, inputs) || !managedByThis(found, inputs.__managedBy)) {
+    return undefined;
+  }
   if (hasCode(err, "APPGW_CONNECTION")) return found;
   const me = await client.users.me().catch(() => undefined);
   return found.updated_by && found.updated_by === me?.user.id ? found : undefined;
 }
 
-/** Explains a refused create, deciding by listing whether the name is taken. */
+/** Explains a refused create, deciding by listing whether the name is taken, and by whom. */
 async function createError(
   client: AppGatewayClient,
   err: unknown,
   inputs: StaticRouteInputs,
 ): Promise<Error> {
   const holder = await client.routes.findByName(inputs.name).catch(() => undefined);
-  if (holder) {
+  if (!holder) return new Error(`route '${inputs.name}': ${refusal(err)}`);
+  const taken = `a route named '${inputs.name}' already exists on the gateway (${holder.id})`;
+  const m = holder.managed_by;
+  if (m && !managedByThis(holder, inputs.__managedBy)) {
+    // Adopting it here would give one route to two stacks.
     return new Error(
-      `a route named '${inputs.name}' already exists on the gateway (${holder.id}). To manage it ` +
-        "from this stack set `adopt: true` on the StaticRoute, or choose another name",
+      `${taken}, managed by stack '${m.stack}' (resource '${m.resource}'). Choose another name, ` +
+        "or remove the route from that stack before taking it over here with `adopt: true`",
     );
   }
-  return new Error(`route '${inputs.name}': ${refusal(err)}`);
+  const unmarked = m
+    ? ""
+    : " It names no stack that manages it (a ClearML server keeps no such marker), so it may be another stack's.";
+  return new Error(
+    `${taken}.${unmarked} To manage it from this stack (it may be what an interrupted run of ` +
+      "this one left) set `adopt: true` on the StaticRoute, or choose another name",
+  );
 }
 
 /**

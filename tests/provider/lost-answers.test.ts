@@ -26,6 +26,8 @@ describe("provider creates whose answer is lost", () => {
         authenticated: true,
         enabled: true,
         allowDisruptiveEdits: true,
+        // As a program sends it: recovery takes only a route naming this stack and resource.
+        __managedBy: "tool=pulumi&stack=p%2Fs&resource=lost-route",
       };
       const { id, outs } = await staticRouteImpl.create(inputs, through(proxy.url));
       const routes = await t.client.routes.list({ name: "^lost-route$" });

@@ -15,6 +15,7 @@ describe("a create after an interrupted run", () => {
   });
   after(() => t.stop());
 
+  // As a program makes it: every route names its stack and resource (the `__managedBy` input).
   const route = (name: string) => ({
     name,
     path: `/${name}`,
@@ -22,6 +23,7 @@ describe("a create after an interrupted run", () => {
     authenticated: true,
     enabled: true,
     allowDisruptiveEdits: true,
+    __managedBy: new URLSearchParams({ tool: "pulumi", stack: "p/s", resource: name }).toString(),
   });
   const named = async (name: string) =>
     (await t.client.routes.list({ name: `^${name}$` })).map((r) => r.id);
