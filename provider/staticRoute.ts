@@ -111,8 +111,11 @@ export interface StaticRouteState extends StaticRouteInputs {
   /** The route's URLs on the routers serving it; empty while no router does. */
   urls: string[];
   /**
-   * Names of the groups with access (the route's own and those of its access rules, such as a
-   * GroupAccess grants), `["Users"]` (every signed-in user) when it names none, or `["Public"]`.
+   * Who the routers admit, as the settings page shows it: `["Public"]` for a public route;
+   * `["Users"]` (every signed-in user) while nothing restricts it; else the names of the groups
+   * (the route's own and those of its access rules, such as a GroupAccess grants), sorted, then
+   * of the users its access rules name, sorted, and `[]` when none is left: a restriction whose
+   * groups and users are all gone admits no one.
    */
   access: string[];
   targets: string[];
@@ -167,9 +170,14 @@ async function stateOf(
     route.auth_enabled ? reads.accessRules() : [],
     route.updated_by ? reads.user(route.updated_by) : undefined,
   ]);
-  // Who may use the route: its own groups and those of its access rules (GroupAccess).
+  // Who the routers admit: the route's own groups, and the groups and users of its access rules
+  // (a GroupAccess among them), as the settings page reads them.
   const access = routeAccess(route, rules);
-  const groups = access.groups.length ? await reads.groups(access.groups) : [];
+  const [groups, userNames] = await Promise.all([
+    access.groups.length ? reads.groups(access.groups) : [],
+    // Rules name their users; one that gives an id alone costs a lookup, shared by the process.
+    Promise.all(access.users.map(async (u) => u.name ?? (await reads.user(u.id))?.name ?? u.id)),
+  ]);
   const groupName = new Map(groups.map((g) => [g.id, g.name]));
   return {
     name: route.name,
@@ -186,10 +194,11 @@ async function stateOf(
     urls: route.urls ?? [],
     access: access.public
       ? ["Public"]
-      : access.groups.length === 0
-        ? // What the reference router does with an authenticated route that names no group.
-          ["Users"]
-        : sorted(access.groups.map((id) => groupName.get(id) ?? id)),
+      : access.restricted
+        ? // Only those named: a restriction whose groups and users are all gone admits no one.
+          [...sorted(access.groups.map((id) => groupName.get(id) ?? id)), ...sorted(userNames)]
+        : // Every signed-in user, as the built-in group that holds them all is named.
+          ["Users"],
     targets: sorted((route.tasks ?? []).flatMap((t) => (t.target ? [t.target] : []))),
     tasks: sorted((route.tasks ?? []).map((t) => t.name ?? t.id)),
     created: route.created ?? "",
@@ -498,7 +507,10 @@ export class StaticRoute extends pulumi.dynamic.Resource {
   get urls(): pulumi.Output<string[]> {
     return this.seen("urls");
   }
-  /** Names of the groups with access, or `["Public"]`. */
+  /**
+   * Who the routers admit: `Public`, `Users` (every signed-in user), or the names of the groups,
+   * then of the users; none when a restriction admits no one.
+   */
   get access(): pulumi.Output<string[]> {
     return this.seen("access");
   }
