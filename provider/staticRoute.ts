@@ -30,8 +30,14 @@ export interface StaticRouteArgs {
   authenticated?: pulumi.Input<boolean>;
   /**
    * Ids of the groups whose members may use the route (ClearML's `user_groups`: a Group's `id`,
-   * or a built-in group's id). When set, this resource owns the route's group list; leave it
-   * unset to grant access with GroupAccess resources instead.
+   * or a built-in group's id).
+   *
+   * Set, this resource owns the route's group list: groups added elsewhere show as drift and are
+   * removed by the next update. `[]` means the route names no group of its own (every signed-in
+   * user may use it unless an access rule restricts it), and going from unset to `[]` clears the
+   * groups the route has. Unset, the route's groups are left alone and never compared: grant
+   * access with GroupAccess resources, or elsewhere. Going from a list back to unset stops
+   * managing them and leaves them as they are.
    */
   accessGroups?: pulumi.Input<pulumi.Input<string>[]>;
   /** Default true. A disabled route keeps its configuration but routes nothing. */
@@ -406,7 +412,10 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
       olds.enabled !== news.enabled ||
       // State written before the input existed holds none: it meant the default.
       (olds.allowDisruptiveEdits ?? true) !== news.allowDisruptiveEdits ||
-      (news.accessGroups !== undefined && !sameSet(olds.accessGroups, news.accessGroups));
+      // Unset leaves the route's groups alone; set, the list is ours, and from unset even `[]` is
+      // a change: the update removes the groups added elsewhere.
+      (news.accessGroups !== undefined &&
+        (olds.accessGroups === undefined || !sameSet(olds.accessGroups, news.accessGroups)));
     return { changes };
   },
 
