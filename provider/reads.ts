@@ -80,9 +80,15 @@ class Snapshot<T> {
 }
 
 export interface Reads {
-  /** The route with this id, or undefined when it is gone. */
+  /**
+   * The route with this id, or undefined when it is gone: from the shared listing while it is
+   * fresh, which is what a refresh reports. Never what an update or a delete decides from.
+   */
   route(id: string): Promise<Route | undefined>;
-  /** The route as the server holds it now (never the snapshot): before a write that depends on it. */
+  /**
+   * The route as the server holds it now (never the snapshot): what an update or a delete
+   * decides from (`force` for an active route, the allowDisruptiveEdits guard), and reads back.
+   */
   freshRoute(id: string): Promise<Route | undefined>;
   user(id: string): Promise<User | undefined>;
   /** Every group; taken again (at most every RETAKE_MS) when it lacks one of `ids`, made since. */

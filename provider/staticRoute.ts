@@ -465,8 +465,10 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
 
   async delete(id, _props, conn) {
     const client = clientFor(conn);
-    // Existence is decided by listing: ClearML publishes no "route not found" code.
-    const route = await readsFor(client).route(id);
+    // Existence is decided by listing: ClearML publishes no "route not found" code. Fresh, never
+    // the process's shared listing: a task may have attached since, and the gateway refuses to
+    // delete an active route without `force`.
+    const route = await readsFor(client).freshRoute(id);
     if (route) await client.routes.delete([id], route.status === "active");
   },
 };
