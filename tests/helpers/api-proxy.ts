@@ -1,7 +1,8 @@
 // A proxy in front of the control API that records every action called through it and, when
 // asked, loses one action's answers (the gateway carries the call out, the client sees its
-// connection cut) or replaces them with an answer of its own (a proxy's error page). How
-// idempotent creates, retries and the number of calls an operation makes are tested.
+// connection cut), replaces them with an answer of its own (a proxy's error page), or holds calls
+// back until the test lets them go. How idempotent creates, retries, the number of calls an
+// operation makes and orderings that are otherwise a race are tested.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -20,6 +21,8 @@ export interface ApiProxy {
    * returned here goes to the client instead of the API's, such as a proxy's 502 page.
    */
   replace?: (action: string) => ReplacedAnswer | undefined;
+  /** Runs with each call's body before it is forwarded, which waits for it to settle. */
+  hold?: (action: string, body: string) => void | Promise<void>;
   close(): void;
 }
 
@@ -61,7 +64,15 @@ export async function apiProxy(apiUrl: string, opts: { lose?: string } = {}): Pr
     );
     // An API that is gone looks the same to the client through the proxy: the connection drops.
     upstream.on("error", () => res.socket?.destroy());
-    req.pipe(upstream);
+    const body: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => body.push(chunk));
+    req.on("end", () => {
+      const text = Buffer.concat(body);
+      void Promise.resolve(proxy.hold?.(action, text.toString())).then(
+        () => upstream.end(text),
+        () => res.socket?.destroy(),
+      );
+    });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const proxy: ApiProxy = {
