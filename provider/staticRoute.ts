@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, CallOptions, Route, RouteStatusLabel } from "@appgw/sdk";
@@ -303,6 +304,39 @@ async function reconcile(
   }
 }
 
+/** How long an update waits for the routers to serve a route it disabled and enabled again. */
+const REROUTE_WAIT_MS = 10_000;
+/** The longest pause between two reads while it waits; the first is 50 ms. */
+const REROUTE_POLL_MS = 500;
+
+/**
+ * The route after `reconcile` edited it, once the routers that served it before serve it again.
+ * ClearML edits a route only while it is disabled: the routers drop it meanwhile, and what they
+ * compute (`urls`, `status`, `targets`) comes back with their next report, a moment after the
+ * route is enabled. Read at once, an update would record `urls: []` for a route that routes as
+ * before; a refresh corrects the resource's state, but not the stack outputs a program made from
+ * it (`export const urls = route.urls`), which only the next `up` computes. Bounded: a router
+ * that went away meanwhile never reports again, and the route is then recorded as it is.
+ */
+async function rerouted(
+  client: AppGatewayClient,
+  before: Route,
+  news: StaticRouteInputs,
+): Promise<Route> {
+  let route = await mustGet(client, before.id, news.name);
+  const served = (r: Route) => (r.urls ?? []).length;
+  const edited = before.enabled && news.enabled && detailsDiffer(before, news);
+  if (!edited || served(before) === 0) return route;
+  const deadline = Date.now() + REROUTE_WAIT_MS;
+  let pause = 50;
+  while (served(route) < served(before) && Date.now() < deadline) {
+    await sleep(pause);
+    pause = Math.min(pause * 2, REROUTE_POLL_MS);
+    route = await mustGet(client, before.id, news.name);
+  }
+  return route;
+}
+
 /** True when the route's managed-by marker names the stack and resource of `marker` (`__managedBy`). */
 function managedByThis(route: Route, marker: string | undefined): boolean {
   const m = route.managed_by;
@@ -459,8 +493,9 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
 
   async update(id, olds, news, conn) {
     const client = clientFor(conn);
-    await reconcile(client, await mustGet(client, id, olds.name), news);
-    return { outs: await stateOf(client, await mustGet(client, id, news.name), news) };
+    const before = await mustGet(client, id, olds.name);
+    await reconcile(client, before, news);
+    return { outs: await stateOf(client, await rerouted(client, before, news), news) };
   },
 
   async delete(id, _props, conn) {
@@ -485,6 +520,8 @@ export const staticRouteProvider = providerShim("staticRouteImpl");
  * milliseconds against the reference gateway) the route routes nothing: new requests get 404
  * and its open connections are closed. If the edit is refused, the route is restored as it was.
  * `allowDisruptiveEdits: false` makes such an update of a route that is routing fail instead.
+ * The update ends once the routers that served the route serve it again (at most 10 s), so that
+ * `urls` and `status` are recorded as the edit left them, not as they were during it.
  *
  * Its writes name the stack and the resource that manage the route (`X-Appgw-Managed-By`), which
  * the reference gateway shows; see docs/clearml-compatibility.md, "Routes managed by Pulumi".
