@@ -337,7 +337,10 @@ async function rerouted(
   return route;
 }
 
-/** True when the route's managed-by marker names the stack and resource of `marker` (`__managedBy`). */
+/**
+ * True when the route's managed-by marker names the stack and the resource that `marker` (the
+ * `__managedBy` input) names.
+ */
 function managedByThis(route: Route, marker: string | undefined): boolean {
   const m = route.managed_by;
   if (!m || !marker) return false;
@@ -393,7 +396,8 @@ async function createError(
   }
   const unmarked = m
     ? ""
-    : " It names no stack that manages it (a ClearML server keeps no such marker), so it may be another stack's.";
+    : " It names no stack that manages it (a ClearML server keeps no such marker), so it may be " +
+      "another stack's.";
   return new Error(
     `${taken}.${unmarked} To manage it from this stack (it may be what an interrupted run of ` +
       "this one left) set `adopt: true` on the StaticRoute, or choose another name",
@@ -521,7 +525,8 @@ export const staticRouteProvider = providerShim("staticRouteImpl");
  * and its open connections are closed. If the edit is refused, the route is restored as it was.
  * `allowDisruptiveEdits: false` makes such an update of a route that is routing fail instead.
  * The update ends once the routers that served the route serve it again (at most 10 s), so that
- * `urls` and `status` are recorded as the edit left them, not as they were during it.
+ * what they report (`urls`, and `status` and `targets` with them) is recorded as the edit left
+ * it, not as it was during the edit.
  *
  * Its writes name the stack and the resource that manage the route (`X-Appgw-Managed-By`), which
  * the reference gateway shows; see docs/clearml-compatibility.md, "Routes managed by Pulumi".
