@@ -3,7 +3,7 @@
 import { groupImpl } from "./group";
 import { groupAccessImpl } from "./groupAccess";
 import { routerRegistrationImpl } from "./providers/routerRegistration";
-import { routerTestImpl } from "./routerTest";
+import { routerTestImpl } from "./providers/routerTest";
 import { runtimeProvider, type ResourceProvider } from "./runtime";
 import { serviceAccountImpl } from "./providers/serviceAccount";
 import { staticRouteImpl } from "./staticRoute";

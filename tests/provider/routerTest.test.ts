@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { routerTestImpl } from "../../provider/routerTest";
+import { routerTestImpl } from "../../provider/providers/routerTest";
 import { runRouterTest, type RouterTestOptions } from "../../sdk/routerTest";
 import { EXTERNAL_SERVICE_TAG, ROUTER_TEST, RUNTIME } from "@appgw/sdk";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
