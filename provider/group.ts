@@ -121,7 +121,14 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
     if (existing) {
       if (existing.system)
         throw new Error(`name: '${inputs.name}' is a built-in group and cannot be managed`);
-      await client.groups.save({ id: existing.id, description: inputs.description, users });
+      // With the declared name: adopt finds a name whatever its case, and the state then
+      // matches the program.
+      await client.groups.save({
+        id: existing.id,
+        name: inputs.name,
+        description: inputs.description,
+        users,
+      });
       const group = await mustGet(client, existing.id, inputs.name);
       return { id: existing.id, outs: await stateOf(client, group, inputs.adopt) };
     }

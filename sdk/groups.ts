@@ -1,6 +1,9 @@
 import type { AccessRule, ActionRequest, ActionResponse, Group } from "./contract";
 import type { Core } from "./core";
 
+/** ASCII letters in lower case, the others as they are: how SQLite's NOCASE compares. */
+const foldCase = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
 /** User groups (`permissions.*user_group*`). */
 export class GroupsApi {
   constructor(private readonly core: Core) {}
@@ -25,9 +28,14 @@ export class GroupsApi {
   async get(id: string): Promise<Group | undefined> {
     return (await this.list()).find((g) => g.id === id);
   }
-  /** The group with exactly this name, or undefined (there is no lookup by name). */
+  /**
+   * The group with this name whatever its case, or undefined (there is no lookup by name). Group
+   * names are unique regardless of the case of their ASCII letters, as the reference gateway's
+   * store compares them (SQLite's NOCASE): `ML-Team` finds `ml-team`.
+   */
   async findByName(name: string): Promise<Group | undefined> {
-    return (await this.list()).find((g) => g.name === name);
+    const wanted = foldCase(name);
+    return (await this.list()).find((g) => foldCase(g.name) === wanted);
   }
 }
 

@@ -342,6 +342,7 @@ describe("SDK contract with ClearML's documented API (fake ClearML server)", () 
     it("get and findByName list every group (there is no lookup) and pick one", async () => {
       assert.equal((await client.groups.get(GROUP_ID))?.name, "ml-team");
       assert.equal((await client.groups.findByName("Users"))?.system, true);
+      assert.equal((await client.groups.findByName("ML-TEAM"))?.id, GROUP_ID, "whatever the case");
       assert.equal(await client.groups.findByName("nobody"), undefined);
       for (const call of fake.calls("permissions.get_user_groups")) assert.deepEqual(call.body, {});
     });
