@@ -2,7 +2,7 @@
 // (loaded from disk by the shim), so module-level state such as the client cache is fine here.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AppGatewayClient, messageOf } from "@appgw/sdk";
+import { AppGatewayClient, formatManagedBy, MANAGED_BY_MAX_LENGTH, messageOf } from "@appgw/sdk";
 import { readsFor } from "./reads";
 import type { ConnectionConfig } from "./shim";
 
@@ -160,4 +160,26 @@ export function uniqueName(
 ): pulumi.Input<string> {
   if (typeof name === "string") return claim(kind, resource, name);
   return pulumi.output(name).apply((value) => claim(kind, resource, value));
+}
+
+/**
+ * The marker of a resource of this program: `tool=pulumi&stack=<project>/<stack>&resource=<name>`,
+ * form-encoded. Made by the program, the one place that knows the project, the stack and the
+ * resource's name (the provider's methods get none of them), and passed as the `__managedBy`
+ * input: `__` keeps it out of the diffs Pulumi shows.
+ */
+export function managedByMarker(resource: string): string {
+  return formatManagedBy({ stack: `${pulumi.getProject()}/${pulumi.getStack()}`, resource });
+}
+
+/**
+ * True for a marker a header can carry (visible ASCII, at most MANAGED_BY_MAX_LENGTH): what
+ * `check` keeps of `__managedBy`. A label is never a reason to refuse a program.
+ */
+export function usableMarker(marker: unknown): marker is string {
+  return (
+    typeof marker === "string" &&
+    marker.length <= MANAGED_BY_MAX_LENGTH &&
+    /^[\x21-\x7e]+$/.test(marker)
+  );
 }

@@ -3,10 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, CallOptions, Route, RouteStatusLabel } from "@appgw/sdk";
 import {
-  formatManagedBy,
   hasCode,
   MANAGED_BY_HEADER,
-  MANAGED_BY_MAX_LENGTH,
   messageOf,
   routeAccess,
   routeName,
@@ -14,7 +12,17 @@ import {
   routeStatusLabel,
   subdomain,
 } from "@appgw/sdk";
-import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
+import {
+  checkInputs,
+  clientFor,
+  managedByMarker,
+  refusal,
+  sameSet,
+  sorted,
+  stringSet,
+  uniqueName,
+  usableMarker,
+} from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
@@ -85,16 +93,6 @@ const inputsSchema = z
       });
     }
   });
-
-/**
- * The marker of a StaticRoute of this program: `tool=pulumi&stack=<project>/<stack>&resource=<name>`,
- * form-encoded. Made by the program, the one place that knows the project, the stack and the
- * resource's name (the provider's methods get none of them), and passed as the `__managedBy`
- * input: `__` keeps it out of the diffs Pulumi shows.
- */
-function managedByMarker(resource: string): string {
-  return formatManagedBy({ stack: `${pulumi.getProject()}/${pulumi.getStack()}`, resource });
-}
 
 type StaticRouteInputs = z.output<typeof inputsSchema> & {
   /**
@@ -427,13 +425,8 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   async check(_olds, news) {
     const { __managedBy: marker, ...rest } = news;
     const result = checkInputs(inputsSchema, rest);
-    // A label for the gateway's pages, never a reason to refuse a program. Kept only as a header
-    // can carry it (visible ASCII), so that no write fails for it.
-    const usable =
-      typeof marker === "string" &&
-      marker.length <= MANAGED_BY_MAX_LENGTH &&
-      /^[\x21-\x7e]+$/.test(marker);
-    return result.inputs && usable
+    // A label for the gateway's pages: kept only as a header can carry it, so no write fails for it.
+    return result.inputs && usableMarker(marker)
       ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
       : result;
   },
