@@ -183,3 +183,29 @@ export function usableMarker(marker: unknown): marker is string {
     /^[\x21-\x7e]+$/.test(marker)
   );
 }
+
+// Ownership records. A ClearML server keeps only the documented fields of an access rule (name,
+// description, users, groups, entity_type, entity_id, access_permission) and of a group (name,
+// description, users), and ignores headers it does not know: so Group and GroupAccess record
+// the stack and resource that own what they write in its description, as its last line,
+// `managed-by: <marker>`. What a lost answer or an interrupted run left behind is found again
+// by that record, and only what carries this stack's and resource's record is taken.
+
+/** The longest description `permissions.add_or_update_user_group` and `_access_rule` take. */
+export const DESCRIPTION_MAX_LENGTH = 1024;
+const OWNER_LINE = "managed-by: ";
+
+/** `text` with the record of `owner` as its last line; `text` alone when that does not fit. */
+export function withOwner(text: string, owner: string | undefined): string {
+  if (owner === undefined) return text;
+  const recorded = text ? `${text}\n${OWNER_LINE}${owner}` : `${OWNER_LINE}${owner}`;
+  return recorded.length <= DESCRIPTION_MAX_LENGTH ? recorded : text;
+}
+
+/** A description as its text and the owner its last line records (none: not recorded). */
+export function ownerOf(description: string | null | undefined): { text: string; owner?: string } {
+  const d = description ?? "";
+  const last = d.lastIndexOf("\n") + 1;
+  if (!d.startsWith(OWNER_LINE, last)) return { text: d };
+  return { text: d.slice(0, Math.max(0, last - 1)), owner: d.slice(last + OWNER_LINE.length) };
+}

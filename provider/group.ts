@@ -1,14 +1,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "@appgw/sdk";
-import { hasCode, SYSTEM_GROUPS } from "@appgw/sdk";
-import { checkInputs, clientFor, refusal, sameSet, sorted, stringSet, uniqueName } from "./common";
+import { SYSTEM_GROUPS } from "@appgw/sdk";
+import {
+  checkInputs,
+  clientFor,
+  managedByMarker,
+  ownerOf,
+  refusal,
+  sameSet,
+  sorted,
+  stringSet,
+  uniqueName,
+  usableMarker,
+  withOwner,
+} from "./common";
 import { readsFor } from "./reads";
 import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupArgs {
   /** Group name, unique on the gateway (case-insensitive). */
   name: pulumi.Input<string>;
+  /**
+   * On the gateway, a last line follows it that records the stack and resource managing the
+   * group (`managed-by: tool=pulumi&stack=...&resource=...`), when both fit in 1024 characters.
+   */
   description?: pulumi.Input<string>;
   /** Member user names. The group's members are exactly these. */
   members?: pulumi.Input<pulumi.Input<string>[]>;
@@ -35,7 +51,14 @@ const inputsSchema = z.strictObject({
   adopt: z.boolean().optional(),
 });
 
-type GroupInputs = z.output<typeof inputsSchema>;
+type GroupInputs = z.output<typeof inputsSchema> & {
+  /**
+   * `managedByMarker`: recorded in the group's description with each write (see `withOwner` in
+   * common.ts), so that a create whose answer was lost, or that an interrupted run made, finds
+   * this resource's group and no other. Kept in state, never compared, like a StaticRoute's.
+   */
+  __managedBy?: string;
+};
 
 export interface GroupState extends GroupInputs {
   /** Ids of the member users. */
@@ -54,11 +77,20 @@ async function memberIds(client: AppGatewayClient, names: string[]): Promise<str
   return names.map((n) => (users.get(n) as { id: string }).id);
 }
 
+/** What `permissions.add_or_update_user_group` is sent for `inputs`, member ids resolved. */
+function desired(inputs: GroupInputs, users: string[]) {
+  return {
+    name: inputs.name,
+    description: withOwner(inputs.description, inputs.__managedBy),
+    users,
+  };
+}
+
 /** The group's state, resolving member names through `users.get_all` when the group omits them. */
 async function stateOf(
   client: AppGatewayClient,
   group: GatewayGroup,
-  adopt: boolean | undefined,
+  recorded: Pick<GroupInputs, "adopt" | "__managedBy">,
 ): Promise<GroupState> {
   const members = group.users ?? [];
   const unnamed = members.filter((u) => !u.name).map((u) => u.id);
@@ -69,10 +101,12 @@ async function stateOf(
   }
   return {
     name: group.name,
-    description: group.description ?? "",
+    // The owner's record is ours, not the program's description.
+    description: ownerOf(group.description).text,
     members: sorted([...names.values()]),
     memberIds: sorted(members.map((u) => u.id)),
-    ...(adopt !== undefined ? { adopt } : {}),
+    ...(recorded.adopt !== undefined ? { adopt: recorded.adopt } : {}),
+    ...(recorded.__managedBy !== undefined ? { __managedBy: recorded.__managedBy } : {}),
   };
 }
 
@@ -82,17 +116,21 @@ function inputsOf(s: GroupState): GroupInputs {
     description: s.description,
     members: s.members,
     ...(s.adopt !== undefined ? { adopt: s.adopt } : {}),
+    ...(s.__managedBy !== undefined ? { __managedBy: s.__managedBy } : {}),
   };
 }
 
-/** The group with this id; fails with advice when it is gone. */
 /** The group with this id, decided by listing (ClearML publishes no "group not found" code). */
 async function find(client: AppGatewayClient, id: string): Promise<GatewayGroup | undefined> {
   return (await readsFor(client).groups()).find((g) => g.id === id);
 }
 
+/**
+ * The group with this id as the server holds it now (never the shared listing): before a write
+ * or a delete that depends on it. Fails with advice when it is gone.
+ */
 async function mustGet(client: AppGatewayClient, id: string, name: string): Promise<GatewayGroup> {
-  const group = await find(client, id);
+  const group = await client.groups.get(id);
   if (!group) {
     throw new Error(
       `group '${name}' (${id}) no longer exists on the gateway: run \`pulumi refresh\`, then \`pulumi up\``,
@@ -103,7 +141,11 @@ async function mustGet(client: AppGatewayClient, id: string, name: string): Prom
 
 export const groupImpl: Implementation<GroupInputs, GroupState> = {
   async check(_olds, news) {
-    return checkInputs(inputsSchema, news);
+    const { __managedBy: marker, ...rest } = news;
+    const result = checkInputs(inputsSchema, rest);
+    return result.inputs && usableMarker(marker)
+      ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
+      : result;
   },
 
   async diff(_id, olds, news) {
@@ -116,75 +158,68 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
 
   async create(inputs, conn) {
     const client = clientFor(conn);
-    const users = await memberIds(client, inputs.members);
+    const body = desired(inputs, await memberIds(client, inputs.members));
     const existing = inputs.adopt ? await client.groups.findByName(inputs.name) : undefined;
     if (existing) {
       if (existing.system)
         throw new Error(`name: '${inputs.name}' is a built-in group and cannot be managed`);
       // With the declared name: adopt finds a name whatever its case, and the state then
       // matches the program.
-      await client.groups.save({
-        id: existing.id,
-        name: inputs.name,
-        description: inputs.description,
-        users,
-      });
+      await client.groups.save({ id: existing.id, ...body });
       const group = await mustGet(client, existing.id, inputs.name);
-      return { id: existing.id, outs: await stateOf(client, group, inputs.adopt) };
+      return { id: existing.id, outs: await stateOf(client, group, inputs) };
     }
     let id: string;
     try {
-      ({ id } = await client.groups.save({
-        name: inputs.name,
-        description: inputs.description,
-        users,
-      }));
+      ({ id } = await client.groups.save(body));
     } catch (err) {
-      // Whether the name is taken, or a lost answer left the group behind, is decided by
-      // listing: ClearML publishes no subcode for either. A group exactly as asked is ours.
+      // Whether the name is taken, or a lost answer or an interrupted run left this resource's
+      // group behind, is decided by listing: ClearML publishes no subcode for either. Only a
+      // group recording this stack and resource as its owner is ours; it is brought to the
+      // program's when the run that made it asked for something else.
       const found = await client.groups.findByName(inputs.name).catch(() => undefined);
+      if (!found) throw new Error(`group '${inputs.name}': ${refusal(err)}`);
+      const ours =
+        inputs.__managedBy !== undefined && ownerOf(found.description).owner === inputs.__managedBy;
+      if (!ours) {
+        throw new Error(
+          `a group named '${found.name}' already exists on the gateway (${found.id}). To manage it ` +
+            "from this stack set `adopt: true` on the Group, or choose another name",
+        );
+      }
       const same =
-        found !== undefined &&
-        hasCode(err, "APPGW_CONNECTION") &&
-        (found.description ?? "") === inputs.description &&
+        found.name === body.name &&
+        found.description === body.description &&
         sameSet(
           (found.users ?? []).map((u) => u.id),
-          users,
+          body.users,
         );
-      if (!same) {
-        if (found) {
-          throw new Error(
-            `a group named '${found.name}' already exists on the gateway (${found.id}). To manage it ` +
-              "from this stack set `adopt: true` on the Group, or choose another name",
-          );
-        }
-        throw new Error(`group '${inputs.name}': ${refusal(err)}`);
-      }
+      if (!same) await client.groups.save({ id: found.id, ...body });
       id = found.id;
     }
     const group = await mustGet(client, id, inputs.name);
-    return { id, outs: await stateOf(client, group, inputs.adopt) };
+    return { id, outs: await stateOf(client, group, inputs) };
   },
 
   async read(id, props, conn) {
     const client = clientFor(conn);
     const group = await find(client, id);
     if (!group) return {};
-    const state = await stateOf(client, group, props.adopt);
+    const state = await stateOf(client, group, props);
     return { id, props: state, inputs: inputsOf(state) };
   },
 
   async update(id, olds, news, conn) {
     const client = clientFor(conn);
-    const users = await memberIds(client, news.members);
+    const body = desired(news, await memberIds(client, news.members));
     await mustGet(client, id, olds.name);
-    await client.groups.save({ id, name: news.name, description: news.description, users });
-    return { outs: await stateOf(client, await mustGet(client, id, news.name), news.adopt) };
+    await client.groups.save({ id, ...body });
+    return { outs: await stateOf(client, await mustGet(client, id, news.name), news) };
   },
 
   async delete(id, _props, conn) {
     const client = clientFor(conn);
-    if (await find(client, id)) await client.groups.delete([id]);
+    if (await client.groups.get(id)) await client.groups.delete([id]);
   },
 };
 
@@ -195,6 +230,10 @@ export const groupProvider = providerShim("groupImpl");
  * A custom group of gateway users (`permissions.add_or_update_user_group`). Routes grant access
  * to groups (StaticRoute `accessGroups` or GroupAccess). The built-in groups (Users, Admins,
  * Queue admins) cannot be managed; refer to them by id.
+ *
+ * Its writes record the stack and resource that manage the group in its description (a ClearML
+ * server keeps nothing else of a group), so that a create whose answer was lost, or that an
+ * interrupted run made, takes this resource's group and no other.
  */
 export class Group extends pulumi.dynamic.Resource {
   declare public readonly name: pulumi.Output<string>;
@@ -207,11 +246,14 @@ export class Group extends pulumi.dynamic.Resource {
     super(
       groupProvider,
       name,
-      registeredProps({ ...args, name: uniqueName("Group", name, args.name) }, [
-        "description",
-        "members",
-        "memberIds",
-      ]),
+      registeredProps(
+        {
+          ...args,
+          name: uniqueName("Group", name, args.name),
+          __managedBy: managedByMarker(name),
+        },
+        ["description", "members", "memberIds"],
+      ),
       opts,
       "appgw",
       "Group",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { formatManagedBy } from "@appgw/sdk";
 import { groupImpl, type GroupState } from "../../provider/group";
 import { groupAccessImpl, type GroupAccessState } from "../../provider/groupAccess";
 import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
@@ -17,6 +18,8 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   after(() => t.stop());
 
   const inputs = (news: Record<string, unknown>) => checkedInputs(groupImpl, news);
+  /** The marker the program gives resource `resource` of stack shop/prod. */
+  const marker = (resource: string) => formatManagedBy({ stack: "shop/prod", resource });
   const members = async (id: string) =>
     ((await t.client.groups.get(id))?.users ?? []).map((u) => u.name).sort();
   const route = async (name: string) =>
@@ -85,6 +88,62 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     nextCommand();
     assert.deepEqual(await groupImpl.read(id, outs as GroupState, conn), {});
     await groupImpl.delete(id, outs as GroupState, conn);
+  });
+
+  it("records its stack and resource on the group's description, and reads the description without it", async () => {
+    const news = await inputs({
+      name: "pg-owned",
+      description: "The team",
+      __managedBy: marker("team"),
+    });
+    const { id, outs } = await groupImpl.create(news, conn);
+    assert.equal(
+      (await t.client.groups.get(id))?.description,
+      "The team\nmanaged-by: tool=pulumi&stack=shop%2Fprod&resource=team",
+    );
+    assert.equal(outs?.description, "The team");
+    nextCommand();
+    const read = await groupImpl.read(id, outs as GroupState, conn);
+    assert.equal(read.inputs?.description, "The team");
+    assert.equal((await groupImpl.diff(id, read.props as GroupState, news, conn)).changes, false);
+  });
+
+  it("keeps a description the record does not fit beside as it is", async () => {
+    const description = "d".repeat(1024);
+    const news = await inputs({ name: "pg-full", description, __managedBy: marker("full") });
+    const { id, outs } = await groupImpl.create(news, conn);
+    assert.equal((await t.client.groups.get(id))?.description, description);
+    assert.equal(outs?.description, description);
+  });
+
+  it("after an interrupted run, takes the group its stack and resource made, and no other's", async () => {
+    const news = await inputs({
+      name: "pg-killed",
+      members: ["ann"],
+      __managedBy: marker("killed"),
+    });
+    // The killed run: the gateway made the group, the state never heard of it.
+    const { id: made } = await groupImpl.create({ ...news, members: [] }, conn);
+    const { id, outs } = await groupImpl.create(news, conn);
+    assert.equal(id, made);
+    assert.deepEqual(await members(id), ["ann"], "brought to the program's");
+    assert.deepEqual(outs?.members, ["ann"]);
+    const other = await inputs({ name: "pg-killed", __managedBy: marker("another") });
+    await assert.rejects(groupImpl.create(other, conn), /already exists.*adopt: true/s);
+  });
+
+  it("reads a group written before owners were recorded, and records its owner at the next update", async () => {
+    const { id } = await t.client.groups.save({ name: "pg-05", description: "old" });
+    const old: GroupState = { name: "pg-05", description: "old", members: [], memberIds: [] };
+    nextCommand();
+    const read = await groupImpl.read(id, old, conn);
+    assert.deepEqual(read.props, old);
+    const news = await inputs({ name: "pg-05", description: "new", __managedBy: marker("pg-05") });
+    await groupImpl.update(id, old, news, conn);
+    assert.match(
+      (await t.client.groups.get(id))?.description ?? "",
+      /^new\nmanaged-by: .*resource=pg-05$/,
+    );
   });
 
   it("grants a group access to routes with one access rule per route, and revokes them on delete", async () => {

@@ -1,6 +1,7 @@
 // A create whose answer is lost after the gateway acted (a reset connection, a proxy timeout)
 // must not fail the update nor leave a duplicate: the provider finds what it made and takes it.
 import assert from "node:assert/strict";
+import { formatManagedBy } from "@appgw/sdk";
 import { groupImpl } from "../../provider/group";
 import type { ConnectionConfig } from "../../provider/shim";
 import { staticRouteImpl } from "../../provider/staticRoute";
@@ -45,7 +46,12 @@ describe("provider creates whose answer is lost", () => {
     const proxy = await lossyProxy(t.apiUrl, "permissions.add_or_update_user_group");
     try {
       const { id } = await groupImpl.create(
-        { name: "lost-group", description: "d", members: [] },
+        {
+          name: "lost-group",
+          description: "d",
+          members: [],
+          __managedBy: formatManagedBy({ stack: "shop/prod", resource: "lost-group" }),
+        },
         through(proxy.url),
       );
       const groups = (await t.client.groups.list()).filter((g) => g.name === "lost-group");
