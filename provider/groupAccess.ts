@@ -1,9 +1,20 @@
+import { createHash, randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { messageOf, type AccessRule, type AppGatewayClient } from "@appgw/sdk";
-import { checkInputs, clientFor, sameSet, sorted, stringSet } from "./common";
+import { hasCode, messageOf, type AccessRule, type AppGatewayClient } from "@appgw/sdk";
+import {
+  checkInputs,
+  clientFor,
+  DESCRIPTION_MAX_LENGTH,
+  managedByMarker,
+  ownerOf,
+  sameSet,
+  sorted,
+  stringSet,
+  withOwner,
+} from "./common";
 import { readsFor } from "./reads";
-import { providerShim, registeredProps, type ConnectionConfig, type Implementation } from "./shim";
+import { providerShim, registeredProps, type Implementation } from "./shim";
 
 export interface GroupAccessArgs {
   /** The group's id (a Group's `id`, or a built-in group's id). */
@@ -12,67 +23,150 @@ export interface GroupAccessArgs {
   routes: pulumi.Input<pulumi.Input<string>[]>;
 }
 
+const TYPE = "pulumi-nodejs:dynamic/appgw:GroupAccess";
+/** The text of each rule's description, before the record of its owner. */
+const RULE_TEXT = "Route access managed by Pulumi (appgw GroupAccess)";
+/** The longest marker a rule's description records beside RULE_TEXT. */
+const MARKER_MAX_LENGTH = DESCRIPTION_MAX_LENGTH - withOwner(RULE_TEXT, "").length;
+
 const inputsSchema = z.strictObject({
   group: z.string().min(1),
   routes: stringSet().refine((r) => r.length > 0, { message: "must name at least one route" }),
+  // Not a label here but what tells this resource's rules from another's: required.
+  __managedBy: z
+    .string({
+      error:
+        "the stack and resource that own this grant's rules are missing: the GroupAccess class " +
+        "sets them; make GroupAccess resources with it",
+    })
+    .min(1)
+    .max(MARKER_MAX_LENGTH, {
+      error:
+        `each rule records the stack and resource that own it, in at most ${MARKER_MAX_LENGTH} ` +
+        "characters (form-encoded): give the resource, or its stack, a shorter name",
+    }),
 });
 
-type GroupAccessInputs = z.output<typeof inputsSchema>;
+type GroupAccessInputs = Omit<z.output<typeof inputsSchema>, "__managedBy"> & {
+  /**
+   * The marker of the stack and resource (`ownerMarker`), which every rule of this resource
+   * records as its owner. `check` requires it; a state written by 0.5 or earlier has none, and its rules
+   * record none (`diff` then asks for the update that records it).
+   */
+  __managedBy?: string;
+};
 
 export interface GroupAccessState extends GroupAccessInputs {
   /** The access rule of each route: route id -> rule id (absent in state from 0.1.0). */
   rules?: Record<string, string>;
 }
 
+/** The owner that checked inputs name (`check` refuses inputs without one). */
+function ownerIn(inputs: GroupAccessInputs): string {
+  if (inputs.__managedBy === undefined) {
+    throw new Error("__managedBy: the stack and resource that own this grant's rules are missing");
+  }
+  return inputs.__managedBy;
+}
+
 /**
- * The rule granting `group` access to `route`. Its name is derived from both, so a create whose
- * answer was lost finds its rule again instead of making a second one.
+ * The name of a rule of `owner` granting `group` access to `route`: a digest of the owner keeps
+ * two resources' rules for one pair apart by name too, in case a server wants names unique.
  */
-const ruleName = (group: string, route: string) => `appgw-access:${group}:${route}`;
+const ruleName = (group: string, route: string, owner: string) =>
+  `appgw-access:${group}:${route}:${createHash("sha256").update(owner).digest("hex").slice(0, 12)}`;
+
+/** How 0.5 and earlier named rules, by the pair alone: state from 0.1.0 finds its rule by it. */
+const legacyRuleName = (group: string, route: string) => `appgw-access:${group}:${route}`;
 
 const grants = (rule: AccessRule, group: string, route: string) =>
   rule.entity_type === "route" &&
   rule.entity_id === route &&
   (rule.groups ?? []).some((g) => g.id === group);
 
+const ownerOfRule = (rule: AccessRule) => ownerOf(rule.description).owner;
+
+type Rules = [AccessRule, ...AccessRule[]];
+
 /**
- * Our rules that still grant `group` access, by route: the recorded rule, or else the rule
- * named for the pair (a create whose answer was lost, or state from before rules were recorded).
+ * The rules of this resource, by route, the one its state records first: those granting its
+ * group the route that record its owner. A state from before owners were recorded holds the
+ * rule it recorded (from 0.1.0, which recorded none, the rule named for the pair) while that
+ * rule records no owner: once another resource recorded itself on it, it is that one's.
  */
-function held(rules: AccessRule[], state: GroupAccessState): Record<string, string> {
-  const out: Record<string, string> = {};
+function held(rules: AccessRule[], state: GroupAccessState): Map<string, Rules> {
+  const out = new Map<string, Rules>();
   for (const route of state.routes) {
-    const rule =
-      rules.find((r) => r.id === state.rules?.[route] && grants(r, state.group, route)) ??
-      rules.find((r) => r.name === ruleName(state.group, route) && grants(r, state.group, route));
-    if (rule) out[route] = rule.id;
+    const recorded = state.rules?.[route];
+    const ours = (r: AccessRule) => {
+      if (!grants(r, state.group, route)) return false;
+      if (state.__managedBy !== undefined) return ownerOfRule(r) === state.__managedBy;
+      const mine =
+        recorded !== undefined ? r.id === recorded : r.name === legacyRuleName(state.group, route);
+      return mine && ownerOfRule(r) === undefined;
+    };
+    const [first, ...extra] = rules
+      .filter(ours)
+      .sort((a, b) => Number(b.id === recorded) - Number(a.id === recorded));
+    if (first) out.set(route, [first, ...extra]);
   }
   return out;
 }
 
-/** Grants `group` each of `routes` (reusing a rule of ours that already does); returns the rules. */
+/** The first rule of each route: what the state records. */
+const recordedRules = (rules: Map<string, Rules>): Record<string, string> =>
+  Object.fromEntries([...rules].map(([route, [first]]) => [route, first.id]));
+
+/**
+ * Writes the rule granting `group` access to `route` as `owner`'s: a new one, or the one `id`
+ * names (to record a new owner on it). When the answer is lost, the rule is found again by its
+ * owner's record, and only then.
+ */
+async function write(
+  client: AppGatewayClient,
+  group: string,
+  route: string,
+  owner: string,
+  id?: string,
+): Promise<string> {
+  try {
+    return await client.accessRules.save({
+      ...(id !== undefined ? { id } : {}),
+      name: ruleName(group, route, owner),
+      description: withOwner(RULE_TEXT, owner),
+      access_permission: "read_write",
+      entity_type: "route",
+      entity_id: route,
+      users: [],
+      groups: [group],
+    });
+  } catch (err) {
+    if (!hasCode(err, "APPGW_CONNECTION")) throw err;
+    const found = (await client.accessRules.list()).find(
+      (r) =>
+        grants(r, group, route) && ownerOfRule(r) === owner && (id === undefined || r.id === id),
+    );
+    if (!found) throw err;
+    return found.id;
+  }
+}
+
+/**
+ * Grants `group` each of `routes` as `owner`, taking a rule of `owner`'s that already does (a lost
+ * answer's or an interrupted run's); returns the rules, by route.
+ */
 async function grant(
   client: AppGatewayClient,
   group: string,
+  owner: string,
   routes: string[],
+  existing: AccessRule[],
 ): Promise<Record<string, string>> {
-  const existing = await readsFor(client).accessRules();
   const made: Record<string, string> = {};
   try {
     for (const route of routes) {
-      const name = ruleName(group, route);
-      const found = existing.find((r) => r.name === name && grants(r, group, route));
-      made[route] =
-        found?.id ??
-        (await client.accessRules.save({
-          name,
-          description: "Route access managed by Pulumi (appgw GroupAccess)",
-          access_permission: "read_write",
-          entity_type: "route",
-          entity_id: route,
-          users: [],
-          groups: [group],
-        }));
+      const left = existing.find((r) => grants(r, group, route) && ownerOfRule(r) === owner);
+      made[route] = left?.id ?? (await write(client, group, route, owner));
     }
   } catch (err) {
     // A failed grant leaves nothing behind: revoke what this call made.
@@ -83,13 +177,24 @@ async function grant(
   return made;
 }
 
-/** Deletes rules found live by `current`. */
 async function revoke(client: AppGatewayClient, ruleIds: string[]): Promise<void> {
   if (ruleIds.length) await client.accessRules.delete(ruleIds);
 }
 
-async function current(conn: ConnectionConfig, state: GroupAccessState) {
-  return held(await readsFor(clientFor(conn)).accessRules(), state);
+/** Operations on state from before owners were recorded, one at a time in this process. */
+let unrecorded: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `op`, after every other such operation of this process when `state` predates owner
+ * records. Up to 0.5, two resources of one stack could hold one rule, recording no owner; the
+ * first of them to update records itself on it (`update`), and the other, which then finds it
+ * recorded as another's, makes its own. Run side by side, both would take it.
+ */
+function inTurn<T>(state: GroupAccessState, op: () => Promise<T>): Promise<T> {
+  if (state.__managedBy !== undefined) return op();
+  const run = unrecorded.then(op, op);
+  unrecorded = run.catch(() => undefined);
+  return run;
 }
 
 export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState> = {
@@ -99,55 +204,103 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
 
   async diff(_id, olds, news) {
     const replaces = olds.group !== news.group ? ["group"] : [];
-    return { changes: replaces.length > 0 || !sameSet(olds.routes, news.routes), replaces };
+    // The rules record their owner: a state from before that, or a stack or resource renamed
+    // since, is updated so that they record the owner it has now.
+    const changes =
+      replaces.length > 0 ||
+      !sameSet(olds.routes, news.routes) ||
+      olds.__managedBy !== news.__managedBy;
+    return { changes, replaces };
   },
 
   async create(inputs, conn) {
-    const rules = await grant(clientFor(conn), inputs.group, inputs.routes);
+    const client = clientFor(conn);
+    const { group, routes } = inputs;
+    const owner = ownerIn(inputs);
+    const rules = await grant(client, group, owner, routes, await client.accessRules.list());
+    // Its own id: two resources may grant one group, and neither is the group.
     return {
-      id: inputs.group,
-      outs: { group: inputs.group, routes: sorted(inputs.routes), rules },
+      id: randomUUID().replace(/-/g, ""),
+      outs: { group, routes: sorted(routes), __managedBy: owner, rules },
     };
   },
 
   /** Reports the managed routes whose rule still stands; rules made elsewhere are not ours. */
   async read(id, props, conn) {
-    const rules = await current(conn, props);
-    const routes = sorted(Object.keys(rules));
+    const rules = held(await readsFor(clientFor(conn)).accessRules(), props);
+    const routes = sorted([...rules.keys()]);
     if (!routes.length) return {};
+    const owner = props.__managedBy !== undefined ? { __managedBy: props.__managedBy } : {};
     return {
       id,
-      props: { group: props.group, routes, rules },
-      inputs: { group: props.group, routes },
+      props: { group: props.group, routes, ...owner, rules: recordedRules(rules) },
+      inputs: { group: props.group, routes, ...owner },
     };
   },
 
   async update(_id, olds, news, conn) {
     const client = clientFor(conn);
-    const kept = await current(conn, olds);
-    const added = await grant(
-      client,
-      news.group,
-      news.routes.filter((r) => !(r in kept)),
-    );
-    const dropped = Object.entries(kept).filter(([route]) => !news.routes.includes(route));
-    await revoke(
-      client,
-      dropped.map(([, rule]) => rule),
-    );
-    const rules = Object.fromEntries(
-      Object.entries({ ...kept, ...added }).filter(([route]) => news.routes.includes(route)),
-    );
-    return { outs: { group: news.group, routes: sorted(news.routes), rules } };
+    const owner = ownerIn(news);
+    return inTurn(olds, async () => {
+      // Afresh, not this command's listing: another resource may have written since.
+      const existing = await client.accessRules.list();
+      const kept: Record<string, string> = {};
+      const dropped: string[] = [];
+      for (const [route, [first, ...extra]] of held(existing, olds)) {
+        // Rules a lost answer doubled go; the first stays while the route does.
+        dropped.push(...extra.map((r) => r.id));
+        if (!news.routes.includes(route)) dropped.push(first.id);
+        else if (ownerOfRule(first) === owner) kept[route] = first.id;
+        // Recorded as another owner's (or as no one's): it becomes this one's.
+        else kept[route] = await write(client, news.group, route, owner, first.id);
+      }
+      const added = await grant(
+        client,
+        news.group,
+        owner,
+        news.routes.filter((r) => !(r in kept)),
+        existing,
+      );
+      await revoke(client, dropped);
+      return {
+        outs: {
+          group: news.group,
+          routes: sorted(news.routes),
+          __managedBy: owner,
+          rules: { ...kept, ...added },
+        },
+      };
+    });
   },
 
   async delete(_id, props, conn) {
-    await revoke(clientFor(conn), Object.values(await current(conn, props)));
+    const client = clientFor(conn);
+    await inTurn(props, async () => {
+      const rules = held(await client.accessRules.list(), props);
+      await revoke(
+        client,
+        [...rules.values()].flat().map((r) => r.id),
+      );
+    });
   },
 };
 
 /** The serialized provider: shared by every GroupAccess, since Pulumi caches serialization by identity. */
 export const groupAccessProvider = providerShim("groupAccessImpl");
+
+/**
+ * The marker of a GroupAccess: `managedByMarker`, with the types of its parents before its name
+ * when it has any (`shop:Team$access`). Resources of one name under different parents must not
+ * record one owner: each would take the other's rules as its own.
+ */
+function ownerMarker(name: string, parent: pulumi.Resource | undefined): pulumi.Input<string> {
+  if (!parent) return managedByMarker(name);
+  return pulumi.createUrn(name, TYPE, parent).apply((urn) => {
+    // urn:pulumi:<stack>::<project>::<parents' types, each followed by $><TYPE>::<name>
+    const qualified = urn.split("::")[2] ?? TYPE;
+    return managedByMarker(`${qualified.slice(0, -TYPE.length)}${name}`);
+  });
+}
 
 /**
  * Grants one group access to routes through ClearML access rules (`entity_type: route`), one
@@ -156,6 +309,12 @@ export const groupAccessProvider = providerShim("groupAccessImpl");
  * Use StaticRoute `accessGroups` when one stack owns a route and everything about who may use
  * it; use GroupAccess when access is granted from elsewhere (a team's stack granting its group
  * access to a shared route).
+ *
+ * Its rules are its own: two GroupAccess resources granting one group the same route each have
+ * a rule, so removing one leaves the other's access. Each rule records the stack and resource
+ * that own it in its description (a ClearML server keeps nothing else of a rule), and a create
+ * whose answer was lost, or that an interrupted run made, takes only the rules recording its
+ * own stack and resource.
  */
 export class GroupAccess extends pulumi.dynamic.Resource {
   declare public readonly group: pulumi.Output<string>;
@@ -167,7 +326,7 @@ export class GroupAccess extends pulumi.dynamic.Resource {
     super(
       groupAccessProvider,
       name,
-      registeredProps(args, ["rules"]),
+      registeredProps({ ...args, __managedBy: ownerMarker(name, opts?.parent) }, ["rules"]),
       opts,
       "appgw",
       "GroupAccess",

@@ -20,6 +20,9 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   const inputs = (news: Record<string, unknown>) => checkedInputs(groupImpl, news);
   /** The marker the program gives resource `resource` of stack shop/prod. */
   const marker = (resource: string) => formatManagedBy({ stack: "shop/prod", resource });
+  /** The inputs the program gives a GroupAccess named `resource`. */
+  const access = (group: string, routes: string[], resource = "access") =>
+    checkedInputs(groupAccessImpl, { group, routes, __managedBy: marker(resource) });
   const members = async (id: string) =>
     ((await t.client.groups.get(id))?.users ?? []).map((u) => u.name).sort();
   const route = async (name: string) =>
@@ -150,7 +153,7 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     const { id: group } = await t.client.groups.save({ name: "ga-team" });
     const r1 = await route("ga-1");
     const r2 = await route("ga-2");
-    const { id, outs } = await groupAccessImpl.create({ group, routes: [r1, r2].sort() }, conn);
+    const { id, outs } = await groupAccessImpl.create(await access(group, [r1, r2]), conn);
     const rules = await t.client.accessRules.list();
     const ours = rules.filter((r) => (r.groups ?? []).some((g) => g.id === group));
     assert.deepEqual(
@@ -190,38 +193,145 @@ describe("Group and GroupAccess providers against a real gateway", () => {
   it("shows a group granted through GroupAccess in the route's access output", async () => {
     const { id: group } = await t.client.groups.save({ name: "ga-shown" });
     const r = await route("ga-shown");
-    await groupAccessImpl.create({ group, routes: [r] }, conn);
+    await groupAccessImpl.create(await access(group, [r]), conn);
     const read = await staticRouteImpl.read(r, {} as StaticRouteState, conn);
     assert.deepEqual(read.props?.access, ["ga-shown"]);
   });
 
-  it("finds its rule again when the answer to a grant was lost, instead of granting twice", async () => {
+  it("finds its rule again when a create is repeated (an interrupted run), instead of granting twice", async () => {
     const { id: group } = await t.client.groups.save({ name: "ga-retry" });
     const r = await route("ga-retry");
-    const first = await groupAccessImpl.create({ group, routes: [r] }, conn);
-    const again = await groupAccessImpl.create({ group, routes: [r] }, conn);
+    const first = await groupAccessImpl.create(await access(group, [r]), conn);
+    const again = await groupAccessImpl.create(await access(group, [r]), conn);
     assert.deepEqual(again.outs?.rules, first.outs?.rules);
     const rules = (await t.client.accessRules.list()).filter((x) => x.entity_id === r);
     assert.equal(rules.length, 1);
   });
 
-  it("reads state from before rules were recorded by the rule named for the pair", async () => {
+  /** A rule as 0.5 and earlier wrote it: named for the pair, recording no owner. */
+  const legacyRule = (group: string, route: string) =>
+    t.client.accessRules.save({
+      name: `appgw-access:${group}:${route}`,
+      description: "Route access managed by Pulumi (appgw GroupAccess)",
+      access_permission: "read_write",
+      entity_type: "route",
+      entity_id: route,
+      users: [],
+      groups: [group],
+    });
+  const rulesOf = async (group: string) =>
+    (await t.client.accessRules.list()).filter((x) => (x.groups ?? []).some((g) => g.id === group));
+
+  it("reads state from 0.1.0, which recorded no rules, by the rule named for the pair", async () => {
     const { id: group } = await t.client.groups.save({ name: "ga-old" });
     const r = await route("ga-old");
-    await groupAccessImpl.create({ group, routes: [r] }, conn);
+    await legacyRule(group, r);
     const read = await groupAccessImpl.read(group, { group, routes: [r] }, conn);
     assert.deepEqual(read.inputs?.routes, [r]);
+  });
+
+  it("reads, updates and deletes state from 0.5, recording its owner on the rules it keeps", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-05" });
+    const [r1, r2] = [await route("ga-05-a"), await route("ga-05-b")];
+    const rules = { [r1]: await legacyRule(group, r1), [r2]: await legacyRule(group, r2) };
+    // As 0.5 wrote it: the group as id, no marker.
+    const old: GroupAccessState = { group, routes: [r1, r2].sort(), rules };
+    nextCommand();
+    const read = await groupAccessImpl.read(group, old, conn);
+    assert.deepEqual(read.props, old);
+    const news = await access(group, [r1], "ga-05");
+    assert.equal(
+      (await groupAccessImpl.diff(group, read.props as GroupAccessState, news, conn)).changes,
+      true,
+      "an update records the owner on its rules",
+    );
+    const { outs } = await groupAccessImpl.update(group, old, news, conn);
+    assert.deepEqual(outs?.rules, { [r1]: rules[r1] }, "the same rule, so access never lapsed");
+    const [kept, ...others] = await rulesOf(group);
+    assert.equal(others.length, 0, "the dropped route's rule is gone");
+    assert.match(
+      kept?.description ?? "",
+      /managed-by: tool=pulumi&stack=shop%2Fprod&resource=ga-05$/,
+    );
+    assert.equal(
+      (await groupAccessImpl.diff(group, outs as GroupAccessState, news, conn)).changes,
+      false,
+    );
+    await groupAccessImpl.delete(group, outs as GroupAccessState, conn);
+    assert.deepEqual(await rulesOf(group), []);
+  });
+
+  it("parts two 0.5 resources that shared a rule: one takes it, the other makes its own", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-shared" });
+    const r = await route("ga-shared");
+    const old: GroupAccessState = {
+      group,
+      routes: [r],
+      rules: { [r]: await legacyRule(group, r) },
+    };
+    // One `up` updates both at once.
+    const [a, b] = await Promise.all(
+      ["ga-shared-a", "ga-shared-b"].map(async (name) =>
+        groupAccessImpl.update(group, old, await access(group, [r], name), conn),
+      ),
+    );
+    assert.notEqual(a.outs?.rules?.[r], b.outs?.rules?.[r]);
+    assert.equal((await rulesOf(group)).length, 2);
+    await groupAccessImpl.delete(group, a.outs as GroupAccessState, conn);
+    assert.deepEqual(
+      (await rulesOf(group)).map((x) => x.id),
+      [b.outs?.rules?.[r]],
+      "b's access stands",
+    );
+  });
+
+  it("leaves a 0.5 rule another resource has taken when deleting state that still records it", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-taken" });
+    const r = await route("ga-taken");
+    const old: GroupAccessState = {
+      group,
+      routes: [r],
+      rules: { [r]: await legacyRule(group, r) },
+    };
+    await groupAccessImpl.update(group, old, await access(group, [r], "taker"), conn);
+    nextCommand();
+    assert.deepEqual(await groupAccessImpl.read(group, old, conn), {}, "no longer this state's");
+    await groupAccessImpl.delete(group, old, conn);
+    assert.equal((await rulesOf(group)).length, 1, "the taker's access stands");
+  });
+
+  it("records a renamed stack or resource on its rules at the next update", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-renamed" });
+    const r = await route("ga-renamed");
+    const { id, outs } = await groupAccessImpl.create(await access(group, [r], "before"), conn);
+    const news = await access(group, [r], "after");
+    const state = outs as GroupAccessState;
+    assert.equal((await groupAccessImpl.diff(id, state, news, conn)).changes, true);
+    const { outs: after } = await groupAccessImpl.update(id, state, news, conn);
+    assert.deepEqual(after?.rules, state.rules, "the same rule");
+    const [rule] = await rulesOf(group);
+    assert.match(rule?.description ?? "", /resource=after$/);
+  });
+
+  it("refuses inputs without the owner's marker, naming it", async () => {
+    const { failures } = await groupAccessImpl.check({}, { group: "g", routes: ["r"] });
+    assert.equal(failures?.[0]?.property, "__managedBy");
+    const long = await groupAccessImpl.check(
+      {},
+      { group: "g", routes: ["r"], __managedBy: marker("x".repeat(1000)) },
+    );
+    assert.match(long.failures?.[0]?.reason ?? "", /shorter name/);
   });
 
   it("updates the routes of a grant: adds new rules and removes dropped ones", async () => {
     const { id: group } = await t.client.groups.save({ name: "ga-move" });
     const a = await route("ga-move-a");
     const b = await route("ga-move-b");
-    const { outs } = await groupAccessImpl.create({ group, routes: [a] }, conn);
+    const { id, outs } = await groupAccessImpl.create(await access(group, [a]), conn);
     const { outs: after } = await groupAccessImpl.update(
-      group,
+      id,
       outs as GroupAccessState,
-      { group, routes: [b] },
+      await access(group, [b]),
       conn,
     );
     assert.deepEqual(Object.keys(after?.rules ?? {}), [b]);
