@@ -153,7 +153,10 @@ export const groupImpl: Implementation<GroupInputs, GroupState> = {
       olds.name !== news.name ||
       olds.description !== news.description ||
       !sameSet(olds.members, news.members);
-    return { changes };
+    // A replacement (`pulumi up --replace`) deletes first: the new resource records the same
+    // owner and would take the group as an interrupted run's, which the old one's delete would
+    // then remove.
+    return { changes, deleteBeforeReplace: true };
   },
 
   async create(inputs, conn) {

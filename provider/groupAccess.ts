@@ -210,7 +210,11 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
       replaces.length > 0 ||
       !sameSet(olds.routes, news.routes) ||
       olds.__managedBy !== news.__managedBy;
-    return { changes, replaces };
+    // A replacement deletes first. A new group's access starts a moment later; but when the
+    // group stays (`pulumi up --replace`), the new resource records the same owner and would
+    // take the old one's rules as an interrupted run's, which the old one's delete would then
+    // revoke.
+    return { changes, replaces, deleteBeforeReplace: true };
   },
 
   async create(inputs, conn) {

@@ -135,6 +135,13 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     await assert.rejects(groupImpl.create(other, conn), /already exists.*adopt: true/s);
   });
 
+  it("replaces a group by deleting it first, so the new one never takes the old one's group", async () => {
+    const news = await inputs({ name: "pg-replaced", __managedBy: marker("replaced") });
+    const { id, outs } = await groupImpl.create(news, conn);
+    const diff = await groupImpl.diff(id, outs as GroupState, news, conn);
+    assert.equal(diff.deleteBeforeReplace, true);
+  });
+
   it("reads a group written before owners were recorded, and records its owner at the next update", async () => {
     const { id } = await t.client.groups.save({ name: "pg-05", description: "old" });
     const old: GroupState = { name: "pg-05", description: "old", members: [], memberIds: [] };
@@ -311,6 +318,22 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     assert.deepEqual(after?.rules, state.rules, "the same rule");
     const [rule] = await rulesOf(group);
     assert.match(rule?.description ?? "", /resource=after$/);
+  });
+
+  it("replaces a grant by deleting it first, so the old one's delete cannot revoke the new one's rules", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-replaced" });
+    const r = await route("ga-replaced");
+    const news = await access(group, [r], "replaced");
+    const old = await groupAccessImpl.create(news, conn);
+    // `pulumi up --replace`: the same inputs, so the same owner.
+    const diff = await groupAccessImpl.diff(old.id, old.outs as GroupAccessState, news, conn);
+    assert.equal(diff.deleteBeforeReplace, true);
+    await groupAccessImpl.delete(old.id, old.outs as GroupAccessState, conn);
+    const { outs } = await groupAccessImpl.create(news, conn);
+    assert.deepEqual(
+      (await rulesOf(group)).map((x) => x.id),
+      [outs?.rules?.[r]],
+    );
   });
 
   it("refuses inputs without the owner's marker, naming it", async () => {
