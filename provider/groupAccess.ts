@@ -89,26 +89,29 @@ const ownerOfRule = (rule: AccessRule) => ownerOf(rule.description).owner;
 type Rules = [AccessRule, ...AccessRule[]];
 
 /**
- * The rules of this resource, by route, the one its state records first: those granting its
- * group the route that record its owner. A state from before owners were recorded holds the
- * rule it recorded (from 0.1.0, which recorded none, the rule named for the pair) while that
- * rule records no owner: once another resource recorded itself on it, it is that one's.
+ * This resource's rules, by route, the one its state records first: the route rules granting its
+ * group that record its owner, whatever their route (one an interrupted update made is this
+ * resource's too, and goes at its next update or delete). A state from before owners were
+ * recorded holds, for each of its routes, the rule it recorded (from 0.1.0, which recorded none,
+ * the rule named for the pair) while that rule records no owner: once another resource recorded
+ * itself on it, it is that one's.
  */
 function held(rules: AccessRule[], state: GroupAccessState): Map<string, Rules> {
+  const mine = (r: AccessRule): r is AccessRule & { entity_id: string } => {
+    if (!r.entity_id || !grants(r, state.group, r.entity_id)) return false;
+    if (state.__managedBy !== undefined) return ownerOfRule(r) === state.__managedBy;
+    if (ownerOfRule(r) !== undefined || !state.routes.includes(r.entity_id)) return false;
+    const recorded = state.rules?.[r.entity_id];
+    return recorded !== undefined
+      ? r.id === recorded
+      : r.name === legacyRuleName(state.group, r.entity_id);
+  };
   const out = new Map<string, Rules>();
-  for (const route of state.routes) {
-    const recorded = state.rules?.[route];
-    const ours = (r: AccessRule) => {
-      if (!grants(r, state.group, route)) return false;
-      if (state.__managedBy !== undefined) return ownerOfRule(r) === state.__managedBy;
-      const mine =
-        recorded !== undefined ? r.id === recorded : r.name === legacyRuleName(state.group, route);
-      return mine && ownerOfRule(r) === undefined;
-    };
-    const [first, ...extra] = rules
-      .filter(ours)
-      .sort((a, b) => Number(b.id === recorded) - Number(a.id === recorded));
-    if (first) out.set(route, [first, ...extra]);
+  for (const rule of rules.filter(mine)) {
+    const route = out.get(rule.entity_id);
+    if (!route) out.set(rule.entity_id, [rule]);
+    else if (state.rules?.[rule.entity_id] === rule.id) route.unshift(rule);
+    else route.push(rule);
   }
   return out;
 }
@@ -248,30 +251,36 @@ export const groupAccessImpl: Implementation<GroupAccessInputs, GroupAccessState
     return inTurn(olds, async () => {
       // Afresh, not this command's listing: another resource may have written since.
       const existing = await client.accessRules.list();
-      const kept: Record<string, string> = {};
+      const kept = new Map<string, AccessRule>();
       const dropped: string[] = [];
       for (const [route, [first, ...extra]] of held(existing, olds)) {
-        // Rules a lost answer doubled go; the first stays while the route does.
+        // One rule a route: any other of this resource's goes, as do those of dropped routes.
         dropped.push(...extra.map((r) => r.id));
-        if (!news.routes.includes(route)) dropped.push(first.id);
-        else if (ownerOfRule(first) === owner) kept[route] = first.id;
-        // Recorded as another owner's (or as no one's): it becomes this one's.
-        else kept[route] = await write(client, news.group, route, owner, first.id);
+        if (news.routes.includes(route)) kept.set(route, first);
+        else dropped.push(first.id);
       }
-      const added = await grant(
+      const rules = await grant(
         client,
         news.group,
         owner,
-        news.routes.filter((r) => !(r in kept)),
+        news.routes.filter((r) => !kept.has(r)),
         existing,
       );
+      // After the grants, which undo themselves when one fails: a kept rule recorded as another
+      // owner's (a renamed stack or resource) or as no one's (0.5) becomes this one's.
+      for (const [route, rule] of kept) {
+        rules[route] =
+          ownerOfRule(rule) === owner
+            ? rule.id
+            : await write(client, news.group, route, owner, rule.id);
+      }
       await revoke(client, dropped);
       return {
         outs: {
           group: news.group,
           routes: sorted(news.routes),
           __managedBy: owner,
-          rules: { ...kept, ...added },
+          rules,
         },
       };
     });

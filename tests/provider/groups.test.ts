@@ -320,6 +320,26 @@ describe("Group and GroupAccess providers against a real gateway", () => {
     assert.match(rule?.description ?? "", /resource=after$/);
   });
 
+  it("revokes, at its next update, a route an interrupted update granted and the program dropped", async () => {
+    const { id: group } = await t.client.groups.save({ name: "ga-cut" });
+    const [r1, r2] = [await route("ga-cut-1"), await route("ga-cut-2")];
+    const { id, outs } = await groupAccessImpl.create(await access(group, [r1], "cut"), conn);
+    const state = outs as GroupAccessState;
+    // The killed run granted r2; the state never heard of it.
+    await groupAccessImpl.update(id, state, await access(group, [r1, r2], "cut"), conn);
+    nextCommand();
+    assert.deepEqual(
+      (await groupAccessImpl.read(id, state, conn)).inputs?.routes,
+      [r1, r2].sort(),
+      "refresh reports it",
+    );
+    await groupAccessImpl.update(id, state, await access(group, [r1], "cut"), conn);
+    assert.deepEqual(
+      (await rulesOf(group)).map((x) => x.entity_id),
+      [r1],
+    );
+  });
+
   it("replaces a grant by deleting it first, so the old one's delete cannot revoke the new one's rules", async () => {
     const { id: group } = await t.client.groups.save({ name: "ga-replaced" });
     const r = await route("ga-replaced");
