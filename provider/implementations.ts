@@ -1,13 +1,18 @@
 // What the serialized providers load in Pulumi's provider process, by package name
 // (`@appgw/pulumi/implementations`), so state written anywhere runs anywhere: see shim.ts.
-import { groupImpl } from "./group";
-import { groupAccessImpl } from "./groupAccess";
+import { groupImpl } from "./providers/group";
+import { groupAccessImpl } from "./providers/groupAccess";
 import { routerRegistrationImpl } from "./providers/routerRegistration";
 import { routerTestImpl } from "./providers/routerTest";
 import { runtimeProvider, type ResourceProvider } from "./runtime";
 import { serviceAccountImpl } from "./providers/serviceAccount";
-import { staticRouteImpl } from "./staticRoute";
+import { staticRouteImpl } from "./providers/staticRoute";
 
+import type { ImplementationName } from "./shim";
+
+export type { ImplementationName };
+
+// Exactly one provider per name the states record.
 const implementations = {
   staticRouteImpl,
   groupImpl,
@@ -15,10 +20,7 @@ const implementations = {
   routerTestImpl,
   routerRegistrationImpl,
   serviceAccountImpl,
-};
-
-/** The name a serialized provider records; these names are in every state, so they stay. */
-export type ImplementationName = keyof typeof implementations;
+} satisfies Record<ImplementationName, unknown>;
 
 const providers = new Map<ImplementationName, ResourceProvider>();
 

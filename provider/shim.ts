@@ -12,8 +12,20 @@
 // works from any other clone, folder or CI runner that installed the package; and `refresh`
 // and `destroy` run the installed release rather than a copy frozen in state.
 import * as pulumi from "@pulumi/pulumi";
+import { formatManagedBy } from "@appgw/sdk/vocabulary";
 import type * as implementations from "./implementations";
-import type { ImplementationName } from "./implementations";
+
+/**
+ * The names serialized providers record, one per resource type (provider/implementations.ts
+ * maps each to its provider). Every state holds them, so they stay.
+ */
+export type ImplementationName =
+  | "staticRouteImpl"
+  | "groupImpl"
+  | "groupAccessImpl"
+  | "routerTestImpl"
+  | "routerRegistrationImpl"
+  | "serviceAccountImpl";
 
 /** Connection settings from stack config (`appgw:*`), read by `configure` in the provider process. */
 export interface ConnectionConfig {
@@ -97,4 +109,47 @@ export function registeredProps(args: object, outputs: readonly string[]): Recor
     ...args,
     ...(apiHost ? { apiHost: apiHost.replace(/\/+$/, "") } : {}),
   };
+}
+
+/** Gateway names claimed by the resources of this program, by kind: name -> resource name. */
+const claimed = new Map<string, Map<string, string>>();
+
+function claim(kind: string, resource: string, value: string): string {
+  const names = claimed.get(kind) ?? new Map<string, string>();
+  claimed.set(kind, names);
+  const other = names.get(value);
+  if (other !== undefined && other !== resource) {
+    // A RunError: Pulumi prints its message without a stack trace.
+    throw new pulumi.RunError(
+      `${kind} resources '${other}' and '${resource}' both declare the name '${value}': ` +
+        "a gateway object can be managed by one resource only. Rename one of them, or remove it",
+    );
+  }
+  names.set(value, resource);
+  return value;
+}
+
+/**
+ * The `name` input, failing when another resource of this program already declared the same
+ * gateway name: two resources owning one route (or group) would fight over it for ever, each
+ * update undoing the other's. Runs in the program, so preview fails, naming both resources: at
+ * once for a plain string, when the value is known for an Output.
+ */
+export function uniqueName(
+  kind: string,
+  resource: string,
+  name: pulumi.Input<string>,
+): pulumi.Input<string> {
+  if (typeof name === "string") return claim(kind, resource, name);
+  return pulumi.output(name).apply((value) => claim(kind, resource, value));
+}
+
+/**
+ * The marker of a resource of this program: `tool=pulumi&stack=<project>/<stack>&resource=<name>`,
+ * form-encoded. Made by the program, the one place that knows the project, the stack and the
+ * resource's name (the provider's methods get none of them), and passed as the `__managedBy`
+ * input: `__` keeps it out of the diffs Pulumi shows.
+ */
+export function managedByMarker(resource: string): string {
+  return formatManagedBy({ stack: `${pulumi.getProject()}/${pulumi.getStack()}`, resource });
 }

@@ -174,4 +174,3 @@ export const routerRegistrationImpl: Implementation<
   // Routers register themselves; the registration goes away with the router, not with this wait.
   async delete() {},
 };
-

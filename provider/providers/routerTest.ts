@@ -77,4 +77,3 @@ export const routerTestImpl: Implementation<RouterTestInputs, RouterTestState> =
     // The stopped test task stays on the gateway as the record of the test.
   },
 };
-

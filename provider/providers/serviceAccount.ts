@@ -170,4 +170,3 @@ export const serviceAccountImpl: Implementation<ServiceAccountInputs, ServiceAcc
     }
   },
 };
-

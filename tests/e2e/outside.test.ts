@@ -144,6 +144,16 @@ describe("the packed packages in a Pulumi project outside the repository", () =>
     assert.ok(!fs.readdirSync(installed).some((f) => f.endsWith(".ts")), "no sources at the top");
   });
 
+  it("type-checks under Pulumi's stock tsconfig: no esModuleInterop, no skipLibCheck", async () => {
+    // Its public declarations bring no zod (whose own need esModuleInterop) into the program.
+    const tsc = path.join(project.dir, "node_modules", ".bin", "tsc");
+    const checked = await run(tsc, ["--noEmit", "-p", project.dir]).then(
+      () => "",
+      (err: { stdout?: string; message: string }) => err.stdout || err.message,
+    );
+    assert.equal(checked, "", "tsc --noEmit reports no error");
+  });
+
   it("up creates the program's objects", async () => {
     await project.ok(["up", "--yes", "--skip-preview"]);
     assert.ok(await t.client.routes.findByName("outside-models"));

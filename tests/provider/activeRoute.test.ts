@@ -2,7 +2,8 @@
 // allowDisruptiveEdits guard, against a real gateway with its router and agent.
 import assert from "node:assert/strict";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import { startEchoApp, waitRouted } from "../helpers/dataplane";
 import { eventually, rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";

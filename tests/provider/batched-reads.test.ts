@@ -2,8 +2,10 @@
 // routes, groups and access rules once however many routes it reads, in parallel or one by one;
 // and a read never misses a write of this process that finished before it.
 import assert from "node:assert/strict";
-import { groupImpl, type GroupState } from "../../provider/group";
-import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
+import { groupImpl } from "../../provider/providers/group";
+import { type GroupState } from "../../provider/group";
+import { staticRouteImpl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import { apiProxy, type ApiProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { nextCommand } from "../helpers/provider";

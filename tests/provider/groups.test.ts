@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { formatManagedBy } from "@appgw/sdk";
-import { groupImpl, type GroupState } from "../../provider/group";
-import { groupAccessImpl, type GroupAccessState } from "../../provider/groupAccess";
-import { staticRouteImpl, type StaticRouteState } from "../../provider/staticRoute";
+import { groupImpl } from "../../provider/providers/group";
+import { type GroupState } from "../../provider/group";
+import { groupAccessImpl } from "../../provider/providers/groupAccess";
+import { type GroupAccessState } from "../../provider/groupAccess";
+import { staticRouteImpl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";

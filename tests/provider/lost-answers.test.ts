@@ -2,9 +2,9 @@
 // must not fail the update nor leave a duplicate: the provider finds what it made and takes it.
 import assert from "node:assert/strict";
 import { formatManagedBy } from "@appgw/sdk";
-import { groupImpl } from "../../provider/group";
+import { groupImpl } from "../../provider/providers/group";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl } from "../../provider/staticRoute";
+import { staticRouteImpl } from "../../provider/providers/staticRoute";
 import { lossyProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 

@@ -5,11 +5,8 @@ import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { runtimeProvider } from "../../provider/runtime";
 import type { ConnectionConfig } from "../../provider/shim";
-import {
-  StaticRoute,
-  staticRouteImpl as impl,
-  type StaticRouteState,
-} from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { StaticRoute, type StaticRouteState } from "../../provider/staticRoute";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { find, recordResources, valueOf } from "../helpers/mocks";
 import { checkedInputs, connectionOf } from "../helpers/provider";

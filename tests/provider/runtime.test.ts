@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { runtimeProvider } from "../../provider/runtime";
-import { OBSERVED, staticRouteImpl } from "../../provider/staticRoute";
+import { staticRouteImpl } from "../../provider/providers/staticRoute";
+import { OBSERVED } from "../../provider/staticRoute";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { nextCommand } from "../helpers/provider";
 

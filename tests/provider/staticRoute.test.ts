@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../provider/common";
-import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import type { ConnectionConfig } from "../../provider/shim";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";

@@ -14,7 +14,8 @@
 import assert from "node:assert/strict";
 import pino from "pino";
 import { routerConfigFromEnv, startRouter, type RunningRouter } from "../../gateway/router";
-import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import { apiProxy, type ApiProxy } from "../helpers/api-proxy";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";

@@ -3,7 +3,8 @@
 // route's groups alone (others may grant access); `[]` means the route names no group itself.
 import assert from "node:assert/strict";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";
 

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { formatManagedBy } from "@appgw/sdk";
-import { groupAccessImpl as impl, type GroupAccessState } from "../../provider/groupAccess";
+import { groupAccessImpl as impl } from "../../provider/providers/groupAccess";
+import { type GroupAccessState } from "../../provider/groupAccess";
 import type { ConnectionConfig } from "../../provider/shim";
 import { lossyProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";

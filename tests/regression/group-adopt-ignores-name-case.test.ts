@@ -3,7 +3,7 @@
 // found nothing, tried to create it and failed on the taken name. Adopt now finds a group as the
 // gateway compares names, and gives it the declared spelling.
 import assert from "node:assert/strict";
-import { groupImpl } from "../../provider/group";
+import { groupImpl } from "../../provider/providers/group";
 import type { ConnectionConfig } from "../../provider/shim";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";

@@ -3,7 +3,8 @@
 // failed with `users.get_all: name: Too big`. Members are now looked up by exact name, each in a
 // filter of its own, so a group may have any number of them.
 import assert from "node:assert/strict";
-import { groupImpl, type GroupState } from "../../provider/group";
+import { groupImpl } from "../../provider/providers/group";
+import { type GroupState } from "../../provider/group";
 import type { ConnectionConfig } from "../../provider/shim";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";

@@ -3,7 +3,7 @@
 // killed run made, and only that, instead of failing on the taken name for ever.
 import assert from "node:assert/strict";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl } from "../../provider/staticRoute";
+import { staticRouteImpl } from "../../provider/providers/staticRoute";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 
 describe("a create after an interrupted run", () => {

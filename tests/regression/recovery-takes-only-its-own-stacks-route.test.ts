@@ -4,7 +4,7 @@
 // takes only a route whose managed-by marker names this stack and this resource.
 import assert from "node:assert/strict";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl as impl } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
 import { lossyProxy } from "../helpers/api-proxy";
 import { startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf } from "../helpers/provider";

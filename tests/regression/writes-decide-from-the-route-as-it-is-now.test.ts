@@ -4,7 +4,8 @@
 // Updates and deletes now decide from the route as the gateway holds it when they run.
 import assert from "node:assert/strict";
 import type { ConnectionConfig } from "../../provider/shim";
-import { staticRouteImpl as impl, type StaticRouteState } from "../../provider/staticRoute";
+import { staticRouteImpl as impl } from "../../provider/providers/staticRoute";
+import { type StaticRouteState } from "../../provider/staticRoute";
 import { startEchoApp } from "../helpers/dataplane";
 import { eventually, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { checkedInputs, connectionOf, nextCommand } from "../helpers/provider";
