@@ -85,6 +85,21 @@ export function checkInputs<S extends z.ZodType>(
   return failures.length ? { failures } : { inputs: { ...known, ...unknown } as z.output<S> };
 }
 
+/**
+ * `checkInputs` of a resource whose program also passes its managed-by marker (`__managedBy`):
+ * a label for the gateway's pages, kept only as a header can carry it, so no write fails for it.
+ */
+export function checkMarkedInputs<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, unknown>,
+): pulumi.dynamic.CheckResult<z.output<S> & { __managedBy?: string }> {
+  const { __managedBy: marker, ...rest } = news;
+  const result = checkInputs(schema, rest);
+  return result.inputs && usableMarker(marker)
+    ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
+    : (result as pulumi.dynamic.CheckResult<z.output<S> & { __managedBy?: string }>);
+}
+
 function containsUnknown(v: unknown): boolean {
   if (v === UNKNOWN) return true;
   if (Array.isArray(v)) return v.some(containsUnknown);

@@ -4,14 +4,13 @@ import { z } from "zod";
 import type { AppGatewayClient, Group as GatewayGroup } from "@appgw/sdk";
 import { SYSTEM_GROUPS } from "@appgw/sdk";
 import {
-  checkInputs,
+  checkMarkedInputs,
   clientFor,
   ownerOf,
   refusal,
   sameSet,
   sorted,
   stringSet,
-  usableMarker,
   withOwner,
 } from "../common";
 import { readsFor } from "../reads";
@@ -113,11 +112,7 @@ async function mustGet(client: AppGatewayClient, id: string, name: string): Prom
 
 export const groupImpl: Implementation<GroupInputs, GroupState> = {
   async check(_olds, news) {
-    const { __managedBy: marker, ...rest } = news;
-    const result = checkInputs(inputsSchema, rest);
-    return result.inputs && usableMarker(marker)
-      ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
-      : result;
+    return checkMarkedInputs(inputsSchema, news);
   },
 
   async diff(_id, olds, news) {

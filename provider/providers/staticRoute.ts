@@ -13,15 +13,7 @@ import {
   routeStatusLabel,
   subdomain,
 } from "@appgw/sdk";
-import {
-  checkInputs,
-  clientFor,
-  refusal,
-  sameSet,
-  sorted,
-  stringSet,
-  usableMarker,
-} from "../common";
+import { checkMarkedInputs, clientFor, refusal, sameSet, sorted, stringSet } from "../common";
 import { readsFor } from "../reads";
 import type { Implementation } from "../shim";
 import { OBSERVED, type StaticRouteInputs, type StaticRouteState } from "../staticRoute";
@@ -330,12 +322,7 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
   nested: { key: "observed", fields: OBSERVED },
 
   async check(_olds, news) {
-    const { __managedBy: marker, ...rest } = news;
-    const result = checkInputs(inputsSchema, rest);
-    // A label for the gateway's pages: kept only as a header can carry it, so no write fails for it.
-    return result.inputs && usableMarker(marker)
-      ? { ...result, inputs: { ...result.inputs, __managedBy: marker } }
-      : result;
+    return checkMarkedInputs(inputsSchema, news);
   },
 
   async diff(_id, olds, news) {
