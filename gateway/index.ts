@@ -8,6 +8,7 @@ import { agentConfigFromEnv, startAgent, type RunningAgent } from "./agent";
 import { buildApp, type ApiApp } from "./api/app";
 import type { ApiSettings } from "./api/settings";
 import { generateCredentials, hashSecret } from "./api/tokens";
+import { injectTransport } from "./inject-transport";
 import { routerConfigFromEnv, startRouter, type RunningRouter } from "./router";
 import type { Store } from "./store";
 
@@ -116,6 +117,10 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         parts.router = await startRouter(config, {
           client: client(),
           logger: logger.child({ role: "router" }),
+          // The login page signs a browser in through the API in this process, from the
+          // browser's own address: the API counts each browser's failed logins without trusting
+          // an X-Forwarded-For from loopback, where any local process (a task, say) can send one.
+          loginTransport: (address) => injectTransport(api.app, address),
         });
       }
       if (opts.agent !== false) {

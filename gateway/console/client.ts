@@ -1,44 +1,10 @@
 // The page reads and writes through the control API exactly as any SDK client does: the same
 // SDK, the same actions, the same authorisation. Only the transport differs: requests go to the
-// API in this process with `inject`, so they need no port and keep the browser's address (which
-// the API's failed-login limits count by).
-import axios, { AxiosHeaders, type AxiosAdapter, type AxiosInstance } from "axios";
+// API in this process (gateway/inject-transport.ts), so they need no port and keep the browser's
+// address (which the API's failed-login limits count by).
 import type { FastifyInstance } from "fastify";
 import { ReferenceGatewayClient } from "@appgw/sdk/reference";
-
-const API_BASE = "http://api.invalid";
-
-function injectTransport(app: FastifyInstance, remoteAddress: string): AxiosInstance {
-  const adapter: AxiosAdapter = async (config) => {
-    const url = new URL(axios.getUri(config), API_BASE);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(AxiosHeaders.from(config.headers).toJSON())) {
-      if (typeof value === "string") headers[name] = value;
-    }
-    const res = await app.inject({
-      method: (config.method ?? "post").toUpperCase() as "POST",
-      url: url.pathname + url.search,
-      headers,
-      payload: typeof config.data === "string" ? config.data : undefined,
-      remoteAddress,
-    });
-    return {
-      data: res.body,
-      status: res.statusCode,
-      statusText: res.statusMessage,
-      headers: new AxiosHeaders(res.headers as Record<string, string>),
-      config,
-      request: {},
-    };
-  };
-  return axios.create({
-    baseURL: API_BASE,
-    adapter,
-    // Errors are read from the envelope, whatever the status (as the SDK's own transport does).
-    validateStatus: () => true,
-    headers: { "content-type": "application/json" },
-  });
-}
+import { injectTransport } from "../inject-transport";
 
 /**
  * A client acting as the signed-in person: their session token, their address. `apiHost` is the

@@ -10,6 +10,7 @@
 // `X-Appgw-User-Id`. The gateway's cookies and Bearer token never reach the app.
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { AxiosInstance } from "axios";
 import pino, { type Logger } from "pino";
 import { APPGW_VERSION as version } from "../release";
 import { ReferenceGatewayClient } from "@appgw/sdk/reference";
@@ -37,6 +38,8 @@ export interface StartRouterOptions {
   client?: ReferenceGatewayClient;
   /** Default: pino at `LOG_LEVEL` (default "info"). */
   logger?: Logger;
+  /** How the login page's `auth.login` reaches the API for a browser (InternalPagesOptions). */
+  loginTransport?: (address: string) => AxiosInstance;
 }
 
 export interface RunningRouter {
@@ -113,6 +116,7 @@ export async function startRouter(
       secureCookies: config.secureCookies,
       proto,
       loginLimits: config.loginLimits,
+      loginTransport: opts.loginTransport,
       health: () => ({ router: config.name, revision: table.revision }),
       logger,
     }),

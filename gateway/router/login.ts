@@ -7,8 +7,9 @@
 // page's own origin: another site must not log a victim out (an `<img src>` would, on a GET),
 // nor into the attacker's account (login CSRF). Failed sign-ins are limited per access key and
 // browser address, and per address (gateway/login-guard.ts), here where the browser's address is
-// known; the control API is told it in `X-Forwarded-For` for its own limits.
+// known; the control API counts the browser too (`loginTransport`).
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AxiosInstance } from "axios";
 import type { Logger } from "pino";
 import { AppGatewayClient, tokenExpiry } from "@appgw/sdk";
 import { LoginGuard, type LoginLimits } from "../login-guard";
@@ -44,6 +45,13 @@ export interface InternalPagesOptions {
   proto: string;
   /** Failed sign-ins allowed per browser address; each unset one keeps its default. */
   loginLimits?: Partial<LoginLimits>;
+  /**
+   * How `auth.login` reaches the control API for the browser at `address`, so that the API's
+   * limits count that browser and not the router. Default: over HTTP to `apiHost`, naming the
+   * browser in `X-Forwarded-For`, which the API believes only from the peers listed in its
+   * APPGW_TRUSTED_PROXIES. The embedded gateway calls its API in-process, as the browser.
+   */
+  loginTransport?: (address: string) => AxiosInstance;
   /** The body of `/_appgw/health` besides `status`. */
   health(): Record<string, unknown>;
   logger: Logger;
@@ -224,8 +232,9 @@ export class InternalPages {
       accessKey,
       secretKey,
       maxRetries: 0,
-      // The API's login limits count this browser, not the router (APPGW_TRUSTED_PROXIES).
-      headers: { "x-forwarded-for": address },
+      ...(this.opts.loginTransport
+        ? { transport: this.opts.loginTransport(address) }
+        : { headers: { "x-forwarded-for": address } }),
     });
     try {
       // `auth.login` answers only `{token}` (ClearML's contract): the cookie lives as long as
