@@ -8,6 +8,10 @@ import type { IncomingHttpHeaders } from "node:http";
  * `Sec-Fetch-Site`. Browsers send `Origin` with every method but GET and HEAD, and on WebSocket
  * handshakes; where they leave it out, `Sec-Fetch-Site` still says. `unsaid`: neither header, so
  * not a browser (or one too old for either), which carries no ambient credentials of a victim's.
+ * `proto` and `host` are the page's own origin as the server knows it: the router's is its
+ * `ROUTER_URL` scheme and the Host header; the settings page's, its listener's protocol and the
+ * Host header, or what a proxy in APPGW_TRUSTED_PROXIES forwarded. Never a client's
+ * `X-Forwarded-*`, which would let a request name the origin it is compared with.
  */
 export function requestSite(
   headers: IncomingHttpHeaders,

@@ -15,9 +15,12 @@ export interface ApiSettings {
   /** Failed logins allowed (gateway/login-guard.ts); each unset one keeps its default. */
   loginLimits?: Partial<LoginLimits>;
   /**
-   * `APPGW_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client, for the login
-   * limits (fastify's `trustProxy`: addresses, CIDR ranges, `loopback`...). Default loopback,
-   * where the embedded router's login page calls from on a browser's behalf.
+   * `APPGW_TRUSTED_PROXIES`: peers whose `X-Forwarded-*` headers the API believes (fastify's
+   * `trustProxy`: addresses, CIDR ranges, `loopback`...): `X-Forwarded-For` names the client for
+   * the login limits, `X-Forwarded-Proto`/`-Host` the settings page's origin. Default none: from
+   * any other peer they are a client's word, and on loopback every local process (the tasks an
+   * agent runs there too) is a client. The embedded router's login page needs no trust: it calls
+   * in-process, as the browser (gateway/inject-transport.ts).
    */
   trustedProxies?: string[];
   /** `APPGW_FILTER_BUDGET_MS`: what one query may spend matching name patterns (the Store's). */
@@ -117,7 +120,7 @@ export function resolveApiSettings(s: ApiSettings): {
     ]);
   }
   if (issues.length > 0) throw invalid("invalid API options", issues);
-  return { tokenTtlSec, timeouts, trustedProxies: s.trustedProxies ?? ["loopback"] };
+  return { tokenTtlSec, timeouts, trustedProxies: s.trustedProxies ?? [] };
 }
 
 /** The settings given by `APPGW_*` variables; unset ones keep their defaults. */

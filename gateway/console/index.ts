@@ -136,6 +136,10 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     (_req, body, done) => done(null, new URLSearchParams(String(body))),
   );
 
+  // The page's own origin is the listener's protocol and the Host header: fastify's `protocol`
+  // and `host` read X-Forwarded-Proto/-Host instead only when the peer is in
+  // APPGW_TRUSTED_PROXIES (trustProxy), so no other client can name the origin its post is
+  // compared with.
   ui.addHook("onRequest", async (req, reply) => {
     if (
       req.method === "POST" &&
