@@ -36,6 +36,8 @@ export interface TestGatewayOptions {
   dataDir?: string;
   /** The settings page's options (GatewayOptions.console). */
   console?: GatewayOptions["console"];
+  /** Peers whose forwarded headers the API believes (`APPGW_TRUSTED_PROXIES`). Default none. */
+  trustedProxies?: string[];
 }
 
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -51,6 +53,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     logger,
     tokenTtlSec: opts.tokenTtlSec,
     console: opts.console,
+    trustedProxies: opts.trustedProxies,
     router:
       opts.router === false
         ? false

@@ -6,7 +6,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Agent, request } from "undici";
+import pino from "pino";
 import { apiSettingsFromEnv, buildApp } from "@appgw/gateway";
+import { routerConfigFromEnv, startRouter, type RunningRouter } from "../../gateway/router";
 import { routerBase } from "../helpers/dataplane";
 import {
   basicAuth,
@@ -110,27 +112,38 @@ describe("security: login attempts are limited", () => {
       assert.equal((await apiLogin(t.apiUrl, erin, from("127.0.0.7"))).status, 200);
     });
 
-    it("takes the client address from X-Forwarded-For only from a trusted proxy", async () => {
+    it("believes X-Forwarded-For from no peer by default, loopback included", async () => {
+      // Any local process (a task an agent runs on this host, say) can send the header: naming
+      // a new client with each guess must not give it a new count.
       const frank = await addUser("frank");
-      // Loopback is trusted by default: the embedded router's login page calls from there.
-      const proxy = from("127.0.0.8");
-      for (let i = 0; i < 11; i++) {
-        await apiLogin(t.apiUrl, wrong(frank), proxy, { "x-forwarded-for": "198.51.100.1" });
+      const local = from("127.0.0.8");
+      for (let i = 0; i < 10; i++) {
+        const forged = { "x-forwarded-for": `198.51.100.${i + 1}` };
+        const res = await apiLogin(t.apiUrl, wrong(frank), local, forged);
+        assert.equal(res.status, 401, `try ${i}`);
       }
-      const forwarded = { "x-forwarded-for": "198.51.100.2" };
-      assert.equal((await apiLogin(t.apiUrl, frank, proxy, forwarded)).status, 200);
+      const fresh = { "x-forwarded-for": "198.51.100.99" };
+      assert.equal((await apiLogin(t.apiUrl, frank, local, fresh)).status, 429);
+    });
 
-      // A peer it does not trust cannot pass for a new client with each guess.
+    it("counts the clients a proxy listed in APPGW_TRUSTED_PROXIES names, and no other peer's", async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "appgw-proxies-"));
-      const api = await buildApp({ dataDir, trustedProxies: ["127.0.0.1"] });
+      const settings = apiSettingsFromEnv({ APPGW_TRUSTED_PROXIES: "127.0.0.13" });
+      const api = await buildApp({ dataDir, ...settings });
       try {
         const url = await api.app.listen({ port: 0, host: "127.0.0.1" });
         const keys = { accessKey: "SOMEKEY", secretKey: "some-secret-0123456789" };
-        for (let i = 0; i < 10; i++) {
-          await apiLogin(url, wrong(keys), proxy, { "x-forwarded-for": `198.51.100.${10 + i}` });
-        }
-        const spoofed = { "x-forwarded-for": "198.51.100.99" };
-        assert.equal((await apiLogin(url, wrong(keys), proxy, spoofed)).status, 429);
+        const proxy = from("127.0.0.13");
+        const client = (n: number) => ({ "x-forwarded-for": `198.51.100.${n}` });
+        for (let i = 0; i < 10; i++) await apiLogin(url, wrong(keys), proxy, client(1));
+        assert.equal((await apiLogin(url, wrong(keys), proxy, client(1))).status, 429);
+        // Another client behind the same proxy has a count of its own.
+        assert.equal((await apiLogin(url, wrong(keys), proxy, client(2))).status, 401);
+
+        // A peer it does not list cannot pass for a new client with each guess.
+        const other = from("127.0.0.14");
+        for (let i = 0; i < 10; i++) await apiLogin(url, wrong(keys), other, client(10 + i));
+        assert.equal((await apiLogin(url, wrong(keys), other, client(99))).status, 429);
       } finally {
         await api.app.close();
         fs.rmSync(dataDir, { recursive: true, force: true });
@@ -139,8 +152,8 @@ describe("security: login attempts are limited", () => {
   });
 
   describe("the router's login page", () => {
-    async function pageLogin(keys: Keys, address: Agent) {
-      const res = await request(`${routerBase(t)}/_appgw/login`, {
+    async function pageLogin(keys: Keys, address: Agent, router = routerBase(t)) {
+      const res = await request(`${router}/_appgw/login`, {
         method: "POST",
         dispatcher: address,
         headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -175,6 +188,55 @@ describe("security: login attempts are limited", () => {
       // Another browser through the same router, and the SDK from elsewhere, are not locked out.
       assert.equal((await pageLogin(heidi, from("127.0.0.11"))).status, 303);
       assert.equal((await apiLogin(t.apiUrl, heidi, from("127.0.0.12"))).status, 200);
+    });
+
+    it("counts each browser at the control API when APPGW_TRUSTED_PROXIES lists only a proxy in front of the API", async () => {
+      // The embedded router is not listed, and need not be: it calls the API in-process.
+      const api = await startTestGateway({ agent: false, trustedProxies: ["127.0.0.2"] });
+      try {
+        const { credentials } = await api.client.addUser({ name: "judy" });
+        const keys = { accessKey: credentials.access_key, secretKey: credentials.secret_key };
+        const base = routerBase(api);
+        for (let i = 0; i < 11; i++) await pageLogin(wrong(keys), from("127.0.0.17"), base);
+        assert.equal((await pageLogin(keys, from("127.0.0.17"), base)).status, 429);
+        assert.equal((await pageLogin(keys, from("127.0.0.18"), base)).status, 303);
+      } finally {
+        await api.stop();
+      }
+    });
+
+    it("counts each browser at the control API through a router running apart that is in APPGW_TRUSTED_PROXIES", async () => {
+      // The router calls the API from 127.0.0.1 and names the browser in X-Forwarded-For.
+      const api = await startTestGateway({
+        router: false,
+        agent: false,
+        trustedProxies: ["127.0.0.1"],
+      });
+      let router: RunningRouter | undefined;
+      try {
+        const { credentials } = await api.client.auth.createServiceUser({ name: "router-apart" });
+        router = await startRouter(
+          routerConfigFromEnv({
+            ROUTER_NAME: "router-apart",
+            CLEARML_API_HOST: api.apiUrl,
+            CLEARML_API_ACCESS_KEY: credentials.access_key,
+            CLEARML_API_SECRET_KEY: credentials.secret_key,
+            ROUTER_HOST: "127.0.0.1",
+            ROUTER__WEBSERVER__SERVER_PORT: "0",
+          }),
+          { logger: pino({ level: process.env.LOG_LEVEL ?? "silent" }) },
+        );
+        const base = `http://127.0.0.1:${router.port}`;
+        const { credentials: ivan } = await api.client.addUser({ name: "ivan" });
+        const keys = { accessKey: ivan.access_key, secretKey: ivan.secret_key };
+        for (let i = 0; i < 11; i++) await pageLogin(wrong(keys), from("127.0.0.15"), base);
+        assert.equal((await pageLogin(keys, from("127.0.0.15"), base)).status, 429);
+        // Had the API counted the router, ivan's key would be locked for every browser.
+        assert.equal((await pageLogin(keys, from("127.0.0.16"), base)).status, 303);
+      } finally {
+        await router?.close();
+        await api.stop();
+      }
     });
   });
 
