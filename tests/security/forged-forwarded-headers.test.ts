@@ -284,6 +284,10 @@ describe("security: forged X-Forwarded-Host/Proto", () => {
         const plain = { ...site, origin: "http://router.example", cookie };
         const refused = await post(proxy.url, "/notes/plain", {}, plain);
         assert.equal(refused.status, 403, refused.text);
+        // Nor can a client that reaches the router past the proxy make that origin its own.
+        const forwarded = { "x-forwarded-proto": "http", "x-forwarded-host": "router.example" };
+        const around = await post(listener(t), "/notes/plain", {}, { ...plain, ...forwarded });
+        assert.equal(around.status, 403, around.text);
         assert.ok(!app.received.includes("POST /plain"));
       } finally {
         await proxy.close();
