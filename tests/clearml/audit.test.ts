@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { format, resolveConfig } from "prettier";
 import { REPO } from "../../scripts/pulumi";
 import { clearmlEnv } from "./environment";
 
@@ -59,7 +60,7 @@ describe("endpoint audit of ClearML's SDK and agent", () => {
       ...table,
     ].join("\n");
     console.log(`\n${report}\n`);
-    if (process.env.UPDATE_AUDIT) writeAudit(report);
+    if (process.env.UPDATE_AUDIT) await writeAudit(report);
 
     const unexpected = [...rows.keys()].filter((k) => !k.endsWith(" 200") && !(k in EXPECTED));
     assert.deepEqual(unexpected, [], "calls the gateway refused");
@@ -72,10 +73,12 @@ describe("endpoint audit of ClearML's SDK and agent", () => {
   });
 });
 
-function writeAudit(report: string): void {
+/** Puts `report` in place of the table of docs/clearml-audit.md, formatted as the repository's. */
+async function writeAudit(report: string): Promise<void> {
   const file = path.join(REPO, "docs", "clearml-audit.md");
   const text = fs.readFileSync(file, "utf8");
   const start = text.indexOf("| endpoint |");
   const end = text.indexOf("\n\n", start);
-  fs.writeFileSync(file, text.slice(0, start) + report + (end < 0 ? "\n" : text.slice(end)));
+  const next = text.slice(0, start) + report + (end < 0 ? "\n" : text.slice(end));
+  fs.writeFileSync(file, await format(next, { ...(await resolveConfig(file)), filepath: file }));
 }
