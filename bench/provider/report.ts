@@ -13,6 +13,15 @@ export const REFRESH_CALLS_TARGET = { calls: 50, routes: 500 };
 /** A route's state at most this many times a no-op resource's. */
 export const STATE_RATIO_TARGET = 1.5;
 
+/** What the floor is, for the report (bench/README.md says the same). */
+const FLOOR =
+  "`floor`: N resources of the simplest dynamic provider a user would write: a provider object " +
+  "with `create` alone, returning the id `inputs.name` and the inputs as outputs, and a subclass " +
+  'of `pulumi.dynamic.Resource` (abstract) passing it `{ name: "r<i>", path: "/r<i>" }`, the ' +
+  "inputs the real program gives each StaticRoute, with no options, module or type name. No " +
+  "`check`, `diff`, `read`, `update` or `delete`: Pulumi takes the inputs as given, compares old " +
+  "and new inputs itself, keeps the state on refresh and removes nothing, with the same RPCs.";
+
 export interface ProviderResults {
   started: string;
   finished?: string;
@@ -134,6 +143,7 @@ function setting(r: ProviderResults): string {
 export function printSummary(r: ProviderResults, say: (line?: string) => void): void {
   say("");
   say(`== summary: ${setting(r)}`);
+  say(FLOOR.replace(/`/g, ""));
   say(table(timeTable(r)));
   say("");
   say(table(stateTable(r)));
@@ -149,11 +159,9 @@ function markdown(r: ProviderResults): string {
   const out: string[] = [];
   out.push(`# Provider bench, ${r.started}`, "", `${r.host}. ${setting(r)}`, "");
   out.push(
-    "`floor`: a program of N no-op dynamic resources (create returns an id and the inputs, read " +
-      "the props, diff no changes, delete nothing) with a StaticRoute's inputs; `real`: N " +
-      "`StaticRoute`s (`r<i>`, `/r<i>`) against the reference gateway. Seconds are the CLI's wall " +
-      "time; API calls are the control API actions the real program's provider made, counted by a " +
-      "proxy in front of the gateway.",
+    `${FLOOR} \`real\`: N \`StaticRoute\`s (\`r<i>\`, \`/r<i>\`) against the reference gateway. ` +
+      "Seconds are the CLI's wall time; API calls are the control API actions the real " +
+      "program's provider made, counted by a proxy in front of the gateway.",
     "",
   );
   out.push("## Time and API calls", "", mdTable(timeTable(r)), "");
