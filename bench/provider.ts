@@ -1,9 +1,10 @@
 // `npm run bench:provider`: what the provider costs over the floor of any Pulumi dynamic
 // provider, with the real Pulumi CLI. Two programs of N resources each, in one run: `floor`
-// (no-op dynamic resources) and `real` (StaticRoutes against the reference gateway, behind a
-// proxy counting its API calls). Each is taken through up, up again, refresh, a drift check and
-// destroy; the report sets time ratios, API calls and state size beside the issue's targets.
-// See bench/README.md.
+// (the simplest no-op dynamic provider) and `real` (StaticRoutes against the reference gateway,
+// behind a proxy counting its API calls). Each is taken through up, up again, refresh, a drift
+// check and destroy, under the CLI's defaults and under the fast flags, each mode on its own
+// stacks and gateway; the report sets time ratios, API calls and state size beside the issue's
+// targets, per mode. See bench/README.md.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,15 +12,32 @@ import { parseArgs } from "node:util";
 import { pulumiBinDir } from "../scripts/pulumi";
 import { ADMIN, startProviderBenchGateway, type ProviderBenchGateway } from "./provider/gateway";
 import { PROGRAMS, WORK_ROOT, writeProgram, type ProgramName } from "./provider/programs";
-import { printSummary, save, type ProviderResults } from "./provider/report";
-import { BenchStack, OPERATIONS, type Operation } from "./provider/stack";
+import {
+  emptyMode,
+  printSummary,
+  save,
+  type ModeResults,
+  type ProviderResults,
+} from "./provider/report";
+import {
+  BenchStack,
+  describeFlags,
+  FLAG_MODES,
+  OPERATIONS,
+  type CliFlags,
+  type FlagMode,
+  type Operation,
+} from "./provider/stack";
 import { killAll, ROOT, removeTemps, tempPath, versionOf } from "./proc";
 
 const HELP = `npm run bench:provider -- [options]
 
   --n <count>      resources in each program (default 500, or APPGW_BENCH_N)
   --rounds <k>     times through every operation; the median time of each is kept (default 1)
-  --parallel <p>   pulumi --parallel for both programs (default 8, the CLI's own default)
+  --flags <mode>   defaults: the CLI as a user types it (previews, its own --parallel, the
+                   program type-checked); fast: --skip-preview, --parallel <p>, transpile only;
+                   both (default): defaults, then fast, each on its own stacks and gateway
+  --parallel <p>   pulumi --parallel of the fast mode (default 8, the CLI's own on 2 cores)
   --router         start the gateway's embedded router too (it shares this process and the cores)
   --keep           leave the programs in bench/.work/<pid>/ (their state is removed anyway)
   --no-save        print only; write nothing to bench/results/
@@ -29,6 +47,7 @@ const { values: args } = parseArgs({
   options: {
     n: { type: "string" },
     rounds: { type: "string" },
+    flags: { type: "string", default: "both" },
     parallel: { type: "string" },
     router: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
@@ -52,6 +71,16 @@ function intArg(name: string, v: string | undefined, dflt: number, max: number):
 const N = intArg("n", args.n ?? process.env.APPGW_BENCH_N, 500, 10_000);
 const ROUNDS = intArg("rounds", args.rounds, 1, 10);
 const PARALLEL = intArg("parallel", args.parallel, 8, 1_000);
+
+function modesArg(v: string): readonly FlagMode[] {
+  if (v === "both") return FLAG_MODES;
+  const mode = FLAG_MODES.find((m) => m === v);
+  if (!mode) throw new Error(`--flags: expected defaults, fast or both, got '${v}'`);
+  return [mode];
+}
+const MODES = modesArg(args.flags);
+const flagsOf = (mode: FlagMode): CliFlags =>
+  mode === "fast" ? { mode, parallel: PARALLEL } : { mode };
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
@@ -97,13 +126,8 @@ async function main(): Promise<number> {
     cli: "",
     n: N,
     rounds: ROUNDS,
-    parallel: PARALLEL,
     router: args.router,
-    runs: Object.fromEntries(
-      OPERATIONS.map((op) => [op.key, { floor: [], real: [], calls: [] }]),
-    ) as unknown as ProviderResults["runs"],
-    state: {},
-    gatewayLog: { warn: 0, error: 0, samples: [] },
+    modes: [],
     warnings: [],
   };
   const warn = (line: string) => {
@@ -111,37 +135,67 @@ async function main(): Promise<number> {
     say(`!! WARNING ${line}`);
   };
   say(`== appgw provider bench  ${started}`);
-  say(`   ${results.host}; ${N} resources per program, --parallel ${PARALLEL}, ${ROUNDS} round(s)`);
+  say(
+    `   ${results.host}; ${N} resources per program, ${ROUNDS} round(s), ${MODES.join(" then ")}`,
+  );
 
   const binDir = pulumiBinDir(true);
   results.cli = `Pulumi CLI ${versionOf(path.join(binDir, "pulumi"), ["version"])} (${binDir})`;
   say(`   ${results.cli}`);
   checkBuild(warn);
 
-  const gw = await startProviderBenchGateway(args.router);
-  results.gatewayLog = gw.log;
   const runDir = path.join(WORK_ROOT, String(process.pid));
   if (!args.keep) tempPath(runDir);
   const workDir = tempPath(fs.mkdtempSync(path.join(os.tmpdir(), "appgw-bench-provider-")));
-  try {
-    say(`   gateway API behind the counting proxy at ${gw.apiHost}; programs in ${runDir}`);
-    const stacks: Record<ProgramName, BenchStack> = {
-      floor: await BenchStack.init("floor", writeProgram(runDir, "floor", N), {
+  for (const mode of MODES) {
+    const flags = flagsOf(mode);
+    results.modes.push(
+      await runMode(flags, {
         binDir,
-        workDir,
-        parallel: PARALLEL,
+        programs: path.join(runDir, mode),
+        state: path.join(workDir, mode),
+        warn: (line) => warn(`${mode}: ${line}`),
       }),
-      real: await BenchStack.init("real", writeProgram(runDir, "real", N), {
-        binDir,
-        workDir,
-        parallel: PARALLEL,
+    );
+  }
+  results.finished = new Date().toISOString();
+  printSummary(results, say);
+  if (!args["no-save"]) say(`wrote ${save(results)}`);
+  return 0;
+}
+
+/**
+ * One mode: its own gateway, programs (`programs`) and state (`state`), then the warm-up and
+ * every round of every operation under its flags.
+ */
+async function runMode(
+  flags: CliFlags,
+  at: { binDir: string; programs: string; state: string; warn: (line: string) => void },
+): Promise<ModeResults> {
+  const results = emptyMode(flags);
+  const { warn } = at;
+  say("");
+  say(`== ${flags.mode}: ${describeFlags(flags).replace(/`/g, "")}`);
+  const gw = await startProviderBenchGateway(args.router);
+  results.gatewayLog = gw.log;
+  try {
+    say(`   gateway API behind the counting proxy at ${gw.apiHost}; programs in ${at.programs}`);
+    const stacks: Record<ProgramName, BenchStack> = {
+      floor: await BenchStack.init("floor", writeProgram(at.programs, "floor", N), {
+        binDir: at.binDir,
+        workDir: at.state,
+        flags,
+      }),
+      real: await BenchStack.init("real", writeProgram(at.programs, "real", N), {
+        binDir: at.binDir,
+        workDir: at.state,
+        flags,
         config: { "appgw:apiHost": gw.apiHost, "appgw:accessKey": ADMIN.accessKey },
         secrets: { "appgw:secretKey": ADMIN.secretKey },
       }),
     };
 
     // Unmeasured: loads Node, ts-node and the modules once, and proves both programs run.
-    say("");
     say("-- warm-up: pulumi preview of each program (not measured)");
     for (const name of PROGRAMS) {
       const r = await stacks[name].run(["preview"]);
@@ -150,7 +204,6 @@ async function main(): Promise<number> {
     }
 
     for (let round = 0; round < ROUNDS; round++) {
-      say("");
       say(`-- round ${round + 1}/${ROUNDS}`);
       for (const [i, op] of OPERATIONS.entries()) {
         // Which program goes first alternates, from one operation and one round to the next.
@@ -188,10 +241,7 @@ async function main(): Promise<number> {
   } finally {
     await gw.stop();
   }
-  results.finished = new Date().toISOString();
-  printSummary(results, say);
-  if (!args["no-save"]) say(`wrote ${save(results)}`);
-  return 0;
+  return results;
 }
 
 process.on("exit", () => {

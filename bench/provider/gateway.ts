@@ -11,20 +11,26 @@ import { tempPath } from "../proc";
 
 export const ADMIN = { accessKey: "BENCHADMINKEY", secretKey: "bench-admin-secret-0123456789" };
 
+/** The gateway's warn and error log lines: counted, the first 10 kept. */
+export interface GatewayLog {
+  warn: number;
+  error: number;
+  samples: string[];
+}
+
 export interface ProviderBenchGateway {
   /** The proxy's URL: what `appgw:apiHost` points at. */
   apiHost: string;
   proxy: ApiProxy;
   /** Straight to the API (not counted): the bench's own checks. */
   client: AppGatewayClient;
-  /** The gateway's warn and error log lines. */
-  log: { warn: number; error: number; samples: string[] };
+  log: GatewayLog;
   stop(): Promise<void>;
 }
 
 /** `router: true` adds the embedded router (it shares this process, and the machine's cores). */
 export async function startProviderBenchGateway(router: boolean): Promise<ProviderBenchGateway> {
-  const log = { warn: 0, error: 0, samples: [] as string[] };
+  const log: GatewayLog = { warn: 0, error: 0, samples: [] };
   const sink: DestinationStream = {
     write(line: string) {
       let level = 50;

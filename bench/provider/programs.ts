@@ -1,6 +1,6 @@
-// The two Pulumi programs the provider bench compares, written into bench/.work/<pid>/ (inside
-// the repository, so `@pulumi/pulumi` and `@appgw/pulumi`, the workspace's built package,
-// resolve from its node_modules).
+// The two Pulumi programs the provider bench compares, written into
+// bench/.work/<pid>/<mode>/<program>/ (inside the repository, so `@pulumi/pulumi` and
+// `@appgw/pulumi`, the workspace's built package, resolve from its node_modules).
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../proc";
@@ -62,6 +62,8 @@ export function writeProgram(dir: string, name: ProgramName, n: number): string 
   const programDir = path.join(dir, name);
   fs.mkdirSync(programDir, { recursive: true });
   const project = `appgw-bench-${name}`;
+  // No tsconfig.json: Pulumi compiles the program with ts-node and its own default options,
+  // type-checking it unless PULUMI_NODEJS_TRANSPILE_ONLY says otherwise (bench/provider/stack.ts).
   fs.writeFileSync(
     path.join(programDir, "Pulumi.yaml"),
     `name: ${project}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n`,
