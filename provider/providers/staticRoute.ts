@@ -341,7 +341,10 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
       // a change: the update removes the groups added elsewhere.
       (news.accessGroups !== undefined &&
         (olds.accessGroups === undefined || !sameSet(olds.accessGroups, news.accessGroups)));
-    return { changes };
+    // A replacement (`pulumi up --replace`) deletes first: the route's name is unique, and the
+    // new resource records the same owner, so it would take the old route as an interrupted
+    // run's, which the old one's delete would then remove.
+    return { changes, deleteBeforeReplace: true };
   },
 
   async create(inputs, conn) {

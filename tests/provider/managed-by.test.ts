@@ -85,7 +85,10 @@ describe("StaticRoute: the stack that manages the route", () => {
       } as StaticRouteState;
       // A state written before markers (an upgrade), and one another stack or name wrote.
       for (const old of [olds, { ...olds, __managedBy: marker("shop/dev", "llm") }]) {
-        assert.deepEqual(await impl.diff("id", old, news, conn), { changes: false });
+        assert.deepEqual(await impl.diff("id", old, news, conn), {
+          changes: false,
+          deleteBeforeReplace: true,
+        });
       }
 
       const p = runtimeProvider(impl);

@@ -75,7 +75,7 @@ describe("StaticRoute provider against a real gateway", () => {
     it("reports no change when nothing changed", async () => {
       assert.deepEqual(
         await impl.diff("id", olds, await checked({ name: "a", path: "/a" }), conn),
-        { changes: false },
+        { changes: false, deleteBeforeReplace: true },
       );
     });
 
