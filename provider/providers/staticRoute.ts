@@ -394,9 +394,16 @@ export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState
 
   async delete(id, _props, conn) {
     const client = clientFor(conn);
-    // Existence is decided by listing: ClearML publishes no "route not found" code. Fresh, never
-    // the process's shared listing: a task may have attached since, and the gateway refuses to
-    // delete an active route without `force`.
+    // Most routes are not routing when they go: one call, without `force`. An active route is
+    // refused without it (ClearML publishes no code for that: any 400), and only then is the
+    // route read, fresh rather than from the process's shared listing (a task may have attached
+    // since), to decide; existence too is decided by that read, as no "not found" code exists.
+    try {
+      await client.routes.delete([id], false);
+      return;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 400) throw err;
+    }
     const route = await readsFor(client).freshRoute(id);
     if (route) await client.routes.delete([id], route.status === "active");
   },
