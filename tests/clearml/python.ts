@@ -36,7 +36,9 @@ function systemPython(): string {
 export async function ensureClients(): Promise<void> {
   const wanted = createHash("sha256").update(fs.readFileSync(REQUIREMENTS)).digest("hex");
   const marker = path.join(TOOLS, "venv.sha256");
-  if (fs.existsSync(python) && fs.readFileSync(marker, "utf8").trim() === wanted) return;
+  // The marker is written last: a venv an interrupted install left has none, and is made again.
+  const made = fs.existsSync(marker) ? fs.readFileSync(marker, "utf8").trim() : "";
+  if (fs.existsSync(python) && made === wanted) return;
   const py = systemPython();
   fs.rmSync(VENV, { recursive: true, force: true });
   fs.mkdirSync(TOOLS, { recursive: true });
