@@ -10,8 +10,9 @@ export interface PageReply extends Reply {
   location?: string;
 }
 
+/** A request to `base` (the gateway's API, or a proxy in front of it). */
 async function send(
-  t: TestGateway,
+  base: string,
   path: string,
   opts: {
     method?: "GET" | "POST";
@@ -37,10 +38,10 @@ async function send(
   }
   if (body !== undefined) {
     // A browser's post names its origin; a test may leave it out with `origin: ""`.
-    if (!("origin" in headers)) headers.origin = t.apiUrl;
+    if (!("origin" in headers)) headers.origin = base;
     if (headers.origin === "") delete headers.origin;
   }
-  const res = await request(t.apiUrl + path, {
+  const res = await request(base + path, {
     method: opts.method ?? (body !== undefined ? "POST" : "GET"),
     headers,
     body,
@@ -59,7 +60,7 @@ export const getPage = (
   path: string,
   cookie?: string,
   headers?: Record<string, string>,
-) => send(t, path, { cookie, headers });
+) => send(t.apiUrl, path, { cookie, headers });
 
 export const postForm = (
   t: TestGateway,
@@ -67,7 +68,22 @@ export const postForm = (
   cookie: string | undefined,
   form: Record<string, string | string[]>,
   headers?: Record<string, string>,
-) => send(t, path, { cookie, form, headers });
+) => send(t.apiUrl, path, { cookie, form, headers });
+
+/** A form posted to `base`, the gateway or a proxy in front of it: the page, or a router's. */
+export const postFormTo = (
+  base: string,
+  path: string,
+  form: Record<string, string | string[]>,
+  headers: Record<string, string>,
+) => send(base, path, { form, headers });
+
+/** The `Cookie` header that carries the session a sign-in's answer set. */
+export function sessionCookie(reply: PageReply): string {
+  const setCookie = setCookies(reply.headers)[0];
+  assert.ok(setCookie, "a session cookie");
+  return setCookie.split(";")[0]!;
+}
 
 /** Signs in on the page and returns the `Cookie` header that carries the session. */
 export async function signIn(
@@ -80,11 +96,9 @@ export async function signIn(
     next: "/ui/",
   });
   assert.equal(res.status, 303, res.text);
-  const setCookie = setCookies(res.headers)[0];
-  assert.ok(setCookie, "a session cookie");
-  return setCookie.split(";")[0]!;
+  return sessionCookie(res);
 }
 
 /** A same-origin POST whose body is JSON, not a form. */
 export const postJson = (t: TestGateway, path: string, cookie: string, json: unknown) =>
-  send(t, path, { cookie, json });
+  send(t.apiUrl, path, { cookie, json });

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { apiSettingsFromEnv } from "@appgw/gateway";
-import { postForm, signIn, type PageReply } from "../console/http";
+import { postForm, postFormTo as post, sessionCookie as sessionOf, signIn } from "../console/http";
 import {
   attachUpstream,
   createRoute,
@@ -69,34 +69,6 @@ async function tlsProxy(upstream: string): Promise<{ url: string; close(): Promi
         server.close(() => r());
       }),
   };
-}
-
-/** A form posted to `base` (the gateway or a proxy in front of it), redirects not followed. */
-async function post(
-  base: string,
-  path: string,
-  form: Record<string, string>,
-  headers: Record<string, string>,
-): Promise<PageReply> {
-  const res = await request(base + path, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(form).toString(),
-  });
-  const location = res.headers.location;
-  return {
-    status: res.statusCode,
-    headers: res.headers,
-    text: await res.body.text(),
-    location: typeof location === "string" ? location : undefined,
-  };
-}
-
-/** The `Cookie` header that carries the session a sign-in's answer set. */
-function sessionOf(reply: PageReply): string {
-  const setCookie = setCookies(reply.headers)[0];
-  assert.ok(setCookie, "a session cookie");
-  return setCookie.split(";")[0]!;
 }
 
 describe("security: forged X-Forwarded-Host/Proto", () => {
