@@ -582,23 +582,31 @@ export class Tasks extends Repository {
 
   // --- console log ----------------------------------------------------------------------------
 
-  addEvent(e: {
-    task: string;
-    msg: string;
-    level?: string;
-    timestamp?: number;
-    worker?: string;
-  }): void {
-    this.row(e.task);
-    this.sql(
-      "INSERT INTO task_events (task_id, timestamp, level, worker, msg) VALUES (?, ?, ?, ?, ?)",
-    ).run(
-      e.task,
-      Math.round(e.timestamp ?? Date.now()),
-      e.level ?? "info",
-      e.worker ?? null,
-      e.msg,
-    );
+  /** Console lines, in order, in one transaction; each task is checked once, not per line. */
+  addEvents(
+    events: readonly {
+      task: string;
+      msg?: string | null;
+      level?: string | null;
+      timestamp?: number | null;
+      worker?: string | null;
+    }[],
+  ): void {
+    this.db.transaction(() => {
+      for (const task of new Set(events.map((e) => e.task))) this.row(task);
+      const insert = this.sql(
+        "INSERT INTO task_events (task_id, timestamp, level, worker, msg) VALUES (?, ?, ?, ?, ?)",
+      );
+      for (const e of events) {
+        insert.run(
+          e.task,
+          Math.round(e.timestamp ?? Date.now()),
+          e.level ?? "info",
+          e.worker ?? null,
+          e.msg ?? "",
+        );
+      }
+    })();
   }
 
   /**

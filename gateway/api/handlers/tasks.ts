@@ -109,24 +109,14 @@ export const tasks: Handlers<"tasks"> = {
 export const events: Handlers<"events"> = {
   "events.add": (body, ctx) => {
     writable(body.task, ctx);
-    ctx.store.tasks.addEvent(body);
+    ctx.store.tasks.addEvents([body]);
     return {};
   },
   /** Keeps the `log` events (the console); metrics and plots are counted and dropped. */
   "events.add_batch": (body, ctx) => {
     const logs = body.requests.filter((e) => e.type === "log");
     for (const task of new Set(logs.map((e) => e.task))) writable(task, ctx);
-    ctx.store.db.transaction(() => {
-      for (const e of logs) {
-        ctx.store.tasks.addEvent({
-          task: e.task,
-          msg: e.msg ?? "",
-          level: e.level ?? undefined,
-          timestamp: e.timestamp ?? undefined,
-          worker: e.worker ?? undefined,
-        });
-      }
-    })();
+    ctx.store.tasks.addEvents(logs);
     return { added: body.requests.length, errors: 0 };
   },
   "events.get_task_log": (body, { store }) => {
