@@ -3,11 +3,10 @@
 // place of a ClearML server. Everything they call goes through the suite's recording proxy.
 import assert from "node:assert/strict";
 import { request } from "undici";
-import type { Task } from "@appgw/sdk";
+import { AppGatewayClient, ECHO_REQUIREMENTS, type Task } from "@appgw/sdk";
 import { eventually } from "../helpers/async";
 import { clearmlEnv } from "./environment";
 import { scriptOutput } from "./python";
-import { ECHO_REQUIREMENTS } from "../../sdk/contract";
 
 /** One entry of `Task.list_external_endpoints()`. */
 interface Listed {
@@ -30,15 +29,10 @@ async function viaRouter(url: string, token: string): Promise<{ status: number; 
 describe("ClearML's SDK and agent against the reference gateway", function () {
   this.timeout(300_000);
 
-  const aliceToken = async () => {
+  /** A token of alice's, as any ClearML client gets one (auth.login with her keys). */
+  const aliceToken = () => {
     const { t, alice } = clearmlEnv();
-    const res = await request(`${t.apiUrl}/auth.login`, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${Buffer.from(`${alice.accessKey}:${alice.secretKey}`).toString("base64")}`,
-      },
-    });
-    return ((await res.body.json()) as { data: { token: string } }).data.token;
+    return new AppGatewayClient({ apiHost: t.apiUrl, ...alice }).token();
   };
 
   /**
