@@ -5,6 +5,9 @@
 // ClearML's Enterprise API reference exactly (each action names its page);
 // docs/clearml-compatibility.md says what is inferred.
 //
+// Requests are parsed as ClearML's server parses them: fields a schema does not know are dropped
+// at any depth (its clients add their own), every field an action uses is checked.
+//
 // Two rules keep the SDK working against a real ClearML server:
 // - responses are parsed loosely: unknown fields pass through (a newer server adds fields), and
 //   a field is required only when the SDK needs it and the reference documents it;
@@ -465,7 +468,7 @@ const observed = <Req extends z.ZodType, Res extends z.ZodType>(
  * without the other. An update names only what it changes and keeps the rest, so whether it
  * makes a whole route depends on the stored one: the server checks the route it makes.
  */
-const routeWrite = z.strictObject({
+const routeWrite = z.object({
   /** Update the route with this id; create one when absent. */
   id: id.optional(),
   name: routeName.optional(),
@@ -475,7 +478,7 @@ const routeWrite = z.strictObject({
   enabled: z.boolean().optional(),
   auth_enabled: z.boolean().optional(),
   /** `enabled` defaults to true. */
-  load_balancer: z.strictObject({ enabled: z.boolean().optional() }).optional(),
+  load_balancer: z.object({ enabled: z.boolean().optional() }).optional(),
   user_groups: idList.optional(),
 });
 
@@ -483,7 +486,7 @@ const routeWrite = z.strictObject({
  * A task status change: the caller's request, or the running agent's report. `force` allows a
  * change from any status, as ClearML's agent sends it (`tasks.started {force: true}`).
  */
-const statusChange = z.strictObject({
+const statusChange = z.object({
   task: id,
   force: z.boolean().optional(),
   status_reason: z.string().max(1024).optional(),
@@ -500,7 +503,7 @@ const jsonObject = z.record(z.string(), z.unknown());
 const tagList = z.array(z.string().max(128)).max(64);
 
 /** A hyperparameter as `tasks.create` and `tasks.edit` take it. */
-const paramWrite = z.strictObject({
+const paramWrite = z.object({
   section: z.string().max(128).nullish(),
   name: z.string().max(128).nullish(),
   value: z.string().max(65_536).nullish(),
@@ -526,7 +529,7 @@ const taskWrite = {
   input: jsonObject.nullish(),
   output: jsonObject.nullish(),
   script: z
-    .strictObject({
+    .object({
       repository: z.string().max(2048).nullish(),
       branch: z.string().max(256).nullish(),
       tag: z.string().max(256).nullish(),
@@ -539,7 +542,7 @@ const taskWrite = {
     })
     .nullish(),
   execution: z
-    .strictObject({
+    .object({
       queue: id.nullish(),
       parameters: jsonObject.nullish(),
       docker_cmd: z.string().max(65_536).nullish(),
@@ -552,7 +555,7 @@ const taskWrite = {
 };
 
 /** One event of `events.add_batch`: the gateway keeps `log` events, the console. */
-const eventWrite = z.strictObject({
+const eventWrite = z.object({
   type: z.string().min(1).max(64),
   task: id,
   msg: z.string().max(65_536).nullish(),
@@ -565,7 +568,7 @@ export const actions = {
   // --- auth ---
   "auth.login": spec(
     DOCS.auth,
-    z.strictObject({
+    z.object({
       expiration_sec: z.number().int().min(60).optional(),
       set_cookie: z.boolean().optional(),
     }),
@@ -573,7 +576,7 @@ export const actions = {
   ),
   "auth.create_credentials": spec(
     DOCS.auth,
-    z.strictObject({
+    z.object({
       expiration_sec: z.number().int().min(60).optional(),
       label: z.string().max(256).optional(),
     }),
@@ -581,12 +584,12 @@ export const actions = {
   ),
   "auth.revoke_credentials": spec(
     DOCS.auth,
-    z.strictObject({ access_key: z.string().min(1).max(128).optional() }),
+    z.object({ access_key: z.string().min(1).max(128).optional() }),
     z.looseObject({ revoked: z.number() }),
   ),
   "auth.create_service_user": spec(
     DOCS.auth,
-    z.strictObject({
+    z.object({
       name: userName,
       allow_running_as_owner: z.boolean().optional(),
       credentials_expiration_sec: z.number().int().min(60).optional(),
@@ -597,7 +600,7 @@ export const actions = {
   // --- users ---
   "users.get_all": spec(
     DOCS.users,
-    z.strictObject({
+    z.object({
       id: idList.optional(),
       name: regexFilter.optional(),
       include_auth: z.boolean().optional(),
@@ -608,7 +611,7 @@ export const actions = {
   ),
   "users.get_current_user": spec(
     DOCS.users,
-    empty.strict(),
+    empty,
     z.looseObject({
       user: user,
       sec_groups: z.array(z.looseObject({ id: z.string(), name: z.string().nullish() })).nullish(),
@@ -620,7 +623,7 @@ export const actions = {
    */
   "users.get_vaults": observed(
     CLEARML_CLIENTS.sdk,
-    z.strictObject({
+    z.object({
       enabled: z.boolean().optional(),
       types: z.array(z.string().max(64)).max(16).optional(),
     }),
@@ -628,14 +631,14 @@ export const actions = {
   ),
   "users.delete": spec(
     DOCS.users,
-    z.strictObject({ user: id }),
+    z.object({ user: id }),
     z.looseObject({ deleted: z.union([z.number(), z.boolean()]).nullish() }),
   ),
 
   // --- permissions ---
   "permissions.add_or_update_user_group": spec(
     DOCS.permissions,
-    z.strictObject({
+    z.object({
       id: id.optional(),
       name: z.string().min(1).max(128).optional(),
       description: z.string().max(1024).optional(),
@@ -651,17 +654,17 @@ export const actions = {
   ),
   "permissions.get_user_groups": spec(
     DOCS.permissions,
-    z.strictObject({ groups: idList.optional(), include_permissions: z.boolean().optional() }),
+    z.object({ groups: idList.optional(), include_permissions: z.boolean().optional() }),
     z.looseObject({ groups: z.array(group) }),
   ),
   "permissions.delete_user_groups": spec(
     DOCS.permissions,
-    z.strictObject({ groups: idList.min(1) }),
+    z.object({ groups: idList.min(1) }),
     z.looseObject({ deleted: z.number() }),
   ),
   "permissions.add_or_update_access_rule": spec(
     DOCS.permissions,
-    z.strictObject({
+    z.object({
       id: id.optional(),
       name: z.string().min(1).max(256),
       description: z.string().max(1024),
@@ -675,12 +678,12 @@ export const actions = {
   ),
   "permissions.get_access_rules": spec(
     DOCS.permissions,
-    z.strictObject({ rules: idList.optional() }),
+    z.object({ rules: idList.optional() }),
     z.looseObject({ rules: z.array(accessRule) }),
   ),
   "permissions.delete_access_rules": spec(
     DOCS.permissions,
-    z.strictObject({ rules: idList.min(1) }),
+    z.object({ rules: idList.min(1) }),
     z.looseObject({ deleted: z.number() }),
   ),
 
@@ -688,7 +691,7 @@ export const actions = {
   "routers.add_or_update_route": spec(DOCS.routers, routeWrite, z.looseObject({ id: z.string() })),
   "routers.check_route_name": spec(
     DOCS.routers,
-    z.strictObject({
+    z.object({
       field: z.enum(["name", "path", "subdomain"]),
       value: z.string().min(1).max(256),
     }),
@@ -697,17 +700,17 @@ export const actions = {
   ),
   "routers.set_route_enabled": spec(
     DOCS.routers,
-    z.strictObject({ id, enabled: z.boolean(), force: z.boolean().optional() }),
+    z.object({ id, enabled: z.boolean(), force: z.boolean().optional() }),
     looseEmpty,
   ),
   "routers.delete_routes": spec(
     DOCS.routers,
-    z.strictObject({ ids: idList.optional(), force: z.boolean().optional() }),
+    z.object({ ids: idList.optional(), force: z.boolean().optional() }),
     z.looseObject({ deleted: z.number() }),
   ),
   "routers.get_routes": spec(
     DOCS.routers,
-    z.strictObject({
+    z.object({
       id: idList.optional(),
       name: regexFilter.optional(),
       path: regexFilter.optional(),
@@ -722,7 +725,7 @@ export const actions = {
   ),
   "routers.get_task_routers": spec(
     DOCS.routers,
-    z.strictObject({
+    z.object({
       task_only_fields: onlyFields.optional(),
       task_order_by: z.array(z.string().max(128)).max(16).optional(),
     }),
@@ -730,25 +733,23 @@ export const actions = {
   ),
   "routers.task_router_report": spec(
     DOCS.routers,
-    z.strictObject({
+    z.object({
       router: z.string().min(1).max(128),
       url: z.url(),
       version: z.string().max(64).optional(),
       /** The router is dropped if it does not report again within this many seconds. */
       timeout: z.number().int().min(1).max(3600).optional(),
       status: z
-        .strictObject({
+        .object({
           last_update_timestamp: z.number().int().optional(),
           uptime: z.number().int().min(0).optional(),
           tasks: idList.optional(),
           routes: z
             .array(
-              z.strictObject({
+              z.object({
                 name: z.string().max(128),
                 url: z.string().max(2048),
-                tasks: z
-                  .array(z.strictObject({ id, upstream_server: z.string().max(512) }))
-                  .max(10_000),
+                tasks: z.array(z.object({ id, upstream_server: z.string().max(512) })).max(10_000),
               }),
             )
             .max(10_000)
@@ -760,14 +761,14 @@ export const actions = {
   ),
   "routers.unregister": spec(
     DOCS.routers,
-    z.strictObject({ router: z.string().min(1).max(128) }),
+    z.object({ router: z.string().min(1).max(128) }),
     looseEmpty,
   ),
 
   // --- queues ---
   "queues.create": spec(
     DOCS.queues,
-    z.strictObject({
+    z.object({
       name: queueName,
       display_name: z.string().max(256).optional(),
       tags: z.array(z.string().max(128)).max(64).optional(),
@@ -777,7 +778,7 @@ export const actions = {
   ),
   "queues.get_all": spec(
     DOCS.queues,
-    z.strictObject({
+    z.object({
       id: idList.optional(),
       name: regexFilter.optional(),
       ...paging,
@@ -787,24 +788,24 @@ export const actions = {
   ),
   "queues.get_by_id": spec(
     DOCS.queues,
-    z.strictObject({ queue: id, max_task_entries: z.number().int().min(0).optional() }),
+    z.object({ queue: id, max_task_entries: z.number().int().min(0).optional() }),
     z.looseObject({ queue }),
   ),
   "queues.delete": spec(
     DOCS.queues,
-    z.strictObject({ queue: id, force: z.boolean().optional() }),
+    z.object({ queue: id, force: z.boolean().optional() }),
     z.looseObject({ deleted: z.number() }),
   ),
   "queues.get_next_task": spec(
     DOCS.queues,
-    z.strictObject({ queue: id, get_task_info: z.boolean().optional() }),
+    z.object({ queue: id, get_task_info: z.boolean().optional() }),
     z.looseObject({ entry: queueEntry.nullish() }),
   ),
 
   // --- workers (the agent side) ---
   "workers.register": spec(
     DOCS.workers,
-    z.strictObject({
+    z.object({
       worker: z.string().min(1).max(128),
       queues: idList.optional(),
       timeout: z.number().int().min(1).max(3600).optional(),
@@ -814,7 +815,7 @@ export const actions = {
   ),
   "workers.status_report": spec(
     DOCS.workers,
-    z.strictObject({
+    z.object({
       worker: z.string().min(1).max(128),
       timestamp: z.number().int(),
       task: id.optional(),
@@ -825,7 +826,7 @@ export const actions = {
   ),
   "workers.unregister": spec(
     DOCS.workers,
-    z.strictObject({ worker: z.string().min(1).max(128) }),
+    z.object({ worker: z.string().min(1).max(128) }),
     looseEmpty,
   ),
   /**
@@ -835,39 +836,39 @@ export const actions = {
    */
   "workers.get_runtime_properties": observed(
     CLEARML_CLIENTS.agent,
-    z.strictObject({ worker: z.string().min(1).max(256) }),
+    z.object({ worker: z.string().min(1).max(256) }),
     z.looseObject({ runtime_properties: z.array(z.unknown()) }),
   ),
   "workers.cluster_report": observed(
     CLEARML_CLIENTS.agent,
-    z.strictObject({ worker: z.string().max(256).nullish(), key: z.string().max(256).nullish() }),
+    z.object({ worker: z.string().max(256).nullish(), key: z.string().max(256).nullish() }),
     looseEmpty,
   ),
   "workers.cluster_unregister": observed(
     CLEARML_CLIENTS.agent,
-    z.strictObject({ key: z.string().max(256).nullish() }),
+    z.object({ key: z.string().max(256).nullish() }),
     looseEmpty,
   ),
   "workers.get_all": spec(
     DOCS.workers,
-    z.strictObject({ last_seen: z.number().int().min(0).optional() }),
+    z.object({ last_seen: z.number().int().min(0).optional() }),
     z.looseObject({ workers: z.array(worker) }),
   ),
 
   // --- tasks ---
   "tasks.create": spec(
     DOCS.tasks,
-    z.strictObject({
+    z.object({
       name: z.string().min(1).max(256),
       type: z.string().min(1).max(64),
       ...taskWrite,
     }),
     z.looseObject({ id: z.string() }),
   ),
-  "tasks.get_by_id": spec(DOCS.tasks, z.strictObject({ task: id }), z.looseObject({ task })),
+  "tasks.get_by_id": spec(DOCS.tasks, z.object({ task: id }), z.looseObject({ task })),
   "tasks.get_all": spec(
     DOCS.tasks,
-    z.strictObject({
+    z.object({
       id: idList.optional(),
       name: regexFilter.optional(),
       status: z.array(taskStatus).optional(),
@@ -891,7 +892,7 @@ export const actions = {
   ),
   "tasks.edit": spec(
     DOCS.tasks,
-    z.strictObject({
+    z.object({
       task: id,
       force: z.boolean().optional(),
       name: z.string().min(1).max(256).optional(),
@@ -904,7 +905,7 @@ export const actions = {
   ),
   "tasks.edit_runtime": spec(
     DOCS.tasks,
-    z.strictObject({
+    z.object({
       task: id,
       add_or_update: runtimeMap.optional(),
       remove: z.array(z.string().max(128)).max(1000).optional(),
@@ -915,7 +916,7 @@ export const actions = {
   "tasks.enqueue": spec(
     DOCS.tasks,
     z
-      .strictObject({
+      .object({
         task: id,
         queue: id.optional(),
         queue_name: queueName.optional(),
@@ -943,7 +944,7 @@ export const actions = {
   ),
   "tasks.failed": spec(DOCS.tasks, statusChange, updated),
   /** The running agent's keep-alive. */
-  "tasks.ping": spec(DOCS.tasks, z.strictObject({ task: id }), looseEmpty),
+  "tasks.ping": spec(DOCS.tasks, z.object({ task: id }), looseEmpty),
   /** Takes a queued task out of its queue, back to `created`. */
   "tasks.dequeue": spec(
     DOCS.tasks,
@@ -953,14 +954,14 @@ export const actions = {
   /** `script.requirements`: what a ClearML agent installs before it runs the task. */
   "tasks.set_requirements": spec(
     DOCS.tasks,
-    z.strictObject({ task: id, requirements: jsonObject }),
+    z.object({ task: id, requirements: jsonObject }),
     updated,
   ),
 
   // --- events (task console log) ---
   "events.add": spec(
     DOCS.events,
-    z.strictObject({
+    z.object({
       type: z.literal("log"),
       task: id,
       msg: z.string().max(8192),
@@ -973,12 +974,12 @@ export const actions = {
   /** Events as JSON lines (one object a line), as ClearML's clients send them. */
   "events.add_batch": spec(
     DOCS.events,
-    z.strictObject({ requests: z.array(eventWrite).max(10_000) }),
+    z.object({ requests: z.array(eventWrite).max(10_000) }),
     z.looseObject({ added: z.number(), errors: z.number().nullish() }),
   ),
   "events.get_task_log": spec(
     DOCS.events,
-    z.strictObject({
+    z.object({
       task: id,
       batch_size: z.number().int().min(1).max(10_000).optional(),
       navigate_earlier: z.boolean().optional(),
@@ -993,7 +994,7 @@ export const actions = {
   // --- projects ---
   "projects.create": spec(
     DOCS.projects,
-    z.strictObject({
+    z.object({
       name: z.string().min(1).max(1024),
       description: z.string().max(65_536).nullish(),
       tags: tagList.nullish(),
@@ -1004,7 +1005,7 @@ export const actions = {
   ),
   "projects.get_all": spec(
     DOCS.projects,
-    z.strictObject({
+    z.object({
       id: idList.optional(),
       name: regexFilter.optional(),
       basename: regexFilter.optional(),
@@ -1021,16 +1022,12 @@ export const actions = {
     }),
     z.looseObject({ projects: z.array(project) }),
   ),
-  "projects.get_by_id": spec(
-    DOCS.projects,
-    z.strictObject({ project: id }),
-    z.looseObject({ project }),
-  ),
+  "projects.get_by_id": spec(DOCS.projects, z.object({ project: id }), z.looseObject({ project })),
 
   // --- server ---
   "server.info": spec(
     DOCS.server,
-    empty.strict(),
+    empty,
     z.looseObject({
       version: z.string(),
       build: z.string().nullish(),
@@ -1042,7 +1039,7 @@ export const actions = {
   // --- appgw: the reference gateway's own service; ClearML publishes nothing like it ---
   "appgw.add_user": spec(
     null,
-    z.strictObject({
+    z.object({
       name: userName,
       role: z.enum(["admin", "user"]).optional(),
       access_key: z.string().min(8).max(128).optional(),
@@ -1052,7 +1049,7 @@ export const actions = {
   ),
   "appgw.watch": spec(
     null,
-    z.strictObject({
+    z.object({
       /** The revision the caller already has; the call waits until a newer one exists. */
       since: z.number().int().min(0).optional(),
       wait_sec: z.number().min(0).max(30).optional(),
@@ -1061,7 +1058,7 @@ export const actions = {
   ),
   "appgw.get_router_config": spec(
     null,
-    z.strictObject({
+    z.object({
       router: z.string().min(1).max(128),
       since: z.number().int().min(0).optional(),
       wait_sec: z.number().min(0).max(30).optional(),
@@ -1080,7 +1077,7 @@ export const actions = {
   ),
   "appgw.short_token": spec(
     null,
-    z.strictObject({
+    z.object({
       expiration_sec: z
         .number()
         .int()
@@ -1091,7 +1088,7 @@ export const actions = {
   ),
   "appgw.get_router_tests": spec(
     null,
-    z.strictObject({
+    z.object({
       routers: z.array(z.string().max(128)).max(1000).optional(),
       /** Default true; false answers every `log` empty, for a listing. */
       with_log: z.boolean().optional(),

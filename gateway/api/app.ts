@@ -114,8 +114,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
     }
     const raw =
       req.method === "GET" ? { ...queryParams(req.query), ...(await getBody(req)) } : req.body;
-    const { body, ignored } = parseBody(name, raw ?? {});
-    if (ignored.length) req.log.debug({ action: name, ignored }, "request fields ignored");
+    const body = parseBody(name, raw ?? {});
     // Long polls stop when the client goes away or the gateway shuts down.
     const gone = new AbortController();
     reply.raw.on("close", () => gone.abort());
@@ -243,31 +242,15 @@ async function getBody(req: FastifyRequest): Promise<Record<string, unknown>> {
 }
 
 /**
- * The request as the contract parses it. Fields the contract does not know are dropped, at any
+ * The request as the contract parses it. Its schemas strip fields they do not know, at any
  * depth, as ClearML's server ignores them: its clients add their own (`method` on every typed
  * request, `search_hidden` on listings). Every field the action uses is still validated. The
  * first problem is reported: a required field that is absent as 400/11, anything else as
  * 400/12, with the field's dotted path and the reason.
  */
-function parseBody(action: ActionName, body: unknown): { body: unknown; ignored: string[] } {
-  const schema = actions[action].request;
-  const ignored: string[] = [];
-  let result = schema.safeParse(body);
-  // Each pass drops what one level refused; a body has only so many levels of objects.
-  for (let pass = 0; !result.success && pass < 8; pass++) {
-    const unknown = result.error.issues.filter((i) => i.code === "unrecognized_keys");
-    if (!unknown.length) break;
-    body = structuredClone(body);
-    for (const issue of unknown) {
-      const at = valueAt(body, issue.path) as Record<string, unknown>;
-      for (const key of issue.keys) {
-        delete at[key];
-        ignored.push([...issue.path, key].join("."));
-      }
-    }
-    result = schema.safeParse(body);
-  }
-  if (result.success) return { body: result.data, ignored };
+function parseBody(action: ActionName, body: unknown): unknown {
+  const result = actions[action].request.safeParse(body);
+  if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue?.path ?? [];
   const field = path.length ? path.join(".") : "body";
