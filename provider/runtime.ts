@@ -60,13 +60,14 @@ const withHost = <T>(props: T, apiHost: string | undefined): T =>
 
 type Nesting = NonNullable<Implementation<unknown, unknown>["nested"]>;
 
-/** Moves `nesting.fields` of `props` under `nesting.key`. */
+/** Moves `nesting.fields` of `props` under `nesting.key`, and copies `nesting.copies` there. */
 function nest<T>(props: T, nesting: Nesting | undefined): T {
   if (!nesting || !props) return props;
   const outer: Props = {};
   const inner: Props = {};
   for (const [k, v] of Object.entries(props as Props)) {
     (nesting.fields.includes(k) ? inner : outer)[k] = v;
+    if (nesting.copies?.includes(k)) inner[k] = v;
   }
   return { ...outer, [nesting.key]: inner } as T;
 }

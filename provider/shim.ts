@@ -40,7 +40,15 @@ export interface Implementation<I, O> {
    * Outputs the state keeps under one key (`key`), read by the class through getters: every
    * output property costs the program a promise with a source-mapped stack per resource.
    */
-  nested?: { key: string; fields: readonly string[] };
+  nested?: {
+    key: string;
+    fields: readonly string[];
+    /**
+     * Settings kept at the top level and copied under `key` as well: the class registers only
+     * the settings the program gave and reads the others from the copy (see `unsetSettings`).
+     */
+    copies?: readonly string[];
+  };
   check(olds: Partial<I>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult<I>>;
   diff(id: string, olds: O, news: I, conn: ConnectionConfig): Promise<pulumi.dynamic.DiffResult>;
   create(inputs: I, conn: ConnectionConfig): Promise<pulumi.dynamic.CreateResult<O>>;
@@ -109,6 +117,29 @@ export function registeredProps(args: object, outputs: readonly string[]): Recor
     ...args,
     ...(apiHost ? { apiHost: apiHost.replace(/\/+$/, "") } : {}),
   };
+}
+
+/**
+ * Outputs for the settings the program left unset, read from their copy under the nested key
+ * (`Implementation.nested.copies`). Pulumi gives every registered key an output made of four
+ * promises, each with a stack trace: registering seven unset settings per route was the
+ * largest cost of a program of hundreds of routes. A setting the program gave is registered,
+ * so Pulumi has already set its output on the resource; a state written before the copies
+ * existed reads undefined until the next update or `pulumi refresh`.
+ */
+export function unsetSettings(
+  resource: object,
+  nested: pulumi.Output<Record<string, unknown> | undefined>,
+  settings: readonly string[],
+): void {
+  for (const key of settings) {
+    if (Object.prototype.hasOwnProperty.call(resource, key)) continue;
+    let output: pulumi.Output<unknown> | undefined;
+    Object.defineProperty(resource, key, {
+      get: () => (output ??= nested.apply((n) => n?.[key])),
+      enumerable: true,
+    });
+  }
 }
 
 /** Gateway names claimed by the resources of this program, by kind: name -> resource name. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { routeStatusLabel, type RouteStatusLabel } from "@appgw/sdk/vocabulary";
-import { managedByMarker, providerShim, registeredProps, uniqueName } from "./shim";
+import { managedByMarker, providerShim, registeredProps, uniqueName, unsetSettings } from "./shim";
 
 export interface StaticRouteArgs {
   /** Route label, unique on the gateway. Tasks attach to the route by this name. */
@@ -105,6 +105,20 @@ export const OBSERVED = [
 ] as const satisfies readonly (keyof StaticRouteState)[];
 type Observed = (typeof OBSERVED)[number];
 
+/**
+ * The settings a program may leave unset: the state copies them under `observed` too, and the
+ * class registers only those the program gave (`unsetSettings` in provider/shim.ts says why).
+ */
+export const SETTINGS = [
+  "path",
+  "subdomain",
+  "loadBalanced",
+  "authenticated",
+  "accessGroups",
+  "enabled",
+  "allowDisruptiveEdits",
+] as const satisfies readonly (keyof StaticRouteInputs)[];
+
 /** The serialized provider: shared by every StaticRoute, since Pulumi caches serialization by identity. */
 export const staticRouteProvider = providerShim("staticRouteImpl");
 
@@ -133,8 +147,13 @@ export class StaticRoute extends pulumi.dynamic.Resource {
   declare public readonly accessGroups: pulumi.Output<string[] | undefined>;
   declare public readonly enabled: pulumi.Output<boolean>;
   declare public readonly allowDisruptiveEdits: pulumi.Output<boolean>;
-  /** What the gateway reports, kept as one output (see `OBSERVED` and the getters below). */
-  declare private readonly observed: pulumi.Output<Pick<StaticRouteState, Observed> | undefined>;
+  /**
+   * What the gateway reports, kept as one output (see `OBSERVED` and the getters below), with a
+   * copy of the `SETTINGS`.
+   */
+  declare private readonly observed: pulumi.Output<
+    Pick<StaticRouteState, Observed | (typeof SETTINGS)[number]> | undefined
+  >;
 
   /** One field of `observed`; undefined only in a state no update has touched since 0.3.0. */
   private seen<K extends Observed>(field: K): pulumi.Output<StaticRouteState[K]> {
@@ -188,20 +207,12 @@ export class StaticRoute extends pulumi.dynamic.Resource {
           name: uniqueName("StaticRoute", name, args.name),
           __managedBy: managedByMarker(name),
         },
-        [
-          "path",
-          "subdomain",
-          "loadBalanced",
-          "authenticated",
-          "accessGroups",
-          "enabled",
-          "allowDisruptiveEdits",
-          "observed",
-        ],
+        ["observed"],
       ),
       opts,
       "appgw",
       "StaticRoute",
     );
+    unsetSettings(this, this.observed, SETTINGS);
   }
 }

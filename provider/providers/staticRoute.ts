@@ -16,7 +16,7 @@ import {
 import { checkMarkedInputs, clientFor, refusal, sameSet, sorted, stringSet } from "../common";
 import { readsFor } from "../reads";
 import type { Implementation } from "../shim";
-import { OBSERVED, type StaticRouteInputs, type StaticRouteState } from "../staticRoute";
+import { OBSERVED, SETTINGS, type StaticRouteInputs, type StaticRouteState } from "../staticRoute";
 
 const inputsSchema = z
   .strictObject({
@@ -319,7 +319,7 @@ async function createError(
 }
 
 export const staticRouteImpl: Implementation<StaticRouteInputs, StaticRouteState> = {
-  nested: { key: "observed", fields: OBSERVED },
+  nested: { key: "observed", fields: OBSERVED, copies: SETTINGS },
 
   async check(_olds, news) {
     return checkMarkedInputs(inputsSchema, news);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import { runtimeProvider } from "../../provider/runtime";
 import { staticRouteImpl } from "../../provider/providers/staticRoute";
-import { OBSERVED } from "../../provider/staticRoute";
+import { OBSERVED, SETTINGS } from "../../provider/staticRoute";
 import { rejection, startTestGateway, type TestGateway } from "../helpers/gateway";
 import { nextCommand } from "../helpers/provider";
 
@@ -86,9 +86,16 @@ describe("the provider in Pulumi's provider process", () => {
     await p.configure(stackConfig());
     const { inputs } = await p.check({}, { name: "rt-nest", path: "/rt-nest", apiHost: t.apiUrl });
     const { id, outs } = await p.create(inputs);
-    assert.deepEqual(Object.keys(outs.observed).sort(), [...OBSERVED].sort());
     assert.equal(outs.observed.status, "Not In Use");
     for (const field of OBSERVED) assert.ok(!(field in outs), `${field} is not also at the top`);
+    // The settings stay at the top (what diff and the drift check compare) and are copied under
+    // the key, where the class reads those the program left unset.
+    assert.deepEqual(
+      Object.keys(outs.observed).sort(),
+      [...OBSERVED, ...SETTINGS.filter((k) => k in outs)].sort(),
+    );
+    assert.equal(outs.enabled, true);
+    assert.equal(outs.observed.enabled, true);
     assert.equal((await p.diff(id, outs, inputs)).changes, false);
     // As 0.3.0 before nesting wrote it: the same fields at the top.
     const flatOuts = { ...outs, ...outs.observed, observed: undefined };
