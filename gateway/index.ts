@@ -78,7 +78,7 @@ export async function bootstrapAdmin(
 async function systemCredentials(store: Store): Promise<Credentials> {
   const creds = generateCredentials();
   store.users.upsertWithDefaultCredentials(
-    { name: "appgw-system", role: "admin", service: true },
+    { name: "appgw-system", role: "user", service: true },
     { accessKey: creds.accessKey, secretHash: await hashSecret(creds.secretKey) },
   );
   return creds;
@@ -124,7 +124,13 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         });
       }
       if (opts.agent !== false) {
-        parts.agent = await startAgent(agentConfigFromEnv(opts.agent ?? {}), client(), logger);
+        const agentConfig = agentConfigFromEnv(opts.agent ?? {});
+        // The embedded agent's queues are the platform's: made here, as its service account may
+        // not create queues (api/policy.ts).
+        for (const name of agentConfig.queues) {
+          if (!api.store.queues.byName(name)) api.store.queues.create({ name });
+        }
+        parts.agent = await startAgent(agentConfig, client(), logger);
       }
     }
   } catch (err) {

@@ -44,7 +44,10 @@ const SECRET_OUTPUTS = ["secretKey"];
 
 /**
  * A ClearML service account (`auth.create_service_user`) and its first key pair: the identity a
- * router (RouterDeployment's `serviceAccount`) or an automation logs in with.
+ * router (RouterDeployment's `serviceAccount`) or an agent logs in with. It holds a router's
+ * rights, not an administrator's: it may register as a router, read the router's configuration
+ * and change any user's task (endpoint write-back, an agent's reports), and nothing more than a
+ * user otherwise (docs/clearml-compatibility.md).
  *
  * `secretKey` is returned once, at creation; it is kept only in this resource's state, as a
  * Pulumi secret (encrypted, never shown in plain text). Every change replaces the account, and

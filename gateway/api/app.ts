@@ -106,7 +106,7 @@ export async function buildApp(opts: ApiOptions): Promise<ApiApp> {
       name === "auth.login"
         ? await basicAuth(req, store, logins)
         : await bearerAuth(req, store, tokens);
-    if (!mayCall(name, user.role)) {
+    if (!mayCall(name, user)) {
       throw appgwError("APPGW_FORBIDDEN", `'${name}' needs the admin role`, {
         field: "authorization",
         reason: `role '${user.role}' is not allowed`,

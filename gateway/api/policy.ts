@@ -1,4 +1,4 @@
-// Which actions only an admin may call. This is the reference gateway's policy, not part of the
+// Which actions only an admin (or, for a few, a service account) may call. This is the reference gateway's policy, not part of the
 // client: the SDK's contract says what an action takes and returns, the server decides who may
 // call it. It follows the Security column of ClearML's API reference
 // (https://clear.ml/docs/latest/docs/references/enterprise/, each endpoint's "Security"):
@@ -40,7 +40,24 @@ export const ADMIN_ONLY: ReadonlySet<ActionName> = new Set<ActionName>([
   "appgw.get_router_tests",
 ]);
 
-/** Whether `name` may be called by a caller with `role`. */
-export function mayCall(name: ActionName, role: string): boolean {
-  return role === "admin" || !ADMIN_ONLY.has(name);
+/**
+ * Admin-only actions a service account may call too: what a router needs (register and
+ * heartbeat, leave, read its configuration). ClearML documents service accounts as members of
+ * `Users`, and the report as "for admins or service accounts"; a router's keys give no more.
+ * Service accounts may also change any task (tasks.ts `writable`): a router writes endpoints
+ * back onto other users' tasks, and an agent reports the tasks it runs.
+ */
+export const SERVICE_ACTIONS: ReadonlySet<ActionName> = new Set<ActionName>([
+  "routers.task_router_report",
+  "routers.unregister",
+  "appgw.get_router_config",
+]);
+
+/** Whether `name` may be called by `caller`. */
+export function mayCall(name: ActionName, caller: { role: string; service: boolean }): boolean {
+  return (
+    caller.role === "admin" ||
+    !ADMIN_ONLY.has(name) ||
+    (caller.service && SERVICE_ACTIONS.has(name))
+  );
 }

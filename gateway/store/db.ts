@@ -306,6 +306,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE tasks ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
   `,
+  // Service accounts had the admin role; they now have a router's rights only (api/policy.ts).
+  `
+  UPDATE users SET role = 'user' WHERE service = 1 AND role = 'admin';
+  `,
 ];
 
 export type Db = Database.Database;

@@ -67,7 +67,7 @@ export const auth: Handlers<"auth"> = {
   "auth.create_service_user": (body, { store }) =>
     createUser(
       store,
-      { name: body.name, role: "admin", service: true },
+      { name: body.name, role: "user", service: true },
       { expirationSec: body.credentials_expiration_sec },
     ),
 };

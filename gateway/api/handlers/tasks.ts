@@ -2,13 +2,16 @@ import { appgwError } from "@appgw/sdk/errors";
 import { listing, type ReportedStatus } from "../../store";
 import { isAdmin, type Ctx, type Handler, type Handlers } from "./types";
 
-/** Non-admins may change only their own tasks. Returns the task's row. */
+/**
+ * Users may change only their own tasks; administrators and service accounts any (an agent
+ * reports the tasks it runs, a router writes their endpoints back). Returns the task's row.
+ */
 function writable(taskId: string, { user, store }: Ctx) {
   const row = store.tasks.row(taskId);
-  if (!isAdmin(user) && row.user_id !== user.id) {
+  if (!isAdmin(user) && !user.service && row.user_id !== user.id) {
     throw appgwError(
       "APPGW_NO_WRITE_PERMISSION",
-      `task '${row.name}' belongs to another user: only its owner or an administrator can change it`,
+      `task '${row.name}' belongs to another user: only its owner, an administrator or a service account can change it`,
       { field: "task", reason: "not the owner" },
     );
   }
