@@ -465,6 +465,20 @@ export async function registerConsole(ui: FastifyInstance, opts: ConsoleOptions)
     values: RouteForm,
     editing?: Route,
   ) {
+    const local = formChecks(values);
+    if (Object.keys(local).length > 0) {
+      const groups = await s.client.groups.list();
+      return send(
+        reply,
+        routeFormPage(
+          s.opts(editing ? `Edit ${editing.name}` : "Add New Route"),
+          { values, errors: local },
+          groups,
+          editing,
+        ),
+        400,
+      );
+    }
     const body = routeRequest(values, editing);
     let id: string;
     try {
@@ -581,6 +595,25 @@ function formValues(form: URLSearchParams): RouteForm {
   };
 }
 
+/**
+ * What the form can tell before asking the API, every field at once and in a person's words:
+ * the API reports one field per answer, in a validator's. Groups on a public route are refused
+ * rather than dropped: a public route admits everyone, whatever groups it names.
+ */
+function formChecks(v: RouteForm): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!v.name) errors.name = "Enter a name for the route.";
+  if (!v.route)
+    errors.route =
+      v.type === "path"
+        ? "Enter the route's path, such as /llm."
+        : "Enter the route's subdomain, such as llm.";
+  if (!v.authenticated && v.groups.length > 0)
+    errors.groups =
+      "A public route admits everyone: untick its groups, or tick Authenticated to admit only their members.";
+  return errors;
+}
+
 function routeRequest(v: RouteForm, editing?: Route): ActionRequest<"routers.add_or_update_route"> {
   return {
     ...(editing ? { id: editing.id } : {}),
@@ -589,7 +622,7 @@ function routeRequest(v: RouteForm, editing?: Route): ActionRequest<"routers.add
     ...(v.type === "path" ? { path: v.route } : { subdomain: v.route }),
     load_balancer: { enabled: v.load_balanced },
     auth_enabled: v.authenticated,
-    user_groups: v.authenticated ? v.groups : [],
+    user_groups: v.groups,
   };
 }
 

@@ -187,6 +187,47 @@ describe("settings page", () => {
     assert.equal((await t.client.routes.get(id))?.path, "/live");
   });
 
+  it("lists every field error at once, in a person's words, and keeps what was typed", async () => {
+    const res = await postForm(t, "/ui/routes", cookie, {
+      name: "",
+      type: "subdomain",
+      route: "",
+      load_balanced: "on",
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /id="name-error" role="alert">Enter a name for the route\.</);
+    assert.match(
+      res.text,
+      /id="route-error" role="alert">Enter the route(&#39;|')s subdomain, such as llm\.</,
+    );
+    assert.doesNotMatch(res.text, /Too small|expected string/);
+    assert.match(input(res.text, "load_balanced"), /checked/);
+  });
+
+  it("refuses groups on a public route instead of dropping them", async () => {
+    const { id: group } = await t.client.groups.save({ name: "pub-team" });
+    const res = await postForm(t, "/ui/routes", cookie, {
+      name: "public-with-groups",
+      type: "path",
+      route: "/public-with-groups",
+      groups: [group],
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /id="groups-error" role="alert">A public route admits everyone/);
+    assert.equal(await t.client.routes.findByName("public-with-groups"), undefined);
+    // Authenticated, the same groups are kept.
+    const ok = await postForm(t, "/ui/routes", cookie, {
+      name: "public-with-groups",
+      type: "path",
+      route: "/public-with-groups",
+      authenticated: "on",
+      groups: [group],
+    });
+    assert.equal(ok.status, 303, /class="error"[^>]*>([^<]*)/.exec(ok.text)?.[1]);
+    const saved = await t.client.routes.findByName("public-with-groups");
+    assert.deepEqual(saved?.user_groups, [group]);
+  });
+
   it("puts the API's reason beside the field it names and keeps every value", async () => {
     await t.client.routes.save({ name: "taken", type: "path", path: "/taken", enabled: false });
     const res = await postForm(t, "/ui/routes", cookie, {
